@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * The model registry and dispatch.  The table of models is generated from
+ * the folder listing (models_list.h), so this file never names a model.
+ */
+#include "models/model.h"
+
+#include "runtime/clock.h"
+#include "runtime/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CB_MODEL(name) extern const cb_model_t cb_model_##name;
+#include "models_list.h"
+#undef CB_MODEL
+
+static const cb_model_t *const registry[] = {
+#define CB_MODEL(name) &cb_model_##name,
+#include "models_list.h"
+#undef CB_MODEL
+};
+
+const cb_model_t *cb__active;
+_Thread_local int64_t cb__budget __attribute__((tls_model("initial-exec"))) =
+    INT64_MAX;
+
+#if !((defined(__x86_64__) || defined(__aarch64__)) &&                         \
+      !defined(CB_SANITIZE_THREAD))
+int64_t *cb__budget_addr(void)
+{
+    return &cb__budget;
+}
+#endif
+
+size_t cb_model_count(void)
+{
+    return sizeof registry / sizeof registry[0];
+}
+
+const cb_model_t *cb_model_at(size_t i)
+{
+    return i < cb_model_count() ? registry[i] : NULL;
+}
+
+const cb_model_t *cb_model_find(const char *name)
+{
+    for (size_t i = 0; i < cb_model_count(); i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+const char *cb_model_unsupported(const cb_model_t *m, cb_cap_t cap)
+{
+    for (const cb_unsupported_t *u = m->unsupported; u && u->cap; u++)
+        if (u->cap == cap)
+            return u->reason;
+    return NULL;
+}
+
+const char *cb_cap_name(cb_cap_t cap)
+{
+    static const char *const names[CB_CAP__COUNT] = {
+        [CB_CAP_RECV_MATCH] = "recv_match",
+        [CB_CAP_SELECT_SEND] = "select_send",
+        [CB_CAP_PORT_UNBOUNDED] = "port_unbounded",
+        [CB_CAP_PORT_FIXED] = "port_fixed",
+        [CB_CAP_PORT_SLIDING] = "port_sliding",
+        [CB_CAP_PORT_DROPPING] = "port_dropping",
+        [CB_CAP_PORT_RENDEZVOUS] = "port_rendezvous",
+        [CB_CAP_IO_WAIT] = "io_wait",
+    };
+    return cap > 0 && cap < CB_CAP__COUNT ? names[cap] : "unknown";
+}
+
+const char *cb_strerror(int err)
+{
+    switch (-err) {
+    case 0:
+        return "ok";
+#define CB_ERR_CASE(code, text)                                                \
+    case code:                                                                 \
+        return text;
+        CB_ERRNO_MAP(CB_ERR_CASE)
+#undef CB_ERR_CASE
+    default:
+        return strerror(-err);
+    }
+}
+
+int cb_model_start(const cb_model_t *m, const cb_param_set_t *params,
+                   const cb_model_env_t *env, char *err, size_t errlen)
+{
+    RT_ASSERT(cb__active == NULL);
+    cb__active = m;
+    int rc = m->start(params, env, err, errlen);
+    if (rc < 0)
+        cb__active = NULL;
+    return rc;
+}
+
+int cb_model_run(cb_task_fn root, void *arg)
+{
+    RT_ASSERT(cb__active != NULL);
+    return cb__active->run(root, arg);
+}
+
+int cb_model_stop(char *err, size_t errlen)
+{
+    RT_ASSERT(cb__active != NULL);
+    int rc = cb__active->stop(err, errlen);
+    cb__active = NULL;
+    return rc;
+}
+
+size_t cb_model_counters(cb_counter_t *out, size_t max)
+{
+    return cb__active ? cb__active->counters(out, max) : 0;
+}
+
+int64_t cb_now_ns(void)
+{
+    return rt_now_ns();
+}

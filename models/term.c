@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+#include "models/term.h"
+
+#include "runtime/common.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BOX_TUPLE = 1, BOX_BINARY = 2 };
+enum { BOX_REFC = 1 };
+
+typedef struct box {
+    uint8_t kind;
+    uint8_t flags;
+    uint16_t pad;
+    uint32_t size;
+    /* Only refc binaries are shared across owners; the count pairs an
+     * acq_rel decrement with the free so the last holder sees every write
+     * the others made before releasing (the usual refcount protocol). */
+    _Atomic uint32_t refs;
+    uint32_t pad2;
+} box_t;
+_Static_assert(sizeof(box_t) == 16, "box header is two words");
+
+static box_t *box_of(cb_term_t t)
+{
+    return (box_t *)(uintptr_t)t;
+}
+
+static cb_term_t *tuple_elems(box_t *b)
+{
+    return (cb_term_t *)(b + 1);
+}
+
+static box_t *box_new(uint8_t kind, uint32_t size, size_t payload)
+{
+    box_t *b = malloc(sizeof(box_t) + payload);
+    if (!b)
+        return NULL;
+    b->kind = kind;
+    b->flags = 0;
+    b->pad = 0;
+    b->size = size;
+    atomic_init(&b->refs, 1);
+    b->pad2 = 0;
+    return b;
+}
+
+/* ---- atoms: interned for the life of the process, as on the BEAM ---- */
+
+#define ATOM_MAX 4096
+#define ATOM_NAME_MAX 64
+static pthread_mutex_t atom_lock = PTHREAD_MUTEX_INITIALIZER;
+static char atom_names[ATOM_MAX][ATOM_NAME_MAX]; /* guarded by atom_lock */
+static _Atomic uint32_t atom_count; /* release on publish, acquire on read */
+
+cb_term_t cb_atom(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= ATOM_NAME_MAX)
+        rt_panic("atom name of %zu bytes (1..%d allowed)", len,
+                 ATOM_NAME_MAX - 1);
+    pthread_mutex_lock(&atom_lock);
+    uint32_t n = atomic_load_explicit(&atom_count, memory_order_relaxed);
+    uint32_t i = 0;
+    for (; i < n; i++)
+        if (strcmp(atom_names[i], name) == 0)
+            break;
+    if (i == n) {
+        if (n == ATOM_MAX)
+            rt_panic("atom table full (%d atoms)", ATOM_MAX);
+        memcpy(atom_names[n], name, len + 1);
+        atomic_store_explicit(&atom_count, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&atom_lock);
+    return ((cb_term_t)i << 3) | 2u;
+}
+
+const char *cb_atom_name(cb_term_t atom)
+{
+    RT_ASSERT(cb_is_atom(atom));
+    uint64_t i = atom >> 3;
+    RT_ASSERT(i < atomic_load_explicit(&atom_count, memory_order_acquire));
+    return atom_names[i];
+}
+
+cb_term_t cb_make_ref(void)
+{
+    /* Uniqueness needs only atomicity, not ordering. */
+    static _Atomic uint64_t next = 1;
+    uint64_t r = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+    return (r << 3) | 6u;
+}
+
+/* ---- boxed terms ---- */
+
+cb_term_t cb_tuple(size_t arity, const cb_term_t *elems)
+{
+    RT_ASSERT(arity <= CB_TUPLE_MAX_ARITY);
+    box_t *b = box_new(BOX_TUPLE, (uint32_t)arity, arity * sizeof(cb_term_t));
+    if (!b)
+        return CB_NIL;
+    if (arity)
+        memcpy(tuple_elems(b), elems, arity * sizeof(cb_term_t));
+    return (cb_term_t)(uintptr_t)b;
+}
+
+cb_term_t cb_tuple2(cb_term_t a, cb_term_t b)
+{
+    cb_term_t e[2] = {a, b};
+    return cb_tuple(2, e);
+}
+
+cb_term_t cb_tuple3(cb_term_t a, cb_term_t b, cb_term_t c)
+{
+    cb_term_t e[3] = {a, b, c};
+    return cb_tuple(3, e);
+}
+
+cb_term_t cb_binary(const void *data, size_t len)
+{
+    RT_ASSERT(len <= UINT32_MAX);
+    box_t *b = box_new(BOX_BINARY, (uint32_t)len, len);
+    if (!b)
+        return CB_NIL;
+    if (len > CB_REFC_BINARY_MIN)
+        b->flags |= BOX_REFC;
+    if (data && len)
+        memcpy(b + 1, data, len);
+    return (cb_term_t)(uintptr_t)b;
+}
+
+bool cb_is_tuple(cb_term_t t)
+{
+    return cb_is_boxed(t) && box_of(t)->kind == BOX_TUPLE;
+}
+
+bool cb_is_binary(cb_term_t t)
+{
+    return cb_is_boxed(t) && box_of(t)->kind == BOX_BINARY;
+}
+
+cb_term_kind_t cb_term_kind(cb_term_t t)
+{
+    if (t == CB_NIL)
+        return CB_TERM_NIL;
+    if (cb_is_int(t))
+        return CB_TERM_INT;
+    switch (t & 7u) {
+    case 2:
+        return CB_TERM_ATOM;
+    case 4:
+        return CB_TERM_PORT;
+    case 6:
+        return CB_TERM_REF;
+    default:
+        return box_of(t)->kind == BOX_TUPLE ? CB_TERM_TUPLE : CB_TERM_BINARY;
+    }
+}
+
+size_t cb_tuple_arity(cb_term_t t)
+{
+    RT_ASSERT(cb_is_tuple(t));
+    return box_of(t)->size;
+}
+
+cb_term_t cb_tuple_elem(cb_term_t t, size_t i)
+{
+    RT_ASSERT(cb_is_tuple(t) && i < box_of(t)->size);
+    return tuple_elems(box_of(t))[i];
+}
+
+size_t cb_binary_size(cb_term_t t)
+{
+    RT_ASSERT(cb_is_binary(t));
+    return box_of(t)->size;
+}
+
+uint8_t *cb_binary_data(cb_term_t t)
+{
+    RT_ASSERT(cb_is_binary(t));
+    return (uint8_t *)(box_of(t) + 1);
+}
+
+bool cb_binary_is_refc(cb_term_t t)
+{
+    return cb_is_binary(t) && (box_of(t)->flags & BOX_REFC);
+}
+
+uint32_t cb_binary_refs(cb_term_t t)
+{
+    RT_ASSERT(cb_is_binary(t));
+    return atomic_load_explicit(&box_of(t)->refs, memory_order_relaxed);
+}
+
+cb_term_t cb_term_copy(cb_term_t t)
+{
+    if (!cb_is_boxed(t))
+        return t;
+    box_t *b = box_of(t);
+    if (b->kind == BOX_BINARY) {
+        if (b->flags & BOX_REFC) {
+            /* A new holder needs no ordering: it already sees the bytes
+             * through the term it was handed. */
+            atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+            return t;
+        }
+        return cb_binary(b + 1, b->size);
+    }
+    box_t *c = box_new(BOX_TUPLE, b->size, b->size * sizeof(cb_term_t));
+    if (!c)
+        return CB_NIL;
+    for (uint32_t i = 0; i < b->size; i++) {
+        cb_term_t e = cb_term_copy(tuple_elems(b)[i]);
+        if (e == CB_NIL && tuple_elems(b)[i] != CB_NIL) {
+            c->size = i;
+            cb_term_release((cb_term_t)(uintptr_t)c);
+            return CB_NIL;
+        }
+        tuple_elems(c)[i] = e;
+    }
+    return (cb_term_t)(uintptr_t)c;
+}
+
+void cb_term_release(cb_term_t t)
+{
+    if (!cb_is_boxed(t))
+        return;
+    box_t *b = box_of(t);
+    if (b->kind == BOX_BINARY && (b->flags & BOX_REFC)) {
+        /* acq_rel: release our writes to the last holder, and acquire
+         * everyone else's before freeing. */
+        if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+            return;
+    } else if (b->kind == BOX_TUPLE) {
+        for (uint32_t i = 0; i < b->size; i++)
+            cb_term_release(tuple_elems(b)[i]);
+    }
+    free(b);
+}
+
+bool cb_term_equal(cb_term_t a, cb_term_t b)
+{
+    if (a == b)
+        return true;
+    if (!cb_is_boxed(a) || !cb_is_boxed(b))
+        return false;
+    box_t *x = box_of(a), *y = box_of(b);
+    if (x->kind != y->kind || x->size != y->size)
+        return false;
+    if (x->kind == BOX_BINARY)
+        return memcmp(x + 1, y + 1, x->size) == 0;
+    for (uint32_t i = 0; i < x->size; i++)
+        if (!cb_term_equal(tuple_elems(x)[i], tuple_elems(y)[i]))
+            return false;
+    return true;
+}
+
+size_t cb_term_heap_bytes(cb_term_t t)
+{
+    if (!cb_is_boxed(t))
+        return 0;
+    box_t *b = box_of(t);
+    if (b->kind == BOX_BINARY)
+        return b->flags & BOX_REFC ? sizeof(box_t)
+                                   : sizeof(box_t) + b->size;
+    size_t n = sizeof(box_t) + b->size * sizeof(cb_term_t);
+    for (uint32_t i = 0; i < b->size; i++)
+        n += cb_term_heap_bytes(tuple_elems(b)[i]);
+    return n;
+}

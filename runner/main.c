@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * concbench: the one command.  This file dispatches to one file per
+ * subcommand and says how to use them.
+ */
+#include "runner/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef CB_VERSION
+#define CB_VERSION "0.0.0"
+#endif
+#ifndef CB_GIT_REV
+#define CB_GIT_REV "unknown"
+#endif
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"list", cmd_list, "list the models and workloads"},
+    {"describe", cmd_describe, "explain a model or a workload and its "
+                               "parameters"},
+    {"run", cmd_run, "run one workload on one model and report the figures"},
+    {"bench", cmd_bench, "microbenchmarks of the runtime core and the "
+                         "models' task costs"},
+};
+
+int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("concbench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+bool is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: concbench COMMAND [ARGS]\n"
+            "\n"
+            "A comparative concurrency benchmark: five concurrency models "
+            "run one set of\nworkloads, measured on pinned cores.\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n`concbench COMMAND --help` explains each one.\n\n"
+            "exit codes:\n"
+            "  0  success\n"
+            "  1  a run crashed, timed out or could not start\n"
+            "  2  usage: unknown name, malformed or out-of-range argument\n"
+            "  3  a workload's invariant broke: the figures are not a "
+            "result\n"
+            "  4  the model does not support what the workload needs\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        help(stderr);
+        return EXIT_USAGE;
+    }
+    if (is_help(argv[1])) {
+        help(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("concbench %s (%s)\n", CB_VERSION, CB_GIT_REV);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    usage_error("unknown command '%s'; commands: list, describe, run, bench",
+                argv[1]);
+    return EXIT_USAGE;
+}

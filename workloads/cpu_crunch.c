@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * cpu-crunch: CPU hogs beside latency probes (after schbench).
+ *
+ * H hogs compute without ever blocking, calling cb_reduce(1) after each
+ * unit of `work` integer-mixing steps (about one function call's worth of
+ * work per reduction, as on the BEAM).  P probes sleep `sleep_us` at a time
+ * and record how late each wake-up is, measured from the intended wake time
+ * (the time the sleep began plus the sleep), so a probe starved for three
+ * seconds records one three-second lateness instead of hiding it.
+ *
+ * What it shows: a preemptive scheduler (the kernel; the BEAM's reduction
+ * budget) keeps probe lateness near the no-load figure whatever the hogs
+ * do; a cooperative pool without preemption (core.async go blocks) lets
+ * hogs that outnumber its workers starve the probes, and the lateness
+ * percentiles show it.  Jain's index over the hogs' progress shows whether
+ * CPU time was shared equally.
+ *
+ * Every task waits for a go message after reporting ready, so the window
+ * opens only when all of them are running; hogs and probes stop on their
+ * own at the window's end time, which needs no shared memory.
+ *
+ * Invariants: no probe ever wakes before its deadline; every probe wakes
+ * at least once.
+ */
+#include "models/model.h"
+#include "workloads/workload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const cb_param_def_t params[] = {
+    {.name = "hogs", .kind = CB_PARAM_INT, .unit = "tasks",
+     .help = "CPU-bound tasks that never block",
+     .def = 4, .quick = 2, .min = 0, .max = 1000000},
+    {.name = "probes", .kind = CB_PARAM_INT, .unit = "tasks",
+     .help = "tasks that sleep and record their wake-up lateness",
+     .def = 2, .quick = 1, .min = 1, .max = 100000},
+    {.name = "duration_ms", .kind = CB_PARAM_INT, .unit = "ms",
+     .help = "length of the measurement window",
+     .def = 2000, .quick = 300, .min = 10, .max = 3600000},
+    {.name = "sleep_us", .kind = CB_PARAM_INT, .unit = "us",
+     .help = "probe sleep per iteration",
+     .def = 1000, .quick = 1000, .min = 1, .max = 1000000},
+    {.name = "work", .kind = CB_PARAM_INT, .unit = "steps",
+     .help = "integer-mixing steps per reduction (~1.5 ns each)",
+     .def = 25, .quick = 25, .min = 1, .max = 1000000},
+    {0},
+};
+
+typedef struct slot {
+    int idx;
+    int is_probe;
+    cb_port_t *coord;
+    cb_port_t *port; /* the task's own, for the go message */
+    int64_t work;
+    int64_t sleep_ns;
+    /* Results, written by the task before its done message. */
+    int64_t progress;
+    uint64_t checksum;
+    int64_t early;
+    rt_hist_t *lateness;
+    cb_task_t *task;
+} slot_t;
+
+static uint64_t crunch(uint64_t x, int64_t steps)
+{
+    for (int64_t i = 0; i < steps; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        x ^= x >> 33;
+    }
+    return x;
+}
+
+static int64_t await_go(slot_t *s)
+{
+    cb_send(s->coord, cb_tuple2(cb_atom("ready"), cb_int(s->idx)));
+    cb_term_t m;
+    cb_recv(s->port, &m, CB_FOREVER);
+    return cb_int_value(m); /* the window's end time */
+}
+
+static void hog_main(void *arg)
+{
+    slot_t *s = arg;
+    int64_t end = await_go(s);
+    uint64_t x = (uint64_t)s->idx + 1;
+    int64_t units = 0;
+    for (;;) {
+        /* The clock is read every 64 units (~2 us), not every unit. */
+        if ((units & 63) == 0 && cb_now_ns() >= end)
+            break;
+        x = crunch(x, s->work);
+        cb_reduce(1);
+        units++;
+    }
+    s->progress = units;
+    s->checksum = x;
+    cb_send(s->coord, cb_tuple2(cb_atom("done"), cb_int(s->idx)));
+}
+
+static void probe_main(void *arg)
+{
+    slot_t *s = arg;
+    int64_t end = await_go(s);
+    for (;;) {
+        int64_t intended = cb_now_ns() + s->sleep_ns;
+        if (intended > end && s->progress > 0)
+            break;
+        cb_sleep(s->sleep_ns);
+        int64_t late = cb_now_ns() - intended;
+        if (late < 0)
+            s->early++;
+        rt_hist_record(s->lateness, (uint64_t)(late < 0 ? 0 : late));
+        s->progress++;
+    }
+    cb_send(s->coord, cb_tuple2(cb_atom("done"), cb_int(s->idx)));
+}
+
+static int estimate(const cb_param_set_t *p, cb_wl_estimate_t *est, char *err,
+                    size_t errlen)
+{
+    int64_t h = cb_params_int(p, "hogs"), pr = cb_params_int(p, "probes");
+    est->tasks = h + pr + 1;
+    /* A slot per task and a histogram per probe (~64 KiB each). */
+    est->bytes = (h + pr) * (int64_t)sizeof(slot_t) + pr * 65536;
+    est->fds = 0;
+    if (cb_params_int(p, "sleep_us") * 1000 >
+        cb_params_int(p, "duration_ms") * 1000000) {
+        snprintf(err, errlen, "sleep_us is longer than duration_ms: the "
+                 "probes would not measure anything");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void run(cb_wl_ctx_t *ctx)
+{
+    int64_t hogs = cb_wl_int(ctx, "hogs"), probes = cb_wl_int(ctx, "probes");
+    int64_t n = hogs + probes, spawned = 0;
+    slot_t *slots = calloc((size_t)n, sizeof *slots);
+    rt_hist_t *lateness = rt_hist_new();
+    double *share = calloc((size_t)(hogs ? hogs : 1), sizeof *share);
+    cb_port_t *coord = NULL;
+    int rc = slots && lateness && share ? cb_port_open(NULL, &coord)
+                                        : -ENOMEM;
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        slot_t *s = &slots[i];
+        s->idx = (int)i;
+        s->is_probe = i >= hogs;
+        s->coord = coord;
+        s->work = cb_wl_int(ctx, "work");
+        s->sleep_ns = cb_wl_int(ctx, "sleep_us") * 1000;
+        if (s->is_probe && !(s->lateness = rt_hist_new()))
+            rc = -ENOMEM;
+        if (rc == 0)
+            rc = cb_port_open(NULL, &s->port);
+    }
+    if (rc < 0) {
+        cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
+        goto out;
+    }
+    /* Probes first: with a cooperative pool, a probe spawned after the
+     * hogs might never start, which would measure spawn order instead. */
+    for (int64_t k = 0; k < n; k++, spawned++) {
+        slot_t *s = &slots[(k + hogs) % n];
+        rc = cb_spawn(s->is_probe ? probe_main : hog_main, s, NULL, &s->task);
+        if (rc < 0) {
+            cb_wl_fail(ctx, "spawning task %lld: %s", (long long)k,
+                       cb_strerror(rc));
+            break;
+        }
+    }
+    for (int64_t i = 0; i < spawned; i++) {
+        cb_term_t m;
+        cb_recv(coord, &m, CB_FOREVER);
+        cb_term_release(m);
+    }
+    int64_t duration = cb_wl_int(ctx, "duration_ms") * 1000000;
+    cb_wl_window_start(ctx);
+    int64_t end = cb_now_ns() + duration;
+    for (int64_t k = 0; k < spawned; k++)
+        cb_send(slots[(k + hogs) % n].port, cb_int(end));
+    for (int64_t i = 0; i < spawned; i++) {
+        cb_term_t m;
+        cb_recv(coord, &m, CB_FOREVER);
+        cb_term_release(m);
+    }
+    cb_wl_window_stop(ctx);
+    for (int64_t k = 0; k < spawned; k++)
+        cb_join(slots[(k + hogs) % n].task);
+    if (spawned < n)
+        goto out;
+
+    int64_t total = 0, pmin = INT64_MAX, pmax = 0, wakeups = 0, early = 0;
+    for (int64_t i = 0; i < n; i++) {
+        slot_t *s = &slots[i];
+        if (s->is_probe) {
+            wakeups += s->progress;
+            early += s->early;
+            rt_hist_merge(lateness, s->lateness);
+            if (s->progress == 0)
+                cb_wl_fail(ctx, "probe %lld never woke up", (long long)i);
+            continue;
+        }
+        total += s->progress;
+        share[i] = (double)s->progress;
+        pmin = s->progress < pmin ? s->progress : pmin;
+        pmax = s->progress > pmax ? s->progress : pmax;
+    }
+    if (early)
+        cb_wl_fail(ctx, "%lld probe wake-ups came before their deadline",
+                   (long long)early);
+    cb_wl_ops(ctx, total);
+    cb_wl_metric_hist(ctx, "lateness_ns", lateness);
+    cb_wl_metric_f64(ctx, "fairness_jain",
+                     hogs ? cb_wl_jain(share, (size_t)hogs) : 1.0);
+    cb_wl_metric_int(ctx, "hog_progress_min", hogs ? pmin : 0);
+    cb_wl_metric_int(ctx, "hog_progress_max", pmax);
+    cb_wl_metric_int(ctx, "probe_wakeups", wakeups);
+out:
+    for (int64_t i = 0; slots && i < n; i++) {
+        if (slots[i].port)
+            cb_port_free(slots[i].port);
+        rt_hist_free(slots[i].lateness);
+    }
+    if (coord)
+        cb_port_free(coord);
+    rt_hist_free(lateness);
+    free(share);
+    free(slots);
+}
+
+const cb_workload_t cb_workload_cpu_crunch = {
+    .name = "cpu-crunch",
+    .summary = "CPU hogs beside sleeping latency probes: preemption and "
+               "fairness",
+    .description =
+        "H hogs compute without blocking (cb_reduce after each unit of "
+        "work); P probes sleep sleep_us and record how late they wake, "
+        "measured from the intended wake time.\n"
+        "Metrics: ops and throughput_ops_s (hog work units), lateness_ns "
+        "(probe wake-up lateness), fairness_jain (Jain's index over the "
+        "hogs' progress: 1 = equal shares), hog_progress_min/max, "
+        "probe_wakeups. Invariant: no probe wakes before its deadline, and "
+        "every probe wakes at least once.",
+    .params = params,
+    .estimate = estimate,
+    .run = run,
+};

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * The workload descriptor and the run context workloads report into.
+ *
+ * A workload is one file, workloads/<name>.c, defining
+ * `const cb_workload_t cb_workload_<name>` (the file name with '_'; the
+ * CLI name uses '-').  It is written against models/model.h only and never
+ * names a model.  Its run function is the root task of the run: it spawns
+ * what it needs, synchronises a measurement window, checks its own
+ * invariant, and reports metrics into the context.
+ *
+ * The measurement window: a workload calls cb_wl_window_start once every
+ * task it measures is running and waiting for the go signal, and
+ * cb_wl_window_stop before any of them ramps down, so spawn and teardown
+ * costs never leak into throughput (JMH's synchronised iterations).
+ *
+ * Outcomes: a run is "ok" unless the workload calls cb_wl_fail (its
+ * invariant broke: the runner exits 3 and prints the reason instead of a
+ * fast number) or cb_wl_unsupported (the model lacks a capability the
+ * workload needs: reported as such, never as a result).
+ */
+#ifndef CB_WORKLOAD_H
+#define CB_WORKLOAD_H
+
+#include "models/model.h"
+#include "runtime/hist.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cb_wl_ctx cb_wl_ctx_t;
+
+/* What a run will need, estimated from the parameters alone. */
+typedef struct cb_wl_estimate {
+    int64_t tasks; /* tasks alive at once */
+    int64_t bytes; /* memory besides the tasks themselves */
+    int64_t fds;   /* file descriptors */
+} cb_wl_estimate_t;
+
+typedef struct cb_workload {
+    const char *name;
+    const char *summary;
+    const char *description; /* what it does and what each metric means */
+    const cb_param_def_t *params;
+    /* Fill est; return -EINVAL with err for combinations that make no
+     * sense.  Called before anything is allocated. */
+    int (*estimate)(const cb_param_set_t *params, cb_wl_estimate_t *est,
+                    char *err, size_t errlen);
+    void (*run)(cb_wl_ctx_t *ctx);
+} cb_workload_t;
+
+/* ---- registry ---- */
+size_t cb_workload_count(void);
+const cb_workload_t *cb_workload_at(size_t i);
+const cb_workload_t *cb_workload_find(const char *name);
+
+/* ---- what a workload calls ---- */
+int64_t cb_wl_int(const cb_wl_ctx_t *ctx, const char *name);
+const char *cb_wl_str(const cb_wl_ctx_t *ctx, const char *name);
+uint64_t cb_wl_seed(const cb_wl_ctx_t *ctx);
+
+void cb_wl_window_start(cb_wl_ctx_t *ctx);
+void cb_wl_window_stop(cb_wl_ctx_t *ctx);
+/* Operations done inside the window; throughput is ops / window. */
+void cb_wl_ops(cb_wl_ctx_t *ctx, int64_t ops);
+void cb_wl_metric_int(cb_wl_ctx_t *ctx, const char *name, int64_t v);
+void cb_wl_metric_f64(cb_wl_ctx_t *ctx, const char *name, double v);
+/* Takes a copy of h. */
+void cb_wl_metric_hist(cb_wl_ctx_t *ctx, const char *name,
+                       const rt_hist_t *h);
+/* Append one (time since window start, value) point to a time series. */
+void cb_wl_series(cb_wl_ctx_t *ctx, const char *name, int64_t t_ns,
+                  double v);
+__attribute__((format(printf, 2, 3))) void cb_wl_fail(cb_wl_ctx_t *ctx,
+                                                      const char *fmt, ...);
+void cb_wl_unsupported(cb_wl_ctx_t *ctx, const char *what, int err);
+bool cb_wl_failed(const cb_wl_ctx_t *ctx);
+
+/* ---- helpers shared by workloads ---- */
+/* Resident bytes of the process now (for memory per task). */
+int64_t cb_wl_rss_bytes(void);
+/* Jain's fairness index of x[0..n): 1 = perfectly equal shares. */
+double cb_wl_jain(const double *x, size_t n);
+/* splitmix64: seeds per-task generators from one master seed. */
+uint64_t cb_wl_mix(uint64_t x);
+/* Burn about ns of CPU with reduction points every ~1 us. */
+void cb_wl_spin_ns(int64_t ns);
+/* A connected, non-blocking pair of stream fds: transport "tcp" (loopback
+ * 127.0.0.1) or "unix" (socketpair). 0 or -errno. */
+int cb_wl_fd_pair(const char *transport, int fds[2]);
+/* Write/read exactly len bytes on a non-blocking fd, parking in
+ * cb_io_wait whenever the kernel says EAGAIN.  0 or -errno. */
+int cb_wl_write_all(int fd, const void *buf, size_t len);
+int cb_wl_read_all(int fd, void *buf, size_t len);
+
+/* ---- what the runner calls ---- */
+typedef enum cb_metric_kind {
+    CB_METRIC_INT = 1,
+    CB_METRIC_F64,
+    CB_METRIC_HIST,
+    CB_METRIC_SERIES,
+} cb_metric_kind_t;
+
+typedef struct cb_metric {
+    char name[48];
+    cb_metric_kind_t kind;
+    int64_t i;
+    double f;
+    rt_hist_t *hist;
+    size_t npoints, cap;
+    int64_t *t;
+    double *v;
+} cb_metric_t;
+
+typedef enum cb_outcome {
+    CB_OUTCOME_OK = 0,
+    CB_OUTCOME_FAILED,      /* invariant broken */
+    CB_OUTCOME_UNSUPPORTED, /* model lacks a needed capability */
+} cb_outcome_t;
+
+cb_wl_ctx_t *cb_wl_ctx_new(const cb_param_set_t *params, uint64_t seed);
+void cb_wl_ctx_free(cb_wl_ctx_t *ctx);
+cb_outcome_t cb_wl_outcome(const cb_wl_ctx_t *ctx, const char **reason);
+/* Window length (0 if never opened) and ops reported. */
+int64_t cb_wl_elapsed_ns(const cb_wl_ctx_t *ctx);
+size_t cb_wl_metric_count(const cb_wl_ctx_t *ctx);
+const cb_metric_t *cb_wl_metric_at(const cb_wl_ctx_t *ctx, size_t i);
+
+#endif
