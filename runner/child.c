@@ -17,9 +17,14 @@
  *     counter NAME VALUE
  *     outcome ok|failed|unsupported|error REASON...
  *
- * A child that dies before its outcome line is "crashed" (with the signal)
- * or "error" (with its exit status); one that outlives the timeout is
- * killed and recorded as "timeout".
+ * A child that dies before its outcome line is "crashed" (with the signal
+ * or its exit status); one that outlives the timeout is killed and
+ * recorded as "timeout".
+ *
+ * CONCBENCH_INJECT_FAULT=crash|hang|invariant makes every child crash
+ * (SIGSEGV), hang, or report a broken invariant after its run: the tests of
+ * these paths need a run that really does each, and no workload should be
+ * bent into doing it.
  */
 #include "runner/cli.h"
 
@@ -134,7 +139,15 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
                      .ctx = cb_wl_ctx_new(&spec->workload_params, spec->seed)};
     if (!c.ctx)
         _exit(EXIT_RUN_ERROR);
+    const char *fault = getenv("CONCBENCH_INJECT_FAULT");
+    if (fault && strcmp(fault, "crash") == 0)
+        raise(SIGSEGV);
+    if (fault && strcmp(fault, "hang") == 0)
+        for (;;)
+            pause();
     rc = cb_model_run(root_task, &c);
+    if (fault && strcmp(fault, "invariant") == 0)
+        cb_wl_fail(c.ctx, "injected fault: invariant reported broken");
     cb_counter_t counters[CB_COUNTERS_MAX];
     size_t nc = cb_model_counters(counters, CB_COUNTERS_MAX);
     int stop_rc = cb_model_stop(err, sizeof err);
@@ -376,7 +389,10 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
         snprintf(out->reason, sizeof out->reason, "killed by signal %d (%s)",
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
     } else if (!have_outcome || WEXITSTATUS(status) != 0) {
-        out->outcome = REP_ERROR;
+        /* Dying without a result is a crash whatever the status says: a
+         * sanitizer that catches the fault exits with 1 instead of the
+         * signal. */
+        out->outcome = REP_CRASHED;
         snprintf(out->reason, sizeof out->reason,
                  "exited with status %d before reporting a result",
                  WEXITSTATUS(status));

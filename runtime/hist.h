@@ -7,7 +7,9 @@
  * two [2^k, 2^(k+1)) is split into RT_HIST_SUB_BUCKETS equal sub-buckets, so
  * the width of the bucket holding v is at most v / RT_HIST_SUB_BUCKETS and a
  * percentile read back from the histogram is within 1/128 < 1% of the true
- * value.  Values below RT_HIST_SUB_BUCKETS are recorded exactly.
+ * value, and never below it.  Values below 2 * RT_HIST_SUB_BUCKETS are
+ * recorded exactly.  Recording is branch-free index arithmetic (a clz and
+ * a shift) and costs ~2 ns (bench_hist); a histogram is ~58 KiB.
  *
  * Invariants:
  *   - a histogram has one writer at a time; per-task or per-worker
@@ -15,7 +17,10 @@
  *   - count == the sum of all bucket counts; min and max are exact;
  *   - rt_hist_percentile(h, p) returns the highest value equivalent to the
  *     bucket containing the ceil(p/100 * count)-th smallest recorded value,
- *     clamped to [min, max].
+ *     clamped to [min, max]; the rank is at least 1 (p = 0 gives min), a
+ *     p outside [0, 100] is clamped, and a product p/100 * count within
+ *     a relative 1e-9 of an integer counts as that integer, so that 99.9%
+ *     of 1000 samples is rank 999 despite binary rounding.
  *
  * Rejected: a fixed linear histogram (cannot cover 1 ns to minutes without
  * megabytes), storing raw samples (unbounded memory over long runs, and a

@@ -11,12 +11,26 @@
  *   - timers fire in deadline order (ties in start order), never before
  *     their deadline, and each at most once per rt_timer_start;
  *   - callbacks run on the owner thread inside rt_poller_poll; a callback
- *     may start or cancel timers and add or remove fds.
+ *     may start or cancel timers and add, rearm or remove fds, but not
+ *     call rt_poller_poll or rt_poller_free;
+ *   - an fd callback never runs for an fd removed, re-added or rearmed
+ *     after its event was collected: the event is dropped, and the next
+ *     poll reports the fd again if it is registered, armed and ready;
+ *   - a timer started by a callback fires at the next rt_poller_poll at
+ *     the earliest, even if already due (that poll then does not block);
+ *     no later-deadline timer fires before it.
+ *
+ * An fd must be removed with rt_poller_del_fd before it is closed (a
+ * closed fd is forgotten by epoll, and its number may be reused).
+ * rt_timer_start cannot fail: running out of memory for the heap panics.
+ * The design and the rejected alternatives are in poller.c.
  *
  * Timeouts are nanoseconds on rt_now_ns()'s clock: epoll_pwait2 gives
  * sub-millisecond waits where the kernel has it; otherwise a timerfd armed
  * for the next deadline does (epoll_wait's millisecond timeout would make
- * every sleep up to 1 ms late, which is what the probes measure).
+ * every sleep up to 1 ms late, which is what the probes measure).  Setting
+ * CONCBENCH_POLLER=timerfd in the environment forces the timerfd path for
+ * pollers created afterwards.
  */
 #ifndef RT_POLLER_H
 #define RT_POLLER_H
@@ -66,8 +80,9 @@ int64_t rt_poller_next_deadline(const rt_poller_t *p);
 
 /*
  * Wait up to timeout_ns (-1: until something happens; 0: do not block),
- * shortened to the next timer's deadline, then run the callbacks of due
- * timers and ready fds.  Returns the number of callbacks run, or -errno.
+ * shortened to the next timer's deadline, then run the callbacks of ready
+ * fds and then of due timers.  Returns the number of callbacks run (0 on
+ * a wake, a signal or a timeout), or -errno.
  */
 int rt_poller_poll(rt_poller_t *p, int64_t timeout_ns);
 

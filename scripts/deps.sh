@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+#
+# Install the Debian packages concbench needs, if any are missing.
+# As root it runs apt-get; otherwise it prints the exact apt-get line and
+# fails, so nothing is ever half-installed behind the user's back.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential cmake pkg-config   # the build
+    libhwloc-dev hwloc                 # topology and pinning
+    python3 python3-pytest python3-hypothesis  # the test harness
+    gnuplot-nox                        # plots
+    hyperfine                          # whole-process timing
+    valgrind                           # memcheck and callgrind runs
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+        grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "concbench: missing Debian packages; as root, run:" >&2
+    echo "  apt-get update && $line" >&2
+    exit 1
+fi
+echo "concbench: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
