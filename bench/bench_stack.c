@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Stack costs: alloc+release from a warm pool, the same with the top page
+ * touched as a starting task would, what the pool would add per reuse if
+ * it gave parked stacks back with madvise(MADV_DONTNEED) (the syscall plus
+ * the page fault that re-commits the page), and a cold mmap + mprotect
+ * (guard) + munmap for comparison.  These figures are where the pool's
+ * "no madvise" decision in runtime/stack.h comes from.  Each is the median
+ * of RUNS runs, in ns per operation.
+ */
+#include "runtime/clock.h"
+#include "runtime/stack.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RUNS 7
+#define WARM_OPS 10000000L
+#define SLOW_OPS 100000L
+#define STACK_SIZE ((size_t)64 * 1024)
+
+/* What was measured: the header line names the build. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#if defined(__OPTIMIZE__) && defined(NDEBUG)
+#define BUILD_KIND "optimized+NDEBUG (Release)"
+#elif defined(__OPTIMIZE__)
+#define BUILD_KIND "optimized"
+#else
+#define BUILD_KIND "unoptimized (Debug)"
+#endif
+#if defined(__clang__)
+#define COMPILER                                                               \
+    "clang " STR(__clang_major__) "." STR(__clang_minor__) "." STR(            \
+        __clang_patchlevel__)
+#else
+#define COMPILER "gcc " __VERSION__
+#endif
+#if defined(CB_SANITIZE_ADDRESS)
+#define SANITIZER "address"
+#elif defined(CB_SANITIZE_THREAD)
+#define SANITIZER "thread"
+#else
+#define SANITIZER "none"
+#endif
+#if defined(CB_NO_GUARD_PAGES)
+#define GUARD_PAGES "off"
+#else
+#define GUARD_PAGES "on"
+#endif
+
+static void print_build(const char *name)
+{
+    printf("# %s: build=%s compiler=%s sanitizer=%s guard_pages=%s\n", name,
+           BUILD_KIND, COMPILER, SANITIZER, GUARD_PAGES);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_stack: %s failed\n", what);
+    exit(1);
+}
+
+static void touch_top(const rt_stack_t *s)
+{
+    ((volatile char *)s->lo)[s->size - 64] = 1;
+}
+
+enum mode { PLAIN, TOUCH, MADVISE };
+
+static double pool_ns(rt_stack_pool_t *p, enum mode mode, long ops)
+{
+    rt_stack_t s;
+    int64_t t0 = rt_now_ns();
+    for (long i = 0; i < ops; i++) {
+        if (rt_stack_alloc(p, &s) != 0)
+            die("rt_stack_alloc");
+        if (mode != PLAIN)
+            touch_top(&s);
+        if (mode == MADVISE && madvise(s.lo, s.size, MADV_DONTNEED) != 0)
+            die("madvise");
+        rt_stack_release(p, &s);
+    }
+    return (double)(rt_now_ns() - t0) / (double)ops;
+}
+
+static double cold_ns(bool touch, long ops)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t total = STACK_SIZE + page;
+    int64_t t0 = rt_now_ns();
+    for (long i = 0; i < ops; i++) {
+        char *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                       -1, 0);
+        if (m == MAP_FAILED)
+            die("mmap");
+        if (mprotect(m, page, PROT_NONE) != 0)
+            die("mprotect");
+        if (touch)
+            ((volatile char *)m)[total - 64] = 1;
+        munmap(m, total);
+    }
+    return (double)(rt_now_ns() - t0) / (double)ops;
+}
+
+int main(void)
+{
+    print_build("bench_stack");
+    printf("stack_size_kib: %zu\n", STACK_SIZE / 1024);
+    rt_stack_pool_t *p;
+    if (rt_stack_pool_new(&p, STACK_SIZE, 64) != 0)
+        die("rt_stack_pool_new");
+    double v[RUNS];
+
+    pool_ns(p, TOUCH, 1000); /* warm the cache */
+    for (int r = 0; r < RUNS; r++)
+        v[r] = pool_ns(p, PLAIN, WARM_OPS);
+    printf("stack_pool_alloc_release_ns: %.1f\n", median(v, RUNS));
+    for (int r = 0; r < RUNS; r++)
+        v[r] = pool_ns(p, TOUCH, WARM_OPS);
+    printf("stack_pool_alloc_touch_release_ns: %.1f\n", median(v, RUNS));
+    for (int r = 0; r < RUNS; r++)
+        v[r] = pool_ns(p, MADVISE, SLOW_OPS);
+    printf("stack_pool_alloc_touch_madvise_release_ns: %.1f\n",
+           median(v, RUNS));
+
+    for (int r = 0; r < RUNS; r++)
+        v[r] = cold_ns(false, SLOW_OPS);
+    printf("stack_mmap_mprotect_munmap_ns: %.1f\n", median(v, RUNS));
+    for (int r = 0; r < RUNS; r++)
+        v[r] = cold_ns(true, SLOW_OPS);
+    printf("stack_mmap_mprotect_touch_munmap_ns: %.1f\n", median(v, RUNS));
+
+    rt_stack_pool_stats_t st;
+    rt_stack_pool_stats(p, &st);
+    printf("stack_pool_maps: %llu\n", (unsigned long long)st.maps);
+    rt_stack_pool_free(p);
+    return 0;
+}

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Task stacks and the overflow reporter; the layout and the rules are in
+ * stack.h.
+ */
+#include "runtime/stack.h"
+
+#include "runtime/common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#if defined(CB_NO_GUARD_PAGES)
+#define GUARD_PAGES 0
+#else
+#define GUARD_PAGES 1
+#endif
+
+/*
+ * Overflow without a guard hit: how far below a stack's bottom a fault may
+ * be, with the interrupted stack pointer at most that far below it, and
+ * still be taken for an overflow of that stack (a frame that jumped the
+ * guard, or a build without guard pages where the page below happens to
+ * be unmapped).  Further down, the stack pointer is more likely somewhere
+ * the scheduler forgot to tell us about, and a wrong "task N overflowed"
+ * would send the reader after the wrong task.
+ */
+#define SLACK_BYTES ((uintptr_t)1 << 20)
+/*
+ * A push or call that faults is restarted, so the saved stack pointer is
+ * the one from before it: up to the red zone (128 bytes on x86-64, none on
+ * aarch64) plus one word above the address that faulted.
+ */
+#define SP_ABOVE_BYTES ((uintptr_t)256)
+
+/*
+ * Alternate signal stack size.  The reporter needs a few hundred bytes;
+ * a handler we chain to may need far more (ASan symbolizes a backtrace on
+ * it).  Go's runtime gives its signal stacks 32 KiB and ASan's measured
+ * 53 KiB here (4 * the kernel's SIGSTKSZ, which AVX-512 state inflates);
+ * 64 KiB, or 4 * SIGSTKSZ where that is larger, covers both.
+ */
+#define ALTSTACK_MIN_SIZE ((size_t)64 * 1024)
+
+/*
+ * The fault handler and everything it calls run without sanitizer
+ * instrumentation.  A task can overflow while a sanitizer's runtime is
+ * itself running on the task stack (TSan's trace code holding its trace
+ * lock, say); instrumented handler code would re-enter that runtime and
+ * deadlock, which test_stack's clang TSan build did.  For the same reason
+ * the handler writes with syscall(SYS_writev), which no sanitizer
+ * intercepts, and copies no strings (a copy loop can become a call to
+ * memcpy, which they do intercept).  GCC's no_sanitize drops all TSan
+ * instrumentation; clang's keeps TSan's function entry/exit hooks, which
+ * disable_sanitizer_instrumentation (clang 14 and later) removes, while
+ * clang 14 still needs no_sanitize for ASan and UBSan: hence both.
+ */
+#define NO_SANITIZE                                                            \
+    __attribute__((no_sanitize("address", "thread", "undefined")))
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define SIGNAL_PATH                                                            \
+    NO_SANITIZE __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#if !defined(SIGNAL_PATH)
+#define SIGNAL_PATH NO_SANITIZE
+#endif
+
+/* glibc answers from a variable set at startup: no syscall to cache. */
+static size_t page_size(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Round size up to whole pages and check bounds: the size or 0 if bad. */
+static size_t stack_size_round(size_t size)
+{
+    if (size < RT_STACK_MIN_SIZE || size > RT_STACK_MAX_SIZE)
+        return 0;
+    size_t ps = page_size();
+    return (size + ps - 1) & ~(ps - 1);
+}
+
+/* Map `usable` bytes (page multiple) plus a guard page below them. */
+static int map_guarded(size_t usable, size_t guard, rt_stack_t *out)
+{
+    size_t total = usable + guard;
+    void *map =
+        mmap(NULL, total, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    /*
+     * errno is never 0 after a failure, but say so for the compiler:
+     * callers rely on a non-zero return meaning *out was not written.
+     */
+    if (map == MAP_FAILED)
+        return errno > 0 ? -errno : -ENOMEM;
+    if (guard != 0 && mprotect(map, guard, PROT_NONE) != 0) {
+        int err = errno > 0 ? -errno : -ENOMEM;
+        munmap(map, total);
+        return err;
+    }
+    out->map = map;
+    out->map_size = total;
+    out->lo = (char *)map + guard;
+    out->size = usable;
+    return 0;
+}
+
+int rt_stack_map(size_t size, rt_stack_t *out)
+{
+    size_t usable = stack_size_round(size);
+    if (usable == 0)
+        return -EINVAL;
+    return map_guarded(usable, GUARD_PAGES ? page_size() : 0, out);
+}
+
+void rt_stack_unmap(rt_stack_t *s)
+{
+    if (s->map != NULL)
+        RT_ASSERT(munmap(s->map, s->map_size) == 0);
+    memset(s, 0, sizeof *s);
+}
+
+/*
+ * A per-worker pool; see stack.h for why there is no lock.  All fields
+ * are owned by the one thread using the pool.
+ */
+struct rt_stack_pool {
+    size_t stack_size; /* usable bytes per stack, page multiple */
+    size_t max_cached;
+    size_t ncached;
+    rt_stack_t *cache; /* LIFO: the most recently used stack is the one
+                        * whose top pages are most likely still in cache
+                        * and TLB */
+    uint64_t allocations;
+    uint64_t reuses;
+    uint64_t maps;
+    uint64_t unmaps;
+};
+
+int rt_stack_pool_new(rt_stack_pool_t **out, size_t stack_size,
+                      size_t max_cached)
+{
+    size_t usable = stack_size_round(stack_size);
+    if (usable == 0 || max_cached > RT_STACK_POOL_MAX_CACHED)
+        return -EINVAL;
+    rt_stack_pool_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return -ENOMEM;
+    if (max_cached != 0) {
+        p->cache = calloc(max_cached, sizeof *p->cache);
+        if (p->cache == NULL) {
+            free(p);
+            return -ENOMEM;
+        }
+    }
+    p->stack_size = usable;
+    p->max_cached = max_cached;
+    *out = p;
+    return 0;
+}
+
+void rt_stack_pool_free(rt_stack_pool_t *p)
+{
+    if (p == NULL)
+        return;
+    while (p->ncached > 0)
+        rt_stack_unmap(&p->cache[--p->ncached]);
+    free(p->cache);
+    free(p);
+}
+
+size_t rt_stack_pool_stack_size(const rt_stack_pool_t *p)
+{
+    return p->stack_size;
+}
+
+void rt_stack_pool_stats(const rt_stack_pool_t *p, rt_stack_pool_stats_t *out)
+{
+    out->allocations = p->allocations;
+    out->reuses = p->reuses;
+    out->maps = p->maps;
+    out->unmaps = p->unmaps;
+    out->cached = p->ncached;
+}
+
+int rt_stack_alloc(rt_stack_pool_t *p, rt_stack_t *out)
+{
+    if (p->ncached > 0) {
+        *out = p->cache[--p->ncached];
+        p->reuses++;
+    } else {
+        int rc = map_guarded(p->stack_size, GUARD_PAGES ? page_size() : 0, out);
+        if (rc != 0)
+            return rc;
+        p->maps++;
+    }
+    p->allocations++;
+    return 0;
+}
+
+void rt_stack_release(rt_stack_pool_t *p, rt_stack_t *s)
+{
+    RT_ASSERT(s->map != NULL);
+    if (s->size == p->stack_size && p->ncached < p->max_cached) {
+        p->cache[p->ncached++] = *s;
+        memset(s, 0, sizeof *s);
+        return;
+    }
+    rt_stack_unmap(s);
+    p->unmaps++;
+}
+
+/* ---- Overflow reporting ---- */
+
+/*
+ * What the calling thread runs on now, for the signal handler.  Written
+ * only by the owning thread (rt_stack_set_current) and read only by the
+ * handler on the same thread, so plain stores plus a signal fence suffice.
+ * initial-exec TLS: reading it in a handler never allocates.
+ */
+struct current_stack {
+    uintptr_t guard_lo; /* == lo when there is no guard page */
+    uintptr_t lo;       /* 0: the thread's own stack */
+    size_t size;
+    uint64_t task_id;
+};
+static __thread struct current_stack current
+    __attribute__((tls_model("initial-exec")));
+
+/*
+ * The dispositions we displaced, and SIG_DFL ready made (so the handler
+ * zeroes no struct, which could become an intercepted memset); written
+ * once, before our handler is installed.
+ */
+static struct sigaction old_segv;
+static struct sigaction old_bus;
+static struct sigaction default_action;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static int install_result;
+
+/* The alternate stacks we made, freed at thread exit. */
+static pthread_once_t altstack_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t altstack_key;
+static int altstack_key_result;
+
+/*
+ * noinline: a real call writes the calling thread's copy even if the
+ * caller is a task that migrated since it last computed the address.
+ */
+RT_NOINLINE void rt_stack_set_current(const rt_stack_t *s, uint64_t task_id)
+{
+    if (s == NULL) {
+        current.lo = 0;
+    } else {
+        current.guard_lo = (uintptr_t)s->map;
+        current.lo = (uintptr_t)s->lo;
+        current.size = s->size;
+        current.task_id = task_id;
+    }
+    /*
+     * Pairs with nothing but the compiler: a fault handler on this thread
+     * must see these stores before any later code can fault, and a signal
+     * fence keeps the compiler from sinking them past the call's return.
+     */
+    atomic_signal_fence(memory_order_release);
+}
+
+/* Decimal digits of v into buf (no terminator); returns the length. */
+static SIGNAL_PATH size_t format_u64(char buf[20], uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static SIGNAL_PATH void report_overflow(const struct current_stack *cur)
+{
+    static const char head[] = "concbench: task ";
+    static const char mid[] = " overflowed its ";
+    static const char tail[] = " KiB stack\n";
+    char id[20], kib[20];
+    struct iovec iov[5] = {
+        {.iov_base = (void *)head, .iov_len = sizeof head - 1},
+        {.iov_base = id, .iov_len = format_u64(id, cur->task_id)},
+        {.iov_base = (void *)mid, .iov_len = sizeof mid - 1},
+        {.iov_base = kib, .iov_len = format_u64(kib, cur->size / 1024)},
+        {.iov_base = (void *)tail, .iov_len = sizeof tail - 1},
+    };
+    /*
+     * One writev of well under PIPE_BUF bytes: the line reaches a pipe
+     * whole, never interleaved with another thread's output.
+     */
+    while (syscall(SYS_writev, STDERR_FILENO, iov, 5) < 0 && errno == EINTR)
+        continue;
+}
+
+static SIGNAL_PATH uintptr_t interrupted_sp(const void *uctx)
+{
+    const ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+static SIGNAL_PATH bool is_overflow(const struct current_stack *cur,
+                                    uintptr_t addr, uintptr_t sp)
+{
+    if (cur->lo == 0)
+        return false;
+    if (addr >= cur->guard_lo && addr < cur->lo)
+        return true;
+    /*
+     * Below the stack but not in its guard: believe it only if the stack
+     * pointer is at the bottom of this stack too.
+     */
+    if (addr >= cur->lo || cur->lo - addr > SLACK_BYTES || sp == 0)
+        return false;
+    return sp >= cur->lo ? sp - cur->lo < SP_ABOVE_BYTES
+                         : cur->lo - sp <= SLACK_BYTES;
+}
+
+/*
+ * Hand the signal to the disposition we displaced.  A handler is called
+ * directly (it may repair the fault and return, or report and exit, as
+ * ASan's does).  For SIG_DFL/SIG_IGN the default is restored and we
+ * return: a fault re-executes the faulting instruction and the default
+ * action kills the process with the original signal; a signal sent by
+ * kill() is re-raised, delivered as soon as the handler returns.
+ */
+static SIGNAL_PATH void chain(int sig, siginfo_t *si, void *uctx)
+{
+    const struct sigaction *old = sig == SIGBUS ? &old_bus : &old_segv;
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction != NULL) {
+            old->sa_sigaction(sig, si, uctx);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    sigaction(sig, &default_action, NULL);
+    if (si->si_code <= 0)
+        raise(sig);
+}
+
+static SIGNAL_PATH void overflow_handler(int sig, siginfo_t *si, void *uctx)
+{
+    int saved_errno = errno;
+    /* si_code > 0: raised by the kernel for a fault, not sent by kill(). */
+    if (si->si_code > 0 &&
+        is_overflow(&current, (uintptr_t)si->si_addr, interrupted_sp(uctx)))
+        report_overflow(&current);
+    chain(sig, si, uctx);
+    errno = saved_errno;
+}
+
+static void install(void)
+{
+    /*
+     * Read the old dispositions first, so that they are in place before
+     * our handler can run.
+     */
+    if (sigaction(SIGSEGV, NULL, &old_segv) != 0 ||
+        sigaction(SIGBUS, NULL, &old_bus) != 0) {
+        install_result = -errno;
+        return;
+    }
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = overflow_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, NULL) != 0) {
+        install_result = -errno;
+        return;
+    }
+    if (sigaction(SIGBUS, &sa, NULL) != 0) {
+        install_result = -errno;
+        sigaction(SIGSEGV, &old_segv, NULL);
+    }
+}
+
+int rt_stack_overflow_handler_install(void)
+{
+    pthread_once(&install_once, install);
+    return install_result;
+}
+
+static size_t altstack_size(void)
+{
+    long min = sysconf(_SC_SIGSTKSZ);
+    size_t want = min > 0 ? 4 * (size_t)min : 0;
+    if (want < ALTSTACK_MIN_SIZE)
+        want = ALTSTACK_MIN_SIZE;
+    size_t ps = page_size();
+    return (want + ps - 1) & ~(ps - 1);
+}
+
+/* Disable our alternate stack if still installed, then unmap it. */
+static void altstack_free(void *map)
+{
+    size_t guard = page_size();
+    size_t usable = altstack_size();
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == (char *)map + guard) {
+        stack_t off;
+        memset(&off, 0, sizeof off);
+        off.ss_flags = SS_DISABLE;
+        sigaltstack(&off, NULL);
+    }
+    munmap(map, usable + guard);
+}
+
+static void altstack_key_make(void)
+{
+    altstack_key_result = -pthread_key_create(&altstack_key, altstack_free);
+}
+
+int rt_stack_thread_init(void)
+{
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) != 0)
+        return -errno;
+    if (!(cur.ss_flags & SS_DISABLE))
+        return 0;
+    pthread_once(&altstack_key_once, altstack_key_make);
+    if (altstack_key_result != 0)
+        return altstack_key_result;
+
+    /*
+     * Always guarded, whatever CB_NO_GUARD_PAGES says: an overflowing
+     * handler must crash, not scribble.
+     */
+    rt_stack_t alt;
+    int rc = map_guarded(altstack_size(), page_size(), &alt);
+    if (rc != 0)
+        return rc;
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = alt.lo;
+    ss.ss_size = alt.size;
+    if (sigaltstack(&ss, NULL) != 0) {
+        rc = -errno;
+        munmap(alt.map, alt.map_size);
+        return rc;
+    }
+    rc = -pthread_setspecific(altstack_key, alt.map);
+    if (rc != 0) {
+        altstack_free(alt.map);
+        return rc;
+    }
+    return 0;
+}
+
+void rt_stack_thread_term(void)
+{
+    pthread_once(&altstack_key_once, altstack_key_make);
+    if (altstack_key_result != 0)
+        return;
+    void *map = pthread_getspecific(altstack_key);
+    if (map == NULL)
+        return;
+    pthread_setspecific(altstack_key, NULL);
+    altstack_free(map);
+}
