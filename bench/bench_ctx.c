@@ -7,6 +7,7 @@
  * life of a trivial task (make, run, finish, destroy; stack excluded).
  * Each figure is the median of RUNS runs, in ns per operation.
  */
+#include "bench/bench.h"
 #include "runtime/clock.h"
 #include "runtime/ctx.h"
 #include "runtime/stack.h"
@@ -21,54 +22,6 @@
 #define UCONTEXT_ROUND_TRIPS 1000000L
 #define LIFECYCLES 1000000L
 #define STACK_SIZE ((size_t)64 * 1024)
-
-/* What was measured: the header line names the build. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#if defined(__OPTIMIZE__) && defined(NDEBUG)
-#define BUILD_KIND "optimized+NDEBUG (Release)"
-#elif defined(__OPTIMIZE__)
-#define BUILD_KIND "optimized"
-#else
-#define BUILD_KIND "unoptimized (Debug)"
-#endif
-#if defined(__clang__)
-#define COMPILER                                                               \
-    "clang " STR(__clang_major__) "." STR(__clang_minor__) "." STR(            \
-        __clang_patchlevel__)
-#else
-#define COMPILER "gcc " __VERSION__
-#endif
-#if defined(CB_SANITIZE_ADDRESS)
-#define SANITIZER "address"
-#elif defined(CB_SANITIZE_THREAD)
-#define SANITIZER "thread"
-#else
-#define SANITIZER "none"
-#endif
-#if defined(CB_NO_GUARD_PAGES)
-#define GUARD_PAGES "off"
-#else
-#define GUARD_PAGES "on"
-#endif
-
-static void print_build(const char *name)
-{
-    printf("# %s: build=%s compiler=%s sanitizer=%s guard_pages=%s\n", name,
-           BUILD_KIND, COMPILER, SANITIZER, GUARD_PAGES);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 /* ---- rt_ctx_switch ---- */
 
@@ -130,7 +83,7 @@ static double lifecycle_ns(const rt_stack_t *st)
 
 int main(void)
 {
-    print_build("bench_ctx");
+    bench_print_build("bench_ctx");
     rt_stack_t st, ust;
     if (rt_stack_map(STACK_SIZE, &st) != 0 ||
         rt_stack_map(STACK_SIZE, &ust) != 0) {
@@ -144,7 +97,7 @@ int main(void)
     rt_ctx_switch(&main_ctx, &fib_ctx); /* warm up */
     for (int r = 0; r < RUNS; r++)
         v[r] = rt_round_trip_ns();
-    printf("ctx_switch_round_trip_ns: %.1f\n", median(v, RUNS));
+    printf("ctx_switch_round_trip_ns: %.1f\n", bench_median(v, RUNS));
     rt_ctx_destroy(&fib_ctx);
 
     getcontext(&fib_uc);
@@ -155,11 +108,11 @@ int main(void)
     swapcontext(&main_uc, &fib_uc); /* warm up */
     for (int r = 0; r < RUNS; r++)
         v[r] = uc_round_trip_ns();
-    printf("ucontext_swapcontext_round_trip_ns: %.1f\n", median(v, RUNS));
+    printf("ucontext_swapcontext_round_trip_ns: %.1f\n", bench_median(v, RUNS));
 
     for (int r = 0; r < RUNS; r++)
         v[r] = lifecycle_ns(&st);
-    printf("ctx_make_run_finish_ns: %.1f\n", median(v, RUNS));
+    printf("ctx_make_run_finish_ns: %.1f\n", bench_median(v, RUNS));
 
     rt_stack_unmap(&st);
     rt_stack_unmap(&ust);

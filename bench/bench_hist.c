@@ -11,6 +11,7 @@
  * pays for the bucket arithmetic and the counter update, not for memory
  * bandwidth or a random number generator.
  */
+#include "bench/bench.h"
 #include "runtime/clock.h"
 #include "runtime/hist.h"
 
@@ -26,32 +27,6 @@
 
 static uint64_t values[NVALUES];
 
-/* One comment line saying what build produced the figures below. */
-static void print_build(const char *name)
-{
-    printf("# %s: build=%s compiler=%s sanitizer=%s\n", name,
-#if defined(__OPTIMIZE__) && defined(NDEBUG)
-           "optimized+NDEBUG (Release)",
-#elif defined(__OPTIMIZE__)
-           "optimized",
-#else
-           "unoptimized (Debug)",
-#endif
-#if defined(__clang__)
-           "clang " __clang_version__,
-#else
-           "gcc " __VERSION__,
-#endif
-#if defined(CB_SANITIZE_ADDRESS)
-           "address"
-#elif defined(CB_SANITIZE_THREAD)
-           "thread"
-#else
-           "none"
-#endif
-    );
-}
-
 static uint64_t rng(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15u);
@@ -60,21 +35,9 @@ static uint64_t rng(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 int main(void)
 {
-    print_build("bench_hist");
+    bench_print_build("bench_hist");
     uint64_t s = 42;
     for (int i = 0; i < NVALUES; i++) {
         /* 2^(0 .. 36) times a uniform mantissa: 1 ns to about a minute. */
@@ -96,7 +59,7 @@ int main(void)
             rt_hist_record(h, values[i & (NVALUES - 1)]);
         t[r] = (double)(rt_now_ns() - t0) / RECORDS;
     }
-    printf("hist_record_ns: %.2f\n", median(t, RUNS));
+    printf("hist_record_ns: %.2f\n", bench_median(t, RUNS));
 
     /* p cycles through the usual report points; the sum keeps it live. */
     static const double ps[] = {50, 90, 99, 99.9, 99.99, 100};
@@ -107,7 +70,7 @@ int main(void)
             sink += rt_hist_percentile(h, ps[i % 6]);
         t[r] = (double)(rt_now_ns() - t0) / QUERIES;
     }
-    printf("hist_percentile_ns: %.1f\n", median(t, RUNS));
+    printf("hist_percentile_ns: %.1f\n", bench_median(t, RUNS));
 
     for (int i = 0; i < NVALUES; i++)
         rt_hist_record(other, values[i] / 3 + 1);
@@ -117,7 +80,7 @@ int main(void)
             rt_hist_merge(h, other);
         t[r] = (double)(rt_now_ns() - t0) / MERGES;
     }
-    printf("hist_merge_ns: %.0f\n", median(t, RUNS));
+    printf("hist_merge_ns: %.0f\n", bench_median(t, RUNS));
 
     for (int r = 0; r < RUNS; r++) {
         int64_t t0 = rt_now_ns();
@@ -125,7 +88,7 @@ int main(void)
         rt_hist_free(x);
         t[r] = (double)(rt_now_ns() - t0);
     }
-    printf("hist_new_free_ns: %.0f\n", median(t, RUNS));
+    printf("hist_new_free_ns: %.0f\n", bench_median(t, RUNS));
 
     rt_hist_free(h);
     rt_hist_free(other);

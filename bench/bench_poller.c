@@ -11,6 +11,7 @@
  *     epoll_pwait2 with a 1 ns slack, and on the timerfd fallback.
  * Percentiles come from rt_hist, so they are within 1% (from above).
  */
+#include "bench/bench.h"
 #include "runtime/clock.h"
 #include "runtime/hist.h"
 #include "runtime/poller.h"
@@ -26,32 +27,6 @@
 #define WAKE_ROUNDS 2000
 /* Long enough for the owner to be asleep in epoll when the wake comes. */
 #define WAKE_GAP_NS (100 * RT_NS_PER_US)
-
-/* One comment line saying what build produced the figures below. */
-static void print_build(const char *name)
-{
-    printf("# %s: build=%s compiler=%s sanitizer=%s\n", name,
-#if defined(__OPTIMIZE__) && defined(NDEBUG)
-           "optimized+NDEBUG (Release)",
-#elif defined(__OPTIMIZE__)
-           "optimized",
-#else
-           "unoptimized (Debug)",
-#endif
-#if defined(__clang__)
-           "clang " __clang_version__,
-#else
-           "gcc " __VERSION__,
-#endif
-#if defined(CB_SANITIZE_ADDRESS)
-           "address"
-#elif defined(CB_SANITIZE_THREAD)
-           "thread"
-#else
-           "none"
-#endif
-    );
-}
 
 static void die(const char *what, int rc)
 {
@@ -193,7 +168,7 @@ static void bench_timers(const char *mode)
 
 int main(void)
 {
-    print_build("bench_poller");
+    bench_print_build("bench_poller");
     unsetenv("CONCBENCH_POLLER");
     bench_wake();
 

@@ -9,6 +9,7 @@
  * "no madvise" decision in runtime/stack.h comes from.  Each is the median
  * of RUNS runs, in ns per operation.
  */
+#include "bench/bench.h"
 #include "runtime/clock.h"
 #include "runtime/stack.h"
 
@@ -22,54 +23,6 @@
 #define WARM_OPS 10000000L
 #define SLOW_OPS 100000L
 #define STACK_SIZE ((size_t)64 * 1024)
-
-/* What was measured: the header line names the build. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#if defined(__OPTIMIZE__) && defined(NDEBUG)
-#define BUILD_KIND "optimized+NDEBUG (Release)"
-#elif defined(__OPTIMIZE__)
-#define BUILD_KIND "optimized"
-#else
-#define BUILD_KIND "unoptimized (Debug)"
-#endif
-#if defined(__clang__)
-#define COMPILER                                                               \
-    "clang " STR(__clang_major__) "." STR(__clang_minor__) "." STR(            \
-        __clang_patchlevel__)
-#else
-#define COMPILER "gcc " __VERSION__
-#endif
-#if defined(CB_SANITIZE_ADDRESS)
-#define SANITIZER "address"
-#elif defined(CB_SANITIZE_THREAD)
-#define SANITIZER "thread"
-#else
-#define SANITIZER "none"
-#endif
-#if defined(CB_NO_GUARD_PAGES)
-#define GUARD_PAGES "off"
-#else
-#define GUARD_PAGES "on"
-#endif
-
-static void print_build(const char *name)
-{
-    printf("# %s: build=%s compiler=%s sanitizer=%s guard_pages=%s\n", name,
-           BUILD_KIND, COMPILER, SANITIZER, GUARD_PAGES);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 static void die(const char *what)
 {
@@ -122,7 +75,7 @@ static double cold_ns(bool touch, long ops)
 
 int main(void)
 {
-    print_build("bench_stack");
+    bench_print_build("bench_stack");
     printf("stack_size_kib: %zu\n", STACK_SIZE / 1024);
     rt_stack_pool_t *p;
     if (rt_stack_pool_new(&p, STACK_SIZE, 64) != 0)
@@ -132,21 +85,22 @@ int main(void)
     pool_ns(p, TOUCH, 1000); /* warm the cache */
     for (int r = 0; r < RUNS; r++)
         v[r] = pool_ns(p, PLAIN, WARM_OPS);
-    printf("stack_pool_alloc_release_ns: %.1f\n", median(v, RUNS));
+    printf("stack_pool_alloc_release_ns: %.1f\n", bench_median(v, RUNS));
     for (int r = 0; r < RUNS; r++)
         v[r] = pool_ns(p, TOUCH, WARM_OPS);
-    printf("stack_pool_alloc_touch_release_ns: %.1f\n", median(v, RUNS));
+    printf("stack_pool_alloc_touch_release_ns: %.1f\n", bench_median(v, RUNS));
     for (int r = 0; r < RUNS; r++)
         v[r] = pool_ns(p, MADVISE, SLOW_OPS);
     printf("stack_pool_alloc_touch_madvise_release_ns: %.1f\n",
-           median(v, RUNS));
+           bench_median(v, RUNS));
 
     for (int r = 0; r < RUNS; r++)
         v[r] = cold_ns(false, SLOW_OPS);
-    printf("stack_mmap_mprotect_munmap_ns: %.1f\n", median(v, RUNS));
+    printf("stack_mmap_mprotect_munmap_ns: %.1f\n", bench_median(v, RUNS));
     for (int r = 0; r < RUNS; r++)
         v[r] = cold_ns(true, SLOW_OPS);
-    printf("stack_mmap_mprotect_touch_munmap_ns: %.1f\n", median(v, RUNS));
+    printf("stack_mmap_mprotect_touch_munmap_ns: %.1f\n",
+           bench_median(v, RUNS));
 
     rt_stack_pool_stats_t st;
     rt_stack_pool_stats(p, &st);

@@ -68,7 +68,6 @@ static int bench_runtime(void)
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX + 64];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        printf("# %s\n", names[i]);
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {

@@ -324,8 +324,9 @@ static void describe(const char *what, const struct child_result *r)
  * other SIGSEGV handler the default action kills it by SIGSEGV.  In a
  * sanitizer build our handler chains to the sanitizer's, which (with
  * default options, as measured: ASan exits 1, TSan 66) prints
- * "<Sanitizer>: <kind>" and exits; a sanitizer run with handle_segv=0
- * dies by SIGSEGV again, which is accepted too.
+ * "<Sanitizer>: <kind>" and exits, or aborts after the report when run
+ * with abort_on_error=1 (as scripts/test.sh does); a sanitizer run with
+ * handle_segv=0 dies by SIGSEGV again, which is accepted too.
  */
 static void check_crashed(const struct child_result *r, const char *kind)
 {
@@ -335,7 +336,13 @@ static void check_crashed(const struct child_result *r, const char *kind)
 #else
     const char *san = "ThreadSanitizer";
 #endif
-    if (WIFSIGNALED(r->status)) {
+    if (WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGABRT) {
+        /* abort_on_error=1: the sanitizer reports, then aborts. */
+        char want[128];
+        snprintf(want, sizeof want, "%s: %s", san, kind);
+        if (strstr(r->err, want) == NULL)
+            CB_FAIL_("no \"%s\" in child stderr: \"%s\"", want, r->err);
+    } else if (WIFSIGNALED(r->status)) {
         CHECK_EQ(WTERMSIG(r->status), SIGSEGV);
     } else {
         CHECK(WIFEXITED(r->status));
