@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Cells of the `locks` model: each is a value guarded by its own lock, as
+ * a JVM object's fields are guarded by its monitor.  `-p lock=` picks the
+ * lock: a pthread mutex (`synchronized` once inflated: a futex, the waiter
+ * sleeps), a test-and-test-and-set spinlock with bounded exponential
+ * backoff (what thin locks and adaptive spinning do before inflating), or
+ * a pthread rwlock (ReentrantReadWriteLock: reads share).
+ *
+ * An update of several cells locks them all, applies the function to the
+ * values, writes them back and unlocks; a read locks them all too, so no
+ * reader sees half of an update.  With `-p ordering=global` (default) the
+ * locks are taken in address order, the textbook deadlock-free
+ * discipline; with `ordering=naive` they are taken in the order the
+ * caller named the cells, which is how the classic transfer(from, to)
+ * deadlocks against transfer(to, from): that mode exists to be caught by
+ * a watchdog, never to be used for figures.
+ *
+ * A cell named twice in one call is locked once; the function sees it at
+ * every position and the last position's value is the one written back.
+ *
+ * Counters (per thread, see locks_stats_t): acquisitions, contended ones
+ * (the first try failed) and the time spent waiting in those.  The clock
+ * is read only on the contended path, so uncontended locking stays a
+ * pair of atomic instructions.
+ */
+#include "models/locks/locks_int.h"
+
+#include "runtime/clock.h"
+#include "runtime/common.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cb_cell {
+    union {
+        pthread_mutex_t mu;
+        pthread_rwlock_t rw;
+        atomic_int spin;
+    } l;
+    int64_t value; /* guarded by l */
+} RT_ALIGNED_CACHELINE;
+
+int locks_cell_new(int64_t initial, cb_cell_t **out)
+{
+    cb_cell_t *c = aligned_alloc(RT_CACHELINE, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    memset(c, 0, sizeof *c);
+    switch (locks_config.cell_lock) {
+    case LOCKS_MUTEX:
+        pthread_mutex_init(&c->l.mu, NULL);
+        break;
+    case LOCKS_RWLOCK:
+        pthread_rwlock_init(&c->l.rw, NULL);
+        break;
+    case LOCKS_SPIN:
+        atomic_init(&c->l.spin, 0);
+        break;
+    }
+    c->value = initial;
+    *out = c;
+    return 0;
+}
+
+void locks_cell_free(cb_cell_t *c)
+{
+    if (!c)
+        return;
+    if (locks_config.cell_lock == LOCKS_MUTEX)
+        pthread_mutex_destroy(&c->l.mu);
+    else if (locks_config.cell_lock == LOCKS_RWLOCK)
+        pthread_rwlock_destroy(&c->l.rw);
+    free(c);
+}
+
+static bool spin_try(atomic_int *s)
+{
+    /* Acquire: pairs with the release store in spin_unlock, so the
+     * previous holder's writes to the value are visible. */
+    return atomic_load_explicit(s, memory_order_relaxed) == 0 &&
+           !atomic_exchange_explicit(s, 1, memory_order_acquire);
+}
+
+static void spin_lock(atomic_int *s)
+{
+    /* Bounded exponential backoff, then yield: on 2 cores a holder that
+     * was preempted is only helped by giving the CPU back. */
+    unsigned backoff = 1;
+    while (!spin_try(s)) {
+        if (backoff > 1024) {
+            sched_yield();
+            continue;
+        }
+        for (unsigned i = 0; i < backoff; i++)
+            rt_cpu_relax();
+        backoff <<= 1;
+    }
+}
+
+static bool try_lock(cb_cell_t *c, bool excl)
+{
+    switch (locks_config.cell_lock) {
+    case LOCKS_MUTEX:
+        return pthread_mutex_trylock(&c->l.mu) == 0;
+    case LOCKS_RWLOCK:
+        return (excl ? pthread_rwlock_trywrlock(&c->l.rw)
+                     : pthread_rwlock_tryrdlock(&c->l.rw)) == 0;
+    case LOCKS_SPIN:
+        return spin_try(&c->l.spin);
+    }
+    return false;
+}
+
+static void lock(cb_cell_t *c, bool excl, locks_stats_t *st)
+{
+    st->acquisitions++;
+    if (RT_LIKELY(try_lock(c, excl)))
+        return;
+    st->contended++;
+    int64_t t0 = rt_now_ns();
+    switch (locks_config.cell_lock) {
+    case LOCKS_MUTEX:
+        pthread_mutex_lock(&c->l.mu);
+        break;
+    case LOCKS_RWLOCK:
+        if (excl)
+            pthread_rwlock_wrlock(&c->l.rw);
+        else
+            pthread_rwlock_rdlock(&c->l.rw);
+        break;
+    case LOCKS_SPIN:
+        spin_lock(&c->l.spin);
+        break;
+    }
+    st->wait_ns += rt_now_ns() - t0;
+}
+
+static void unlock(cb_cell_t *c)
+{
+    switch (locks_config.cell_lock) {
+    case LOCKS_MUTEX:
+        pthread_mutex_unlock(&c->l.mu);
+        break;
+    case LOCKS_RWLOCK:
+        pthread_rwlock_unlock(&c->l.rw);
+        break;
+    case LOCKS_SPIN:
+        /* Release: pairs with the acquire exchange in spin_try. */
+        atomic_store_explicit(&c->l.spin, 0, memory_order_release);
+        break;
+    }
+}
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(cb_cell_t *const *)a;
+    uintptr_t y = (uintptr_t)*(cb_cell_t *const *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * The distinct cells of cells[0..n) into order[], in the order they are
+ * to be locked: by address, or (naive) first mention first.  Returns the
+ * distinct count.  scratch holds n entries.
+ */
+static size_t lock_order(cb_cell_t **cells, size_t n, cb_cell_t **order,
+                         cb_cell_t **scratch)
+{
+    if (n == 2 && !locks_config.naive_order) {
+        /* The transfer fast path: no sort call. */
+        bool swap = (uintptr_t)cells[0] > (uintptr_t)cells[1];
+        order[0] = cells[swap];
+        order[1] = cells[!swap];
+        return cells[0] == cells[1] ? 1 : 2;
+    }
+    cb_cell_t **sorted = locks_config.naive_order ? scratch : order;
+    memcpy(sorted, cells, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_address);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || sorted[m - 1] != sorted[i])
+            sorted[m++] = sorted[i];
+    if (!locks_config.naive_order)
+        return m;
+    /* Request order, each cell at its first mention: mark the sorted
+     * entries taken by clearing them. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        cb_cell_t **hit = bsearch(&cells[i], sorted, m, sizeof *sorted,
+                                  by_address);
+        if (hit && *hit) {
+            order[k++] = cells[i];
+            *hit = NULL;
+        }
+    }
+    return k;
+}
+
+#define SMALL_SET 8
+
+static int with_cells(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
+                      int64_t *out)
+{
+    if (n == 0 || !cells)
+        return -EINVAL;
+    cb_cell_t *small[2 * SMALL_SET], **order = small;
+    int64_t vsmall[SMALL_SET], *vals = out ? out : vsmall;
+    void *heap = NULL;
+    if (n > SMALL_SET) {
+        heap = malloc(n * (2 * sizeof(cb_cell_t *) + sizeof(int64_t)));
+        if (!heap)
+            return -ENOMEM;
+        order = heap;
+        if (!out)
+            vals = (int64_t *)(order + 2 * n);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!cells[i]) {
+            free(heap);
+            return -EINVAL;
+        }
+    locks_stats_t *st = locks_stats();
+    size_t m = lock_order(cells, n, order, order + n);
+    bool excl = fn != NULL;
+    for (size_t i = 0; i < m; i++)
+        lock(order[i], excl, st);
+    for (size_t i = 0; i < n; i++)
+        vals[i] = cells[i]->value;
+    if (fn) {
+        fn(vals, n, arg);
+        for (size_t i = 0; i < n; i++)
+            cells[i]->value = vals[i];
+        st->cell_updates++;
+    } else {
+        st->cell_reads++;
+    }
+    for (size_t i = m; i-- > 0;)
+        unlock(order[i]);
+    free(heap);
+    return 0;
+}
+
+int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
+                       void *arg)
+{
+    if (!fn)
+        return -EINVAL;
+    return with_cells(cells, n, fn, arg, NULL);
+}
+
+int locks_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
+{
+    if (!out)
+        return -EINVAL;
+    return with_cells(cells, n, NULL, NULL, out);
+}
