@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * The `stm` model: Clojure's refs and dosync, with Haskell STM's retry
+ * for blocking.
+ *
+ * Tasks run on the same kind of executor as the `locks` model (a pool of
+ * OS threads, one per PU by default, compensating while tasks block).
+ * What differs is how they share: nothing shared is changed outside a
+ * transaction.  A cell is a ref; cb_cells_update is a dosync that reads
+ * the refs, applies the function and writes them back, re-run from the
+ * start whenever it conflicts with another commit; cb_cells_read is a
+ * read-only transaction that reads one snapshot from the refs' history,
+ * so an audit of every account never sees half a transfer and is not
+ * starved by the transfers.  A port is a transactional queue
+ * (models/stm/port.c): a receive on an empty queue calls retry and
+ * sleeps until a ref it read changes; select is orElse over the
+ * operations.  The engine — TL2 with a global version clock, versioned
+ * locks, buffered writes, commit-time locking in address order, read-set
+ * validation, bounded randomised backoff — is models/stm/core.c, where
+ * its essay and invariants are.
+ *
+ * Parameters: `isolation=serializable` (TL2, the default: every read is
+ * validated) or `snapshot` (Clojure: reads come from the snapshot and
+ * only ensured refs are validated, so write skew is possible, as it is
+ * in Clojure); `history` (older versions kept per cell, Clojure's
+ * :max-history, whose default is 10).
+ *
+ * Invariants:
+ *   - the model's only locks are the STM's own (commit locks, wait
+ *     buckets, a port's node pool), none held while user code runs,
+ *     except that a cb_cells_fn runs inside a transaction body and may
+ *     run several times: it must be a pure function of the values;
+ *   - a cell's value changes only by a committed transaction.
+ *
+ * Rejected: a global lock around every transaction (correct, and the
+ * figure of interest — aborts by cause under contention — would vanish),
+ * and copying messages (refs hold pointers to immutable terms, as
+ * Clojure's refs hold persistent values).
+ */
+#include "models/stm/stm_int.h"
+
+#include "runtime/clock.h"
+#include "runtime/common.h"
+#include "runtime/executor.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cb_param_def_t stm_params[] = {
+    {.name = "isolation", .kind = CB_PARAM_ENUM,
+     .help = "serializable (TL2: every read validated) or snapshot "
+             "(Clojure: only ensured reads validated; write skew possible)",
+     .choices = "serializable|snapshot", .enum_def = "serializable"},
+    {.name = "history", .kind = CB_PARAM_INT, .unit = "versions",
+     .help = "older values kept per cell for snapshot reads (Clojure's "
+             ":max-history)",
+     .def = 10, .quick = 10, .min = 0, .max = 1024},
+    {.name = "compensate", .kind = CB_PARAM_ENUM,
+     .help = "start spare threads while tasks block (ForkJoinPool managed "
+             "blocking); off: a fixed pool that can starve",
+     .choices = "on|off", .enum_def = "on"},
+    {.name = "pool", .kind = CB_PARAM_INT, .unit = "threads",
+     .help = "core threads of the executor; 0: one per PU of --cpus",
+     .def = 0, .quick = 0, .min = 0, .max = 4096},
+    {.name = "max_threads", .kind = CB_PARAM_INT, .unit = "threads",
+     .help = "cap on threads, spares included",
+     .def = 16384, .quick = 16384, .min = 1, .max = 1000000},
+    {.name = "stack", .kind = CB_PARAM_INT, .unit = "KiB",
+     .help = "stack size of each pool thread (address space)",
+     .def = 256, .quick = 256, .min = 64, .max = 1024 * 1024},
+    {0},
+};
+
+stm_model_totals_t stm_totals;
+
+static struct {
+    rt_exec_t *exec;
+    uint32_t history;
+    _Atomic int64_t cell_updates, cell_reads, sleeps, io_waits, yields;
+} model;
+
+void stm_max_relaxed(_Atomic int64_t *max, int64_t v)
+{
+    int64_t cur = atomic_load_explicit(max, memory_order_relaxed);
+    while (v > cur && !atomic_compare_exchange_weak_explicit(
+                          max, &cur, v, memory_order_relaxed,
+                          memory_order_relaxed))
+        ;
+}
+
+static void bump(_Atomic int64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* ---- lifecycle ---- */
+
+static int stm_start(const cb_param_set_t *params, const cb_model_env_t *env,
+                     char *err, size_t errlen)
+{
+    stm_config_t c;
+    stm_config_default(&c);
+    c.isolation = strcmp(cb_params_str(params, "isolation"), "snapshot") == 0
+                      ? STM_SNAPSHOT
+                      : STM_SERIALIZABLE;
+    stm_configure(&c);
+    stm_stats_reset();
+    model.history = (uint32_t)cb_params_int(params, "history");
+    memset(&stm_totals, 0, sizeof stm_totals);
+    atomic_store(&model.cell_updates, 0);
+    atomic_store(&model.cell_reads, 0);
+    rt_exec_opts_t o = {
+        .cpus = env->cpus,
+        .ncpus = env->ncpus,
+        .parallelism = (int)cb_params_int(params, "pool"),
+        .compensate = strcmp(cb_params_str(params, "compensate"), "on") == 0,
+        .max_threads = (int)cb_params_int(params, "max_threads"),
+        .stack_size = (size_t)cb_params_int(params, "stack") * 1024,
+        .keepalive_ns = RT_NS_PER_S, /* as in the locks model */
+    };
+    if (o.max_threads < o.parallelism) {
+        snprintf(err, errlen, "max_threads (%d) is below pool (%d)",
+                 o.max_threads, o.parallelism);
+        return -EINVAL;
+    }
+    int rc = rt_exec_new(&o, &model.exec);
+    if (rc < 0)
+        snprintf(err, errlen, "starting the executor: %s", cb_strerror(rc));
+    cb__budget = INT64_MAX;
+    return rc;
+}
+
+static int stm_run(cb_task_fn root, void *arg)
+{
+    cb__budget = INT64_MAX;
+    rt_exec_run(model.exec, root, arg);
+    return 0;
+}
+
+static int stm_stop(char *err, size_t errlen)
+{
+    int rc = rt_exec_free(model.exec, RT_NS_PER_S, err, errlen);
+    if (rc == 0)
+        model.exec = NULL;
+    return rc;
+}
+
+static size_t stm_counters(cb_counter_t *out, size_t max)
+{
+    if (!model.exec)
+        return 0;
+    stm_stats_t s;
+    stm_stats_sum(&s);
+    rt_exec_stats_t es;
+    rt_exec_stats(model.exec, &es);
+    int64_t aborts = 0;
+    for (int i = 0; i < STM_ABORT__COUNT; i++)
+        aborts += s.aborts[i];
+    cb_counter_t all[CB_COUNTERS_MAX];
+    size_t n = 0;
+#define C(name, v) all[n++] = (cb_counter_t){name, (v)}
+    C("threads_started", es.threads_started);
+    C("threads_peak", es.threads_peak);
+    C("spares_started", es.spares_started);
+    C("tasks_run", es.tasks_run);
+    C("blocks", es.blocks);
+    C("blocked_ns", es.blocked_ns);
+    C("commits", s.commits);
+    C("commits_read_only", s.commits_ro);
+    C("aborts", aborts);
+#define X(c) C("aborts_" #c, s.aborts[STM_ABORT_##c]);
+    STM_ABORT_CAUSES(X)
+#undef X
+    C("retries", s.retries);
+    C("retry_wakeups", s.retry_wakeups);
+    C("extensions", s.extensions);
+    C("read_set_total", s.read_set_total);
+    C("read_set_max", s.read_set_max);
+    C("write_set_total", s.write_set_total);
+    C("write_set_max", s.write_set_max);
+    C("clock_resets", s.clock_resets);
+    C("cell_updates", atomic_load(&model.cell_updates));
+    C("cell_reads", atomic_load(&model.cell_reads));
+    C("sends", atomic_load(&stm_totals.sends));
+    C("recvs", atomic_load(&stm_totals.recvs));
+    C("selects", atomic_load(&stm_totals.selects));
+    C("drops", atomic_load(&stm_totals.drops));
+    C("max_queue_len", atomic_load(&stm_totals.max_queue_len));
+    C("sleeps", atomic_load(&model.sleeps));
+    C("io_waits", atomic_load(&model.io_waits));
+    C("yields", atomic_load(&model.yields));
+#undef C
+    size_t k = 0;
+    for (; k < n && k < max; k++)
+        out[k] = all[k];
+    return k;
+}
+
+static size_t stm_task_cost(const cb_param_set_t *params)
+{
+    /* As for the locks model: a blocked task holds a pool thread. */
+    (void)params;
+    return 32 * 1024;
+}
+
+/* ---- tasks ---- */
+
+static int stm_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
+                     cb_task_t **out)
+{
+    (void)opts; /* pool threads have one stack size: `-p stack=` */
+    return rt_exec_submit(model.exec, fn, arg, (rt_exec_task_t **)out);
+}
+
+static int stm_join(cb_task_t *t)
+{
+    return rt_exec_join((rt_exec_task_t *)t);
+}
+
+static cb_task_t *stm_self(void)
+{
+    return (cb_task_t *)rt_exec_current();
+}
+
+static uint64_t stm_task_id(const cb_task_t *t)
+{
+    return rt_exec_task_id((const rt_exec_task_t *)t);
+}
+
+static void stm_yield(void)
+{
+    bump(&model.yields);
+    sched_yield();
+}
+
+static void stm_reduce_slow(void)
+{
+    cb__budget = INT64_MAX; /* the kernel preempts */
+}
+
+static int stm_sleep(int64_t ns)
+{
+    bump(&model.sleeps);
+    return rt_exec_sleep(ns);
+}
+
+static int stm_io_wait(int fd, uint32_t events, int64_t timeout_ns)
+{
+    bump(&model.io_waits);
+    return rt_exec_io_wait(fd, events, timeout_ns);
+}
+
+/* ---- cells: refs ---- */
+
+struct cb_cell {
+    stm_ref_t ref;
+};
+
+static int stm_cell_new(int64_t initial, cb_cell_t **out)
+{
+    cb_cell_t *c = aligned_alloc(RT_CACHELINE, RT_CACHELINE);
+    _Static_assert(sizeof(cb_cell_t) <= RT_CACHELINE, "a cell per line");
+    if (!c)
+        return -ENOMEM;
+    if (stm_ref_init(&c->ref, initial, model.history) < 0 ||
+        stm_refs_register(&c->ref, 1, sizeof c->ref) < 0) {
+        stm_ref_destroy(&c->ref);
+        free(c);
+        return -ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+static void stm_cell_free(cb_cell_t *c)
+{
+    if (!c)
+        return;
+    stm_refs_unregister(&c->ref);
+    stm_ref_destroy(&c->ref);
+    free(c);
+}
+
+typedef struct cells_op {
+    cb_cell_t **cells;
+    size_t n;
+    int64_t *vals;
+    cb_cells_fn fn;
+    void *arg;
+} cells_op_t;
+
+static int update_body(stm_tx_t *tx, void *arg)
+{
+    cells_op_t *o = arg;
+    for (size_t i = 0; i < o->n; i++)
+        o->vals[i] = stm_read(tx, &o->cells[i]->ref);
+    o->fn(o->vals, o->n, o->arg);
+    for (size_t i = 0; i < o->n; i++)
+        stm_write(tx, &o->cells[i]->ref, o->vals[i]);
+    return 0;
+}
+
+static int read_body(stm_tx_t *tx, void *arg)
+{
+    cells_op_t *o = arg;
+    for (size_t i = 0; i < o->n; i++)
+        o->vals[i] = stm_read(tx, &o->cells[i]->ref);
+    return 0;
+}
+
+static int stm_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
+                            void *arg)
+{
+    if (!cells || n == 0 || !fn)
+        return -EINVAL;
+    int64_t small[8];
+    cells_op_t o = {cells, n, n <= 8 ? small : malloc(n * sizeof(int64_t)),
+                    fn, arg};
+    if (!o.vals)
+        return -ENOMEM;
+    int rc = stm_atomically(update_body, &o, -1);
+    if (o.vals != small)
+        free(o.vals);
+    bump(&model.cell_updates);
+    return rc;
+}
+
+static int stm_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
+{
+    if (!cells || n == 0 || !out)
+        return -EINVAL;
+    cells_op_t o = {cells, n, out, NULL, NULL};
+    bump(&model.cell_reads);
+    return stm_atomically_ro(read_body, &o);
+}
+
+static const cb_unsupported_t stm_unsupported[] = {
+    {CB_CAP_RECV_MATCH,
+     "a transactional queue has no selective receive; scanning it in a "
+     "transaction would conflict with every other receiver"},
+    {CB_CAP_PORT_RENDEZVOUS,
+     "a transaction cannot wait for another to take what it put and "
+     "still commit atomically"},
+    {0, NULL},
+};
+
+static int stm_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
+                          cb_term_t *out, int64_t timeout_ns)
+{
+    (void)p, (void)match, (void)ctx, (void)out, (void)timeout_ns;
+    return -ENOTSUP;
+}
+
+const cb_model_t cb_model_stm = {
+    .name = "stm",
+    .stands_for = "Clojure refs and dosync (with Haskell STM's retry and "
+                  "orElse) on an executor of OS threads",
+    .summary = "TL2 software transactional memory: refs as cells, "
+               "transactional queues as ports",
+    .params = stm_params,
+    .unsupported = stm_unsupported,
+    .start = stm_start,
+    .run = stm_run,
+    .stop = stm_stop,
+    .counters = stm_counters,
+    .task_cost_bytes = stm_task_cost,
+    .spawn = stm_spawn,
+    .join = stm_join,
+    .self = stm_self,
+    .task_id = stm_task_id,
+    .yield = stm_yield,
+    .reduce_slow = stm_reduce_slow,
+    .port_open = stm_port_open,
+    .port_close = stm_port_close,
+    .port_free = stm_port_free,
+    .port_length = stm_port_length,
+    .send = stm_send,
+    .recv = stm_recv,
+    .recv_match = stm_recv_match,
+    .select = stm_select,
+    .sleep = stm_sleep,
+    .io_wait = stm_io_wait,
+    .cell_new = stm_cell_new,
+    .cell_free = stm_cell_free,
+    .cells_update = stm_cells_update,
+    .cells_read = stm_cells_read,
+};
