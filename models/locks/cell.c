@@ -156,10 +156,13 @@ static void unlock(cb_cell_t *c)
     }
 }
 
+/* By address, ignoring bit 0: lock_order marks taken entries with it
+ * (cells are cache-line aligned, so the bit is free and the order of
+ * distinct cells is unchanged by it). */
 static int by_address(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)*(cb_cell_t *const *)a;
-    uintptr_t y = (uintptr_t)*(cb_cell_t *const *)b;
+    uintptr_t x = (uintptr_t)*(cb_cell_t *const *)a & ~(uintptr_t)1;
+    uintptr_t y = (uintptr_t)*(cb_cell_t *const *)b & ~(uintptr_t)1;
     return (x > y) - (x < y);
 }
 
@@ -187,17 +190,18 @@ static size_t lock_order(cb_cell_t **cells, size_t n, cb_cell_t **order,
             sorted[m++] = sorted[i];
     if (!locks_config.naive_order)
         return m;
-    /* Request order, each cell at its first mention: mark the sorted
-     * entries taken by clearing them. */
+    /* Request order, each cell at its first mention. */
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         cb_cell_t **hit = bsearch(&cells[i], sorted, m, sizeof *sorted,
                                   by_address);
-        if (hit && *hit) {
+        RT_ASSERT(hit != NULL);
+        if (!((uintptr_t)*hit & 1)) {
             order[k++] = cells[i];
-            *hit = NULL;
+            *hit = (cb_cell_t *)((uintptr_t)*hit | 1);
         }
     }
+    RT_ASSERT(k == m);
     return k;
 }
 
