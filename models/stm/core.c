@@ -324,6 +324,9 @@ static unsigned bucket_of(const stm_ref_t *r)
 
 static void fire_bucket(struct bucket *b)
 {
+    /* A waiter initialised the buckets before it counted itself in
+     * nwait; pthread_once makes that initialisation happen-before us. */
+    pthread_once(&buckets_once, buckets_init);
     pthread_mutex_lock(&b->mu);
     for (int i = 0; i < atomic_load_explicit(&b->nwait, memory_order_relaxed);
          i++) {
@@ -907,7 +910,6 @@ static void clock_reset(stm_stats_t *st)
     pthread_mutex_unlock(&reset_mu);
     /* Blocked retries read versions that no longer exist: wake them all
      * to re-run. */
-    pthread_once(&buckets_once, buckets_init);
     for (int i = 0; i < BUCKETS; i++)
         if (atomic_load_explicit(&buckets[i].nwait, memory_order_seq_cst))
             fire_bucket(&buckets[i]);
