@@ -202,15 +202,19 @@ void stm_refs_unregister(stm_ref_t *refs)
     free(g);
 }
 
-int stm_ref_init(stm_ref_t *r, int64_t v, uint32_t hcap)
+int stm_ref_init(stm_ref_t *r, int64_t v, uint32_t hmin, uint32_t hmax)
 {
     memset(r, 0, sizeof *r);
-    if (hcap && !(r->hist = calloc(hcap, sizeof *r->hist)))
+    if (hmin > hmax)
+        return -EINVAL;
+    if (hmax && !(r->hist = calloc(hmax, sizeof *r->hist)))
         return -ENOMEM;
-    r->hcap = hcap;
+    r->hmin = hmin;
+    r->hmax = hmax;
     atomic_init(&r->lock, 0);
     atomic_init(&r->val, v);
     atomic_init(&r->hlen, 0);
+    atomic_init(&r->faulted, 0);
     return 0;
 }
 
@@ -510,8 +514,14 @@ static int64_t read_at(stm_tx_t *tx, stm_ref_t *r, uint64_t *ver)
             return v;
         }
         if (mv) {
-            if (found == UINT64_MAX)
+            if (found == UINT64_MAX) {
+                /* A read fault: ask the next committer to keep one more
+                 * version (relaxed: a hint, a lost one costs a retry). */
+                if (r->hmax)
+                    atomic_store_explicit(&r->faulted, 1,
+                                          memory_order_relaxed);
                 abort_tx(tx, STM_ABORT_history);
+            }
             *ver = found;
             return v;
         }
@@ -675,6 +685,35 @@ static size_t collect_writes(stm_tx_t *tx)
     return n;
 }
 
+/*
+ * Expects r locked by the caller.  Keep (ver, val) as Clojure's refs do:
+ * grow the history by one below hmin, or after a read fault up to hmax;
+ * otherwise replace the oldest entry.  The entries are a contiguous
+ * suffix of the ref's past versions, which is what read_at relies on.
+ */
+static void keep_history(stm_ref_t *r, uint64_t ver, int64_t val)
+{
+    uint32_t len = atomic_load_explicit(&r->hlen, memory_order_relaxed);
+    bool grow = len < r->hmin ||
+                (len < r->hmax &&
+                 atomic_exchange_explicit(&r->faulted, 0,
+                                          memory_order_relaxed));
+    uint32_t slot = len;
+    if (!grow) {
+        if (len == 0)
+            return;
+        slot = 0;
+        for (uint32_t i = 1; i < len; i++)
+            if (atomic_load_explicit(&r->hist[i].ver, memory_order_relaxed) <
+                atomic_load_explicit(&r->hist[slot].ver, memory_order_relaxed))
+                slot = i;
+    }
+    atomic_store_explicit(&r->hist[slot].ver, ver, memory_order_relaxed);
+    atomic_store_explicit(&r->hist[slot].val, val, memory_order_relaxed);
+    if (grow)
+        atomic_store_explicit(&r->hlen, len + 1, memory_order_relaxed);
+}
+
 static void unlock_restore(stm_tx_t *tx, size_t n)
 {
     /* Release: nothing was written; pairs with readers' acquire. */
@@ -750,15 +789,8 @@ static void commit(stm_tx_t *tx)
                 if (tx->ws[j].ref == r)
                     nv = tx->ws[j].fn(nv, tx->ws[j].arg);
         }
-        if (r->hcap) {
-            stm_hist_t *h = &r->hist[r->hnext];
-            atomic_store_explicit(&h->ver, k->old >> 1, memory_order_relaxed);
-            atomic_store_explicit(&h->val, old, memory_order_relaxed);
-            r->hnext = (r->hnext + 1) % r->hcap;
-            uint32_t len = atomic_load_explicit(&r->hlen, memory_order_relaxed);
-            if (len < r->hcap)
-                atomic_store_explicit(&r->hlen, len + 1, memory_order_relaxed);
-        }
+        if (r->hmax)
+            keep_history(r, k->old >> 1, old);
         atomic_store_explicit(&r->val, nv, memory_order_relaxed);
         /* Release: publishes the value and history with version wv. */
         atomic_store_explicit(&r->lock, wv << 1, memory_order_release);
@@ -901,7 +933,6 @@ static void clock_reset(stm_stats_t *st)
             stm_ref_t *r = (stm_ref_t *)((char *)g->base + i * g->stride);
             atomic_store_explicit(&r->lock, 0, memory_order_relaxed);
             atomic_store_explicit(&r->hlen, 0, memory_order_relaxed);
-            r->hnext = 0;
         }
     pthread_mutex_unlock(&registry.mu);
     atomic_store_explicit(&clock_.now, 0, memory_order_relaxed);

@@ -77,7 +77,7 @@ static qnode_t *node_get(cb_port_t *p)
             return NULL;
         }
         for (int i = 0; i < CHUNK; i++) {
-            stm_ref_init(&c->nodes[i].next, 0, 0);
+            stm_ref_init(&c->nodes[i].next, 0, 0, 0);
             atomic_init(&c->nodes[i].msg, CB_NIL);
             c->nodes[i].free_next = i + 1 < CHUNK ? &c->nodes[i + 1] : NULL;
         }
@@ -130,7 +130,7 @@ int stm_port_open(const cb_port_opts_t *opts, cb_port_t **out)
     if (!p)
         return -ENOMEM;
     for (int i = 0; i < R__COUNT; i++)
-        stm_ref_init(&p->r[i], 0, 0);
+        stm_ref_init(&p->r[i], 0, 0, 0);
     if (stm_refs_register(p->r, R__COUNT, sizeof(stm_ref_t)) < 0) {
         free(p);
         return -ENOMEM;

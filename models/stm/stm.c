@@ -23,8 +23,8 @@
  * Parameters: `isolation=serializable` (TL2, the default: every read is
  * validated) or `snapshot` (Clojure: reads come from the snapshot and
  * only ensured refs are validated, so write skew is possible, as it is
- * in Clojure); `history` (older versions kept per cell, Clojure's
- * :max-history, whose default is 10).
+ * in Clojure); `min_history` and `max_history` (older versions kept per
+ * cell, grown one per read fault: Clojure's defaults, 0 and 10).
  *
  * Invariants:
  *   - the model's only locks are the STM's own (commit locks, wait
@@ -55,9 +55,13 @@ static const cb_param_def_t stm_params[] = {
      .help = "serializable (TL2: every read validated) or snapshot "
              "(Clojure: only ensured reads validated; write skew possible)",
      .choices = "serializable|snapshot", .enum_def = "serializable"},
-    {.name = "history", .kind = CB_PARAM_INT, .unit = "versions",
-     .help = "older values kept per cell for snapshot reads (Clojure's "
-             ":max-history)",
+    {.name = "min_history", .kind = CB_PARAM_INT, .unit = "versions",
+     .help = "older values every cell keeps from the start (Clojure's "
+             ":min-history)",
+     .def = 0, .quick = 0, .min = 0, .max = 1024},
+    {.name = "max_history", .kind = CB_PARAM_INT, .unit = "versions",
+     .help = "older values a cell keeps at most, grown one per read "
+             "fault (Clojure's :max-history)",
      .def = 10, .quick = 10, .min = 0, .max = 1024},
     {.name = "compensate", .kind = CB_PARAM_ENUM,
      .help = "start spare threads while tasks block (ForkJoinPool managed "
@@ -79,7 +83,7 @@ stm_model_totals_t stm_totals;
 
 static struct {
     rt_exec_t *exec;
-    uint32_t history;
+    uint32_t min_history, max_history;
     _Atomic int64_t cell_updates, cell_reads, sleeps, io_waits, yields;
 } model;
 
@@ -109,7 +113,13 @@ static int stm_start(const cb_param_set_t *params, const cb_model_env_t *env,
                       : STM_SERIALIZABLE;
     stm_configure(&c);
     stm_stats_reset();
-    model.history = (uint32_t)cb_params_int(params, "history");
+    model.min_history = (uint32_t)cb_params_int(params, "min_history");
+    model.max_history = (uint32_t)cb_params_int(params, "max_history");
+    if (model.min_history > model.max_history) {
+        snprintf(err, errlen, "min_history (%u) is above max_history (%u)",
+                 model.min_history, model.max_history);
+        return -EINVAL;
+    }
     memset(&stm_totals, 0, sizeof stm_totals);
     atomic_store(&model.cell_updates, 0);
     atomic_store(&model.cell_reads, 0);
@@ -266,7 +276,8 @@ static int stm_cell_new(int64_t initial, cb_cell_t **out)
     _Static_assert(sizeof(cb_cell_t) <= RT_CACHELINE, "a cell per line");
     if (!c)
         return -ENOMEM;
-    if (stm_ref_init(&c->ref, initial, model.history) < 0 ||
+    if (stm_ref_init(&c->ref, initial, model.min_history,
+                     model.max_history) < 0 ||
         stm_refs_register(&c->ref, 1, sizeof c->ref) < 0) {
         stm_ref_destroy(&c->ref);
         free(c);

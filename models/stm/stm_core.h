@@ -29,9 +29,11 @@ typedef struct stm_hist {
 typedef struct stm_ref {
     _Atomic uint64_t lock;
     _Atomic int64_t val;
-    stm_hist_t *hist;           /* hcap entries, or NULL */
-    _Atomic uint32_t hlen;      /* valid entries, <= hcap */
-    uint32_t hcap, hnext;       /* hnext: next slot to fill; under lock */
+    stm_hist_t *hist;           /* hmax entries, or NULL */
+    _Atomic uint32_t hlen;      /* entries in use, <= hmax */
+    _Atomic int faulted;        /* a snapshot read found no old enough
+                                   version: grow at the next commit */
+    uint32_t hmin, hmax;        /* Clojure's :min-history, :max-history */
     void *reg;                  /* the first ref of a registered range */
 } stm_ref_t;
 
@@ -79,9 +81,13 @@ typedef struct stm_config {
 void stm_config_default(stm_config_t *c);
 void stm_configure(const stm_config_t *c);
 
-/* Refs.  hcap older versions are kept for snapshot reads (0: none).
- * A ref must not be in use by a transaction when destroyed. */
-int stm_ref_init(stm_ref_t *r, int64_t v, uint32_t hcap);
+/*
+ * Refs.  Older versions are kept for snapshot reads as Clojure keeps
+ * them: none at first (beyond hmin), and one more at each commit that
+ * follows a read fault on the ref, up to hmax; a full history replaces
+ * its oldest entry.  A ref must not be in use when destroyed.
+ */
+int stm_ref_init(stm_ref_t *r, int64_t v, uint32_t hmin, uint32_t hmax);
 void stm_ref_destroy(stm_ref_t *r);
 /* Register n initialised refs, stride bytes apart from refs, so that a
  * clock reset finds them; unregister (by the same refs) before freeing. */

@@ -131,8 +131,8 @@ static int read_a_write_b(stm_tx_t *tx, void *arg)
 static void case_validation(void)
 {
     staged_t s = {.runs = 0};
-    stm_ref_init(&s.a, 10, 0);
-    stm_ref_init(&s.b, 0, 0);
+    stm_ref_init(&s.a, 10, 0, 0);
+    stm_ref_init(&s.b, 0, 0, 0);
     helper_start(&s.h);
     stm_stats_t before = stats_now();
     CHECK_EQ(stm_atomically(read_a_write_b, &s, -1), 0);
@@ -175,8 +175,8 @@ static int read_a_then_b(stm_tx_t *tx, void *arg)
 static void case_extension(void)
 {
     staged_t s = {.runs = 0, .bump_a_too = 0};
-    stm_ref_init(&s.a, 1, 0);
-    stm_ref_init(&s.b, 2, 0);
+    stm_ref_init(&s.a, 1, 0, 0);
+    stm_ref_init(&s.b, 2, 0, 0);
     helper_start(&s.h);
     /* Only b moved: the snapshot extends, one run, a consistent pair. */
     stm_stats_t before = stats_now();
@@ -211,34 +211,44 @@ static int ro_pair(stm_tx_t *tx, void *arg)
     return (int)(a * 100 + b);
 }
 
+static void history_run(staged_t *s, uint32_t hmin, uint32_t hmax,
+                        int want_runs, int want_faults)
+{
+    stm_ref_init(&s->a, 1, hmin, hmax);
+    stm_ref_init(&s->b, 2, hmin, hmax);
+    s->runs = 0;
+    stm_stats_t before = stats_now();
+    /* The first run reads the pair as it was at its start (1, 2) — from
+     * b's history when there is one — or faults and re-runs (2, 3). */
+    CHECK_EQ(stm_atomically_ro(ro_pair, s), want_runs == 1 ? 102 : 203);
+    stm_stats_t after = stats_now();
+    CHECK_EQ(s->runs, want_runs);
+    CHECK_EQ(after.aborts[STM_ABORT_history] -
+                 before.aborts[STM_ABORT_history],
+             want_faults);
+}
+
 static void case_history(void)
 {
-    staged_t s = {.runs = 0};
-    stm_ref_init(&s.a, 1, 4);
-    stm_ref_init(&s.b, 2, 4);
+    staged_t s;
     helper_start(&s.h);
-    stm_stats_t before = stats_now();
-    /* b moved after the snapshot: its old value comes from history, the
-     * pair is the one that existed at the start, and nothing aborts. */
-    CHECK_EQ(stm_atomically_ro(ro_pair, &s), 1 * 100 + 2);
-    stm_stats_t after = stats_now();
-    CHECK_EQ(s.runs, 1);
-    CHECK_EQ(after.aborts[STM_ABORT_history] -
-                 before.aborts[STM_ABORT_history],
-             0);
+    /* :min-history 1: the old value is there from the first commit. */
+    history_run(&s, 1, 4, 1, 0);
     stm_ref_destroy(&s.a);
     stm_ref_destroy(&s.b);
-    /* Without history the same reader must abort and re-run. */
-    stm_ref_init(&s.a, 1, 0);
-    stm_ref_init(&s.b, 2, 0);
-    s.runs = 0;
-    before = stats_now();
-    CHECK_EQ(stm_atomically_ro(ro_pair, &s), 2 * 100 + 3);
-    after = stats_now();
-    CHECK_EQ(s.runs, 2);
-    CHECK_EQ(after.aborts[STM_ABORT_history] -
-                 before.aborts[STM_ABORT_history],
-             1);
+    /* No history at all: a read fault, and the body runs again. */
+    history_run(&s, 0, 0, 2, 1);
+    stm_ref_destroy(&s.a);
+    stm_ref_destroy(&s.b);
+    /* Clojure's default (0, 10): the fault makes the next commit keep
+     * one version, and only then. */
+    history_run(&s, 0, 10, 2, 1);
+    CHECK_EQ(atomic_load(&s.b.hlen), 0);
+    helper_commit(&s.h, incr_body, &s.b);
+    CHECK_EQ(atomic_load(&s.b.hlen), 1);
+    helper_commit(&s.h, incr_body, &s.b);
+    CHECK_EQ(atomic_load(&s.b.hlen), 1); /* no new fault: replaced */
+    CHECK_EQ(atomic_load(&s.a.hlen), 0); /* a never faulted */
     helper_stop(&s.h);
     stm_ref_destroy(&s.a);
     stm_ref_destroy(&s.b);
@@ -273,8 +283,8 @@ static void *watch_low(void *arg)
 static void case_lock_order(void)
 {
     order_t o = {.saw_low_locked = 0, .stop = 0};
-    stm_ref_init(&o.refs[0], 0, 0);
-    stm_ref_init(&o.refs[1], 0, 0);
+    stm_ref_init(&o.refs[0], 0, 0, 0);
+    stm_ref_init(&o.refs[1], 0, 0, 0);
     /* Hold the higher ref's lock as a stuck committer would. */
     atomic_fetch_or(&o.refs[1].lock, 1);
     pthread_t w;
@@ -323,7 +333,7 @@ static void *incr_many(void *arg)
 static void case_conflicts_rerun(void)
 {
     stm_ref_t r;
-    stm_ref_init(&r, 0, 0);
+    stm_ref_init(&r, 0, 0, 0);
     pthread_t t[INCR_THREADS];
     for (int i = 0; i < INCR_THREADS; i++)
         CHECK_EQ(pthread_create(&t[i], NULL, incr_many, &r), 0);
@@ -374,7 +384,7 @@ static int commute_staged(stm_tx_t *tx, void *arg)
 static void case_commute(void)
 {
     stm_ref_t r;
-    stm_ref_init(&r, 0, 0);
+    stm_ref_init(&r, 0, 0, 0);
     stm_stats_t before = stats_now();
     pthread_t t[INCR_THREADS];
     for (int i = 0; i < INCR_THREADS; i++)
@@ -392,7 +402,7 @@ static void case_commute(void)
     /* A commit between the commute and our commit does not abort us:
      * the function is re-applied to the newer value (0 + 1, then + 10). */
     commute_stage_t c = {.runs = 0};
-    stm_ref_init(&c.r, 0, 0);
+    stm_ref_init(&c.r, 0, 0, 0);
     helper_start(&c.h);
     CHECK_EQ(stm_atomically(commute_staged, &c, -1), 0);
     CHECK_EQ(c.runs, 1);
@@ -437,8 +447,8 @@ static int64_t skew_run(stm_isolation_t iso, int use_ensure)
     c.isolation = iso;
     stm_configure(&c);
     skew_t s = {.runs = 0, .use_ensure = use_ensure};
-    stm_ref_init(&s.a, 1, 4);
-    stm_ref_init(&s.b, 1, 4);
+    stm_ref_init(&s.a, 1, 0, 4);
+    stm_ref_init(&s.b, 1, 0, 4);
     helper_start(&s.h);
     CHECK_EQ(stm_atomically(take_a_off, &s, -1), 0);
     int64_t sum = stm_ref_peek(&s.a) + stm_ref_peek(&s.b);
@@ -496,8 +506,8 @@ static int set_five(stm_tx_t *tx, void *arg)
 static void case_retry_wakes(void)
 {
     waiter_arg_t w = {.runs = 0, .done = 0};
-    stm_ref_init(&w.a, 0, 0);
-    stm_ref_init(&w.other, 0, 0);
+    stm_ref_init(&w.a, 0, 0, 0);
+    stm_ref_init(&w.other, 0, 0, 0);
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, waiter_main, &w), 0);
     for (int i = 0; i < 5000 && atomic_load(&w.runs) == 0; i++)
@@ -530,7 +540,7 @@ static int retry_now(stm_tx_t *tx, void *arg)
 static void case_retry_timeout(void)
 {
     stm_ref_t r;
-    stm_ref_init(&r, 0, 0);
+    stm_ref_init(&r, 0, 0, 0);
     CHECK_EQ(stm_atomically(retry_now, &r, 0), -ETIMEDOUT);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -571,8 +581,8 @@ static int or_else_body(stm_tx_t *tx, void *arg)
 static void case_or_else(void)
 {
     oe_t o;
-    stm_ref_init(&o.x, 1, 0);
-    stm_ref_init(&o.y, 0, 0);
+    stm_ref_init(&o.x, 1, 0, 0);
+    stm_ref_init(&o.y, 0, 0, 0);
     CHECK_EQ(stm_atomically(or_else_body, &o, -1), 7);
     CHECK_EQ(stm_ref_peek(&o.x), 1); /* the first branch's write is gone */
     CHECK_EQ(stm_ref_peek(&o.y), 2);
@@ -590,7 +600,7 @@ static void case_clock_overflow(void)
     stm_configure(&c);
     stm_ref_t r[2];
     for (int i = 0; i < 2; i++) {
-        stm_ref_init(&r[i], 0, 2);
+        stm_ref_init(&r[i], 0, 0, 2);
         CHECK_EQ(stm_refs_register(&r[i], 1, sizeof r[i]), 0);
     }
     stm_stats_t before = stats_now();
