@@ -67,8 +67,9 @@
  * through: readers would wait on writers' locks for the whole
  * transaction, and Clojure's writes are buffered); one global retry
  * condition variable (every commit would wake every blocked receiver);
- * hardware transactions (RTM): this CPU's microcode disables TSX, and a
- * fast path that is never taken cannot be measured.
+ * a hardware-transaction (RTM) fast path: the machines this was measured
+ * on (AMD EPYC) have no RTM, and most Intel parts have TSX disabled by
+ * microcode, so such a path could be neither taken nor measured.
  */
 #include "models/stm/stm_core.h"
 
