@@ -477,54 +477,81 @@ static bool extend(stm_tx_t *tx)
     return true;
 }
 
+/*
+ * One consistent (lock word, value) pair of r: a sequence-lock read.  A
+ * ref locked by a committer is waited out for a bounded spin, after which
+ * tx aborts (`locked`); without a transaction the wait is unbounded.
+ */
+static int64_t seq_read(stm_tx_t *tx, stm_ref_t *r, uint64_t *lw)
+{
+    for (int spins = 0;;) {
+        /* Acquire pairs with the committer's release store of the lock
+         * word; the acquire fence keeps the value load before the
+         * re-check. */
+        uint64_t l1 = atomic_load_explicit(&r->lock, memory_order_acquire);
+        if (l1 & 1) {
+            if (tx && ++spins >= 64)
+                abort_tx(tx, STM_ABORT_locked);
+            rt_cpu_relax();
+            continue;
+        }
+        int64_t v = atomic_load_explicit(&r->val, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&r->lock, memory_order_relaxed) == l1) {
+            *lw = l1;
+            return v;
+        }
+    }
+}
+
+/* The newest history entry of r at or below rv, read under lock word l1:
+ * true with *ver and *v, or false (none, or r changed meanwhile: *ver is
+ * then 0, and the caller reads again). */
+static bool history_at(stm_ref_t *r, uint64_t l1, uint64_t rv, uint64_t *ver,
+                       int64_t *v)
+{
+    uint64_t found = UINT64_MAX;
+    uint32_t n = atomic_load_explicit(&r->hlen, memory_order_relaxed);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t hv = atomic_load_explicit(&r->hist[i].ver,
+                                           memory_order_relaxed);
+        if (hv <= rv && (found == UINT64_MAX || hv > found)) {
+            found = hv;
+            *v = atomic_load_explicit(&r->hist[i].val, memory_order_relaxed);
+        }
+    }
+    /* The same sequence-lock check as seq_read: a committer that pushed
+     * into the history meanwhile changed the lock word. */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&r->lock, memory_order_relaxed) != l1) {
+        *ver = 0;
+        return false;
+    }
+    *ver = found;
+    return found != UINT64_MAX;
+}
+
 /* The value of r in the snapshot at tx->rv, and its version. */
 static int64_t read_at(stm_tx_t *tx, stm_ref_t *r, uint64_t *ver)
 {
     bool mv = tx->readonly || config.isolation == STM_SNAPSHOT;
-    for (int spins = 0;;) {
-        /* Sequence-lock read: acquire pairs with the committer's release
-         * store of the lock word; the acquire fence keeps the value loads
-         * before the re-check. */
-        uint64_t l1 = atomic_load_explicit(&r->lock, memory_order_acquire);
-        if (l1 & 1) {
-            if (++spins < 64) {
-                rt_cpu_relax();
-                continue;
-            }
-            abort_tx(tx, STM_ABORT_locked);
-        }
-        int64_t v = atomic_load_explicit(&r->val, memory_order_relaxed);
-        uint64_t found = UINT64_MAX;
-        if ((l1 >> 1) > tx->rv && mv) {
-            uint32_t n = atomic_load_explicit(&r->hlen, memory_order_relaxed);
-            for (uint32_t i = 0; i < n; i++) {
-                uint64_t hv =
-                    atomic_load_explicit(&r->hist[i].ver, memory_order_relaxed);
-                if (hv <= tx->rv && (found == UINT64_MAX || hv > found)) {
-                    found = hv;
-                    v = atomic_load_explicit(&r->hist[i].val,
-                                             memory_order_relaxed);
-                }
-            }
-        }
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&r->lock, memory_order_relaxed) != l1)
-            continue;
+    for (;;) {
+        uint64_t l1;
+        int64_t v = seq_read(tx, r, &l1);
         if ((l1 >> 1) <= tx->rv) {
             *ver = l1 >> 1;
             return v;
         }
         if (mv) {
-            if (found == UINT64_MAX) {
-                /* A read fault: ask the next committer to keep one more
-                 * version (relaxed: a hint, a lost one costs a retry). */
-                if (r->hmax)
-                    atomic_store_explicit(&r->faulted, 1,
-                                          memory_order_relaxed);
-                abort_tx(tx, STM_ABORT_history);
-            }
-            *ver = found;
-            return v;
+            if (history_at(r, l1, tx->rv, ver, &v))
+                return v;
+            if (*ver == 0)
+                continue; /* the ref moved under us: read it again */
+            /* A read fault: ask the next committer to keep one more
+             * version (relaxed: a hint, a lost one costs a retry). */
+            if (r->hmax)
+                atomic_store_explicit(&r->faulted, 1, memory_order_relaxed);
+            abort_tx(tx, STM_ABORT_history);
         }
         if (!extend(tx))
             abort_tx(tx, STM_ABORT_read_version);
@@ -582,20 +609,8 @@ void stm_write(stm_tx_t *tx, stm_ref_t *r, int64_t v)
 /* The latest committed value, whatever its version (commute's view). */
 static int64_t read_latest(stm_tx_t *tx, stm_ref_t *r)
 {
-    for (int spins = 0;;) {
-        uint64_t l1 = atomic_load_explicit(&r->lock, memory_order_acquire);
-        if (l1 & 1) {
-            if (++spins < 64) {
-                rt_cpu_relax();
-                continue;
-            }
-            abort_tx(tx, STM_ABORT_locked);
-        }
-        int64_t v = atomic_load_explicit(&r->val, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&r->lock, memory_order_relaxed) == l1)
-            return v;
-    }
+    uint64_t lw;
+    return seq_read(tx, r, &lw);
 }
 
 int64_t stm_commute(stm_tx_t *tx, stm_ref_t *r, stm_commute_fn fn,
@@ -1050,13 +1065,6 @@ int stm_atomically_ro(stm_body_fn body, void *arg)
 
 int64_t stm_ref_peek(stm_ref_t *r)
 {
-    for (;;) {
-        uint64_t l1 = atomic_load_explicit(&r->lock, memory_order_acquire);
-        int64_t v = atomic_load_explicit(&r->val, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (!(l1 & 1) &&
-            atomic_load_explicit(&r->lock, memory_order_relaxed) == l1)
-            return v;
-        rt_cpu_relax();
-    }
+    uint64_t lw;
+    return seq_read(NULL, r, &lw);
 }
