@@ -111,7 +111,9 @@ int cb_model_stop(char *err, size_t errlen)
 {
     RT_ASSERT(cb__active != NULL);
     int rc = cb__active->stop(err, errlen);
-    cb__active = NULL;
+    /* Tasks that outlived a failed stop still dispatch through it. */
+    if (rc == 0)
+        cb__active = NULL;
     return rc;
 }
 

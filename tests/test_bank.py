@@ -8,6 +8,7 @@ state); here it is restated from the outside over sizes, seeds and audit
 shares drawn by hypothesis, so a model that loses or duplicates money
 under some interleaving fails with the parameters that found it."""
 import json
+import os
 import time
 
 import pytest
@@ -26,9 +27,12 @@ def bank(model, *params, timeout=120, check=0):
 
 
 @pytest.mark.parametrize("model", MODELS)
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=6, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(accounts=st.integers(2, 300), tasks=st.integers(1, 6),
+# At most 64 accounts: an audit on a lock-based model holds every
+# account's lock at once, and TSan's deadlock detector (on in the TSan
+# variant of this suite) tracks at most 64 locks held by one thread.
+@given(accounts=st.integers(2, 64), tasks=st.integers(1, 6),
        audit_pct=st.integers(0, 60), seed=st.integers(0, 2**31),
        ops=st.integers(1, 4000))
 def test_total_conserved(model, accounts, tasks, audit_pct, seed, ops):
@@ -64,9 +68,15 @@ def test_timed_run_reports_throughput(model):
     assert met["throughput_ops_s"] > 0
 
 
-def test_naive_ordering_deadlock_is_reported():
+def test_naive_ordering_deadlock_is_reported(monkeypatch):
     if "locks" not in MODELS:
         pytest.skip("no locks model")
+    # The deadlock is the point here; under TSan its lock-order detector
+    # would report the inversion first (rightly), so this run leaves the
+    # finding to the workload's watchdog.
+    tsan = os.environ.get("TSAN_OPTIONS", "")
+    monkeypatch.setenv("TSAN_OPTIONS",
+                       (tsan + ":" if tsan else "") + "detect_deadlocks=0")
     stall_ms = 200
     t0 = time.monotonic()
     p = run_cb("run", "-m", "locks", "-w", "bank", "-p", "ordering=naive",

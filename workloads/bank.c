@@ -244,7 +244,15 @@ static int64_t watch(cb_wl_ctx_t *ctx, shared_t *sh, worker_t *w, int64_t n,
 
 static void run(cb_wl_ctx_t *ctx)
 {
-    shared_t sh = {
+    /* On the heap, not the stack: after a deadlock the stuck workers are
+     * abandoned still holding pointers into it. */
+    shared_t *shp = calloc(1, sizeof *shp);
+    if (!shp) {
+        cb_wl_unsupported(ctx, "allocating the bank", -ENOMEM);
+        return;
+    }
+    shared_t *const sh = shp;
+    *sh = (shared_t){
         .naccounts = cb_wl_int(ctx, "accounts"),
         .initial = cb_wl_int(ctx, "initial"),
         .max_amount = cb_wl_int(ctx, "max_amount"),
@@ -256,16 +264,16 @@ static void run(cb_wl_ctx_t *ctx)
     int64_t n = cb_wl_int(ctx, "tasks");
     int64_t stall_ns = cb_wl_int(ctx, "stall_ms") * 1000000;
     int64_t duration_ns = cb_wl_int(ctx, "duration_ms") * 1000000;
-    sh.acct = calloc((size_t)sh.naccounts, sizeof *sh.acct);
+    sh->acct = calloc((size_t)sh->naccounts, sizeof *sh->acct);
     worker_t *w = calloc((size_t)n, sizeof *w);
     int64_t made = 0, spawned = 0, ncells = 0;
-    int rc = sh.acct && w ? cb_port_open(NULL, &sh.coord) : -ENOMEM;
-    for (; rc == 0 && ncells < sh.naccounts; ncells++)
-        if ((rc = cb_cell_new(sh.initial, &sh.acct[ncells])) < 0)
+    int rc = sh->acct && w ? cb_port_open(NULL, &sh->coord) : -ENOMEM;
+    for (; rc == 0 && ncells < sh->naccounts; ncells++)
+        if ((rc = cb_cell_new(sh->initial, &sh->acct[ncells])) < 0)
             break;
     for (; rc == 0 && made < n; made++) {
-        w[made] = (worker_t){.sh = &sh, .idx = (int)made};
-        w[made].audit_buf = malloc((size_t)sh.naccounts * sizeof(int64_t));
+        w[made] = (worker_t){.sh = sh, .idx = (int)made};
+        w[made].audit_buf = malloc((size_t)sh->naccounts * sizeof(int64_t));
         w[made].audit_lat = rt_hist_new();
         if (!w[made].audit_buf || !w[made].audit_lat) {
             rc = -ENOMEM;
@@ -287,15 +295,15 @@ static void run(cb_wl_ctx_t *ctx)
     }
     for (int64_t i = 0; i < n; i++) {
         cb_term_t m;
-        cb_recv(sh.coord, &m, CB_FOREVER);
+        cb_recv(sh->coord, &m, CB_FOREVER);
         cb_term_release(m);
     }
     cb_wl_window_start(ctx);
-    sh.end_ns = cb_now_ns() + duration_ns;
+    sh->end_ns = cb_now_ns() + duration_ns;
     for (int64_t i = 0; i < n; i++)
         cb_send(w[i].port, cb_atom("go"));
     char why[512] = "";
-    int64_t stalled = watch(ctx, &sh, w, n, stall_ns, why, sizeof why);
+    int64_t stalled = watch(ctx, sh, w, n, stall_ns, why, sizeof why);
     cb_wl_window_stop(ctx);
     if (stalled != 0) {
         if (stalled > 0)
@@ -326,23 +334,23 @@ static void run(cb_wl_ctx_t *ctx)
                        "torn audit: worker %lld saw a total of %lld, "
                        "wanted %lld (%lld torn audits)",
                        (long long)i, (long long)w[i].bad_sum,
-                       (long long)(sh.naccounts * sh.initial),
+                       (long long)(sh->naccounts * sh->initial),
                        (long long)w[i].torn);
         if (w[i].error)
             cb_wl_unsupported(ctx, "a transfer or an audit", w[i].error);
     }
-    int64_t *v = malloc((size_t)sh.naccounts * sizeof *v);
-    if (v && cb_cells_read(sh.acct, (size_t)sh.naccounts, v) == 0) {
+    int64_t *v = malloc((size_t)sh->naccounts * sizeof *v);
+    if (v && cb_cells_read(sh->acct, (size_t)sh->naccounts, v) == 0) {
         int64_t sum = 0, negative = 0;
-        for (int64_t i = 0; i < sh.naccounts; i++) {
+        for (int64_t i = 0; i < sh->naccounts; i++) {
             sum += v[i];
             negative += v[i] < 0;
         }
-        if (sum != sh.naccounts * sh.initial || negative)
+        if (sum != sh->naccounts * sh->initial || negative)
             cb_wl_fail(ctx,
                        "total after the run is %lld, wanted %lld; %lld "
                        "accounts negative",
-                       (long long)sum, (long long)(sh.naccounts * sh.initial),
+                       (long long)sum, (long long)(sh->naccounts * sh->initial),
                        (long long)negative);
     }
     free(v);
@@ -359,8 +367,8 @@ static void run(cb_wl_ctx_t *ctx)
     rt_hist_free(lat);
 out:
     /* Workers still waiting for their go signal: end them at once. */
-    sh.ops = 0;
-    sh.end_ns = 0;
+    sh->ops = 0;
+    sh->end_ns = 0;
     for (int64_t i = 0; i < spawned; i++)
         if (w[i].task) {
             cb_send(w[i].port, cb_atom("go"));
@@ -373,10 +381,11 @@ out:
         rt_hist_free(w[i].audit_lat);
     }
     for (int64_t i = 0; i < ncells; i++)
-        cb_cell_free(sh.acct[i]);
-    if (sh.coord)
-        cb_port_free(sh.coord);
-    free(sh.acct);
+        cb_cell_free(sh->acct[i]);
+    if (sh->coord)
+        cb_port_free(sh->coord);
+    free(sh->acct);
+    free(sh);
     free(w);
 }
 

@@ -118,10 +118,10 @@ static bool try_lock(cb_cell_t *c, bool excl)
 
 static void lock(cb_cell_t *c, bool excl, locks_stats_t *st)
 {
-    st->acquisitions++;
+    locks_count(&st->acquisitions, 1);
     if (RT_LIKELY(try_lock(c, excl)))
         return;
-    st->contended++;
+    locks_count(&st->contended, 1);
     int64_t t0 = rt_now_ns();
     switch (locks_config.cell_lock) {
     case LOCKS_MUTEX:
@@ -137,7 +137,7 @@ static void lock(cb_cell_t *c, bool excl, locks_stats_t *st)
         spin_lock(&c->l.spin);
         break;
     }
-    st->wait_ns += rt_now_ns() - t0;
+    locks_count(&st->wait_ns, rt_now_ns() - t0);
 }
 
 static void unlock(cb_cell_t *c)
@@ -239,9 +239,9 @@ static int with_cells(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
         fn(vals, n, arg);
         for (size_t i = 0; i < n; i++)
             cells[i]->value = vals[i];
-        st->cell_updates++;
+        locks_count(&st->cell_updates, 1);
     } else {
-        st->cell_reads++;
+        locks_count(&st->cell_reads, 1);
     }
     for (size_t i = m; i-- > 0;)
         unlock(order[i]);

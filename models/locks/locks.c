@@ -116,13 +116,13 @@ int locks_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
 
 void locks_mutex_lock(pthread_mutex_t *mu, locks_stats_t *st)
 {
-    st->acquisitions++;
+    locks_count(&st->acquisitions, 1);
     if (RT_LIKELY(pthread_mutex_trylock(mu) == 0))
         return;
-    st->contended++;
+    locks_count(&st->contended, 1);
     int64_t t0 = rt_now_ns();
     pthread_mutex_lock(mu);
-    st->wait_ns += rt_now_ns() - t0;
+    locks_count(&st->wait_ns, rt_now_ns() - t0);
 }
 
 void locks_port_totals(int64_t drops, int64_t max_len)
@@ -205,7 +205,7 @@ static void add_stats(void *data, void *ctx)
 {
     const locks_stats_t *s = data;
     locks_stats_t *sum = ctx;
-#define X(f) sum->f += s->f;
+#define X(f) sum->f += atomic_load_explicit(&s->f, memory_order_relaxed);
     LOCKS_STATS(X)
 #undef X
 }
@@ -274,7 +274,7 @@ static uint64_t locks_task_id(const cb_task_t *t)
 
 static void locks_yield(void)
 {
-    locks_stats()->yields++;
+    locks_count(&locks_stats()->yields, 1);
     sched_yield();
 }
 
@@ -286,13 +286,13 @@ static void locks_reduce_slow(void)
 
 static int locks_sleep(int64_t ns)
 {
-    locks_stats()->sleeps++;
+    locks_count(&locks_stats()->sleeps, 1);
     return rt_exec_sleep(ns);
 }
 
 static int locks_io_wait(int fd, uint32_t events, int64_t timeout_ns)
 {
-    locks_stats()->io_waits++;
+    locks_count(&locks_stats()->io_waits, 1);
     return rt_exec_io_wait(fd, events, timeout_ns);
 }
 

@@ -8,20 +8,30 @@
 #include "runtime/executor.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /*
  * Counters of one member thread of the executor (its thread-data block).
- * Written only by that thread; summed by locks_counters once the tasks
- * have ended, so the hot paths never share a counter cache line.
+ * Written only by that thread, so the hot paths never share a counter
+ * cache line; read by locks_counters at any time, even while a task is
+ * stuck in a deadlock, hence relaxed atomics.
  */
 typedef struct locks_stats {
-    int64_t sends, recvs, send_blocks, recv_blocks, selects;
-    int64_t sleeps, io_waits, yields;
-    int64_t cell_updates, cell_reads;
+    _Atomic int64_t sends, recvs, send_blocks, recv_blocks, selects;
+    _Atomic int64_t sleeps, io_waits, yields;
+    _Atomic int64_t cell_updates, cell_reads;
     /* Every lock the model takes: cell locks and port locks. */
-    int64_t acquisitions, contended, wait_ns;
+    _Atomic int64_t acquisitions, contended, wait_ns;
 } locks_stats_t;
+
+/* Add to a counter of the calling thread: one writer, so a relaxed load
+ * and store (plain moves) instead of a locked read-modify-write. */
+static inline void locks_count(_Atomic int64_t *c, int64_t d)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
 
 /* The calling task's counters (a scratch block outside the executor). */
 locks_stats_t *locks_stats(void);

@@ -218,10 +218,10 @@ int locks_send(cb_port_t *p, cb_term_t msg)
         return -ENOMEM;
     }
     nd->msg = msg;
-    st->sends++;
+    locks_count(&st->sends, 1);
     locks_mutex_lock(&p->mu, st);
     if (p->policy == CB_PORT_FIXED && p->count >= p->cap && !p->closed) {
-        st->send_blocks++;
+        locks_count(&st->send_blocks, 1);
         while (p->count >= p->cap && !p->closed)
             wait_on(&p->not_full, p, -1);
     }
@@ -236,7 +236,7 @@ int locks_send(cb_port_t *p, cb_term_t msg)
         if (p->policy == CB_PORT_RENDEZVOUS) {
             uint64_t seq = p->put_seq - 1;
             if (p->take_seq <= seq) {
-                st->send_blocks++;
+                locks_count(&st->send_blocks, 1);
                 while (p->take_seq <= seq)
                     wait_on(&p->not_full, p, -1);
             }
@@ -257,7 +257,7 @@ int locks_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns)
     int64_t deadline = timeout_ns < 0 ? -1 : rt_now_ns() + timeout_ns;
     locks_mutex_lock(&p->mu, st);
     if (p->count == 0 && !p->closed && timeout_ns != 0) {
-        st->recv_blocks++;
+        locks_count(&st->recv_blocks, 1);
         p->recv_waiting++;
         while (p->count == 0 && !p->closed)
             if (wait_on(&p->not_empty, p, deadline) == ETIMEDOUT)
@@ -270,7 +270,7 @@ int locks_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns)
         return rc;
     }
     *out = dequeue(p);
-    st->recvs++;
+    locks_count(&st->recvs, 1);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
@@ -287,7 +287,7 @@ static int try_op(cb_select_op_t *op, locks_stats_t *st)
         if (p->count > 0) {
             op->msg = dequeue(p);
             op->status = 0;
-            st->recvs++;
+            locks_count(&st->recvs, 1);
             done = 1;
         } else if (p->closed) {
             op->msg = CB_NIL;
@@ -314,7 +314,7 @@ static int try_op(cb_select_op_t *op, locks_stats_t *st)
                 enqueue(p, nd);
             }
             op->msg = CB_NIL;
-            st->sends++;
+            locks_count(&st->sends, 1);
             done = 1;
         }
     }
@@ -370,7 +370,7 @@ int locks_select(cb_select_op_t *ops, size_t n, unsigned flags,
     if (n == 0)
         return -EINVAL;
     locks_stats_t *st = locks_stats();
-    st->selects++;
+    locks_count(&st->selects, 1);
     size_t start = 0;
     if (!(flags & CB_SELECT_PRIORITY)) {
         /* xorshift64 from a per-thread seed: only picks where to start. */
