@@ -64,8 +64,8 @@ typedef struct worker {
     rt_exec_t *e;
     pthread_t thread;
     int index;   /* core threads 0..parallelism-1; spares above */
-    bool pooled; /* false for the thread running the root */
-    bool joined;
+    bool pooled;   /* false for the thread running the root */
+    bool detached; /* retired on its own; guarded by e->mu */
     /* Written by the owner thread only, read by rt_exec_stats at any
      * time: relaxed atomics, a single writer needs no RMW. */
     _Atomic int64_t blocks, blocked_ns;
@@ -150,8 +150,9 @@ static void *worker_main(void *p)
             rt_topo_pin_self_set(e->cpus, e->o.ncpus);
     }
     pthread_mutex_lock(&e->mu);
-    for (;;) {
-        while (!e->head && !e->stopping) {
+    bool retire = false;
+    while (!retire) {
+        if (!e->head && !e->stopping) {
             bool surplus = e->live - e->blocked > e->o.parallelism;
             e->idle++;
             int rc = 0;
@@ -163,9 +164,11 @@ static void *worker_main(void *p)
                 pthread_cond_wait(&e->work, &e->mu);
             }
             e->idle--;
-            if (rc == ETIMEDOUT && !e->head &&
-                e->live - e->blocked > e->o.parallelism)
-                goto retire;
+            /* Not once stopping: rt_exec_free joins every thread that
+             * has not retired before it stopped the pool. */
+            retire = rc == ETIMEDOUT && !e->head && !e->stopping &&
+                     e->live - e->blocked > e->o.parallelism;
+            continue;
         }
         if (!e->head)
             break; /* stopping and drained */
@@ -177,7 +180,11 @@ static void *worker_main(void *p)
         run_task(e, t);
         pthread_mutex_lock(&e->mu);
     }
-retire:
+    if (retire) {
+        /* Nobody will join a spare that retires mid-run: let it go. */
+        w->detached = true;
+        pthread_detach(pthread_self());
+    }
     e->live--;
     e->st.threads_live = e->live;
     pthread_mutex_unlock(&e->mu);
@@ -283,7 +290,7 @@ int rt_exec_free(rt_exec_t *e, int64_t grace_ns, char *err, size_t errlen)
      * `stopping` is safe: nothing adds to it once pending is 0 and no
      * task runs. */
     for (worker_t *w = e->workers; w; w = w->next)
-        if (w->pooled)
+        if (w->pooled && !w->detached)
             pthread_join(w->thread, NULL);
     while (e->workers) {
         worker_t *w = e->workers;
