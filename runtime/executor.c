@@ -107,10 +107,15 @@ static worker_t *worker_new(rt_exec_t *e, bool pooled)
     worker_t *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    if (e->o.thread_data_size &&
-        !(w->data = calloc(1, e->o.thread_data_size))) {
-        free(w);
-        return NULL;
+    if (e->o.thread_data_size) {
+        /* Whole cache lines: threads' counters must not share one. */
+        size_t sz = (e->o.thread_data_size + RT_CACHELINE - 1) &
+                    ~(size_t)(RT_CACHELINE - 1);
+        if (!(w->data = aligned_alloc(RT_CACHELINE, sz))) {
+            free(w);
+            return NULL;
+        }
+        memset(w->data, 0, sz);
     }
     w->e = e;
     w->pooled = pooled;

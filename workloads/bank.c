@@ -72,7 +72,7 @@ typedef struct shared {
 } shared_t;
 
 typedef struct worker {
-    shared_t *sh;
+    _Alignas(64) shared_t *sh; /* each worker on its own cache lines */
     int idx;
     cb_port_t *port;
     cb_task_t *task;
@@ -84,7 +84,6 @@ typedef struct worker {
     /* Results, written before the done message. */
     int64_t transfers, declined, audits, torn, bad_sum;
     int error;
-    char pad[64];
 } worker_t;
 
 typedef struct xfer {
@@ -265,7 +264,9 @@ static void run(cb_wl_ctx_t *ctx)
     int64_t stall_ns = cb_wl_int(ctx, "stall_ms") * 1000000;
     int64_t duration_ns = cb_wl_int(ctx, "duration_ms") * 1000000;
     sh->acct = calloc((size_t)sh->naccounts, sizeof *sh->acct);
-    worker_t *w = calloc((size_t)n, sizeof *w);
+    worker_t *w = aligned_alloc(_Alignof(worker_t), (size_t)n * sizeof *w);
+    if (w)
+        memset(w, 0, (size_t)n * sizeof *w);
     int64_t made = 0, spawned = 0, ncells = 0;
     int rc = sh->acct && w ? cb_port_open(NULL, &sh->coord) : -ENOMEM;
     for (; rc == 0 && ncells < sh->naccounts; ncells++)
