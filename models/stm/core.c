@@ -299,10 +299,20 @@ const char *stm_cause_name(stm_cause_t c)
 
 /* ---- wait buckets for retry ---- */
 
+typedef struct rd {
+    stm_ref_t *ref;
+    uint64_t ver;
+    bool ensured;
+} rd_t;
+
+/* A transaction blocked in retry.  Its read set is fixed while it waits
+ * and is read by committers under the bucket lock it registered with. */
 typedef struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int fired; /* guarded by mu */
+    const rd_t *rs;
+    size_t nr;
 } waiter_t;
 
 #define BUCKETS 256
@@ -327,7 +337,17 @@ static unsigned bucket_of(const stm_ref_t *r)
     return (unsigned)((a >> 4) ^ (a >> 12)) % BUCKETS;
 }
 
-static void fire_bucket(struct bucket *b)
+static bool waits_on(const waiter_t *w, const stm_ref_t *r)
+{
+    for (size_t i = 0; i < w->nr; i++)
+        if (w->rs[i].ref == r)
+            return true;
+    return false;
+}
+
+/* Wake the waiters of b that read r (every one when r is NULL): refs
+ * that merely share the bucket wake nobody. */
+static void fire_bucket(struct bucket *b, const stm_ref_t *r)
 {
     /* A waiter initialised the buckets before it counted itself in
      * nwait; pthread_once makes that initialisation happen-before us. */
@@ -336,6 +356,8 @@ static void fire_bucket(struct bucket *b)
     for (int i = 0; i < atomic_load_explicit(&b->nwait, memory_order_relaxed);
          i++) {
         waiter_t *w = b->w[i];
+        if (r && !waits_on(w, r))
+            continue;
         pthread_mutex_lock(&w->mu);
         w->fired = 1;
         pthread_cond_signal(&w->cv);
@@ -345,12 +367,6 @@ static void fire_bucket(struct bucket *b)
 }
 
 /* ---- transactions ---- */
-
-typedef struct rd {
-    stm_ref_t *ref;
-    uint64_t ver;
-    bool ensured;
-} rd_t;
 
 enum { W_SET, W_COMMUTE };
 
@@ -818,7 +834,7 @@ static void commit(stm_tx_t *tx)
     for (size_t i = 0; i < n; i++) {
         struct bucket *b = &buckets[bucket_of(tx->lk[i].ref)];
         if (atomic_load_explicit(&b->nwait, memory_order_relaxed) > 0)
-            fire_bucket(b);
+            fire_bucket(b, tx->lk[i].ref);
     }
     st->commits++;
     st->write_set_total += (int64_t)n;
@@ -851,7 +867,7 @@ static int wait_for_change(stm_tx_t *tx, int64_t deadline)
     if (deadline == 0)
         return -ETIMEDOUT;
     pthread_once(&buckets_once, buckets_init);
-    waiter_t w = {.fired = 0};
+    waiter_t w = {.fired = 0, .rs = tx->rs, .nr = tx->nr};
     pthread_mutex_init(&w.mu, NULL);
     pthread_condattr_t a;
     pthread_condattr_init(&a);
@@ -959,7 +975,7 @@ static void clock_reset(stm_stats_t *st)
      * to re-run. */
     for (int i = 0; i < BUCKETS; i++)
         if (atomic_load_explicit(&buckets[i].nwait, memory_order_seq_cst))
-            fire_bucket(&buckets[i]);
+            fire_bucket(&buckets[i], NULL);
 }
 
 /* ---- atomically ---- */
