@@ -63,7 +63,7 @@ typedef struct worker {
     struct worker *next; /* e->workers list; guarded by e->mu */
     rt_exec_t *e;
     pthread_t thread;
-    int index;   /* core threads 0..parallelism-1; spares above */
+    int index;     /* core threads 0..parallelism-1; spares above */
     bool pooled;   /* false for the thread running the root */
     bool detached; /* retired on its own; guarded by e->mu */
     /* Written by the owner thread only, read by rt_exec_stats at any
@@ -231,8 +231,7 @@ static int start_thread(rt_exec_t *e, bool spare)
 static void maybe_compensate(rt_exec_t *e)
 {
     if (e->o.compensate && e->head && e->idle == 0 &&
-        e->live - e->blocked < e->o.parallelism &&
-        e->live < e->o.max_threads)
+        e->live - e->blocked < e->o.parallelism && e->live < e->o.max_threads)
         (void)start_thread(e, true); /* on failure the queue just waits */
 }
 
@@ -310,8 +309,7 @@ int rt_exec_free(rt_exec_t *e, int64_t grace_ns, char *err, size_t errlen)
     return 0;
 }
 
-int rt_exec_submit(rt_exec_t *e, rt_exec_fn fn, void *arg,
-                   rt_exec_task_t **out)
+int rt_exec_submit(rt_exec_t *e, rt_exec_fn fn, void *arg, rt_exec_task_t **out)
 {
     rt_exec_task_t *t = calloc(1, sizeof *t);
     if (!t)

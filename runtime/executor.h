@@ -30,7 +30,7 @@ typedef struct rt_exec_task rt_exec_task_t;
 typedef void (*rt_exec_fn)(void *arg);
 
 typedef struct rt_exec_opts {
-    const int *cpus;         /* OS indices to pin to; NULL/0: no pinning */
+    const int *cpus; /* OS indices to pin to; NULL/0: no pinning */
     int ncpus;
     int parallelism;         /* core threads; 0: ncpus, or every PU */
     bool compensate;         /* grow while tasks block */

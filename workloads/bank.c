@@ -33,31 +33,71 @@
 #include <string.h>
 
 static const cb_param_def_t params[] = {
-    {.name = "accounts", .kind = CB_PARAM_INT, .unit = "accounts",
+    {.name = "accounts",
+     .kind = CB_PARAM_INT,
+     .unit = "accounts",
      .help = "number of accounts (8: high contention; 10000: low)",
-     .def = 8, .quick = 8, .min = 2, .max = 10000000},
-    {.name = "tasks", .kind = CB_PARAM_INT, .unit = "workers",
+     .def = 8,
+     .quick = 8,
+     .min = 2,
+     .max = 10000000},
+    {.name = "tasks",
+     .kind = CB_PARAM_INT,
+     .unit = "workers",
      .help = "concurrent workers doing transfers and audits",
-     .def = 2, .quick = 2, .min = 1, .max = 100000},
-    {.name = "duration_ms", .kind = CB_PARAM_INT, .unit = "ms",
+     .def = 2,
+     .quick = 2,
+     .min = 1,
+     .max = 100000},
+    {.name = "duration_ms",
+     .kind = CB_PARAM_INT,
+     .unit = "ms",
      .help = "length of the run when ops=0",
-     .def = 3000, .quick = 200, .min = 1, .max = 86400000},
-    {.name = "ops", .kind = CB_PARAM_INT, .unit = "operations",
+     .def = 3000,
+     .quick = 200,
+     .min = 1,
+     .max = 86400000},
+    {.name = "ops",
+     .kind = CB_PARAM_INT,
+     .unit = "operations",
      .help = "operations (transfers and audits) per worker; 0: run for "
              "duration_ms instead",
-     .def = 0, .quick = 0, .min = 0, .max = (int64_t)1 << 40},
-    {.name = "audit_pct", .kind = CB_PARAM_INT, .unit = "%",
+     .def = 0,
+     .quick = 0,
+     .min = 0,
+     .max = (int64_t)1 << 40},
+    {.name = "audit_pct",
+     .kind = CB_PARAM_INT,
+     .unit = "%",
      .help = "share of operations that are audits of every account",
-     .def = 5, .quick = 5, .min = 0, .max = 100},
-    {.name = "initial", .kind = CB_PARAM_INT, .unit = "units",
+     .def = 5,
+     .quick = 5,
+     .min = 0,
+     .max = 100},
+    {.name = "initial",
+     .kind = CB_PARAM_INT,
+     .unit = "units",
      .help = "initial balance of each account",
-     .def = 1000, .quick = 1000, .min = 0, .max = (int64_t)1 << 32},
-    {.name = "max_amount", .kind = CB_PARAM_INT, .unit = "units",
+     .def = 1000,
+     .quick = 1000,
+     .min = 0,
+     .max = (int64_t)1 << 32},
+    {.name = "max_amount",
+     .kind = CB_PARAM_INT,
+     .unit = "units",
      .help = "a transfer moves 1..max_amount",
-     .def = 100, .quick = 100, .min = 1, .max = (int64_t)1 << 32},
-    {.name = "stall_ms", .kind = CB_PARAM_INT, .unit = "ms",
+     .def = 100,
+     .quick = 100,
+     .min = 1,
+     .max = (int64_t)1 << 32},
+    {.name = "stall_ms",
+     .kind = CB_PARAM_INT,
+     .unit = "ms",
      .help = "a worker without progress this long is a deadlock",
-     .def = 1000, .quick = 1000, .min = 10, .max = 3600000},
+     .def = 1000,
+     .quick = 1000,
+     .min = 10,
+     .max = 3600000},
     {0},
 };
 
@@ -148,9 +188,8 @@ static void worker_main(void *arg)
         } else {
             uint64_t a = (r >> 16) % na;
             uint64_t b = (a + 1 + (r >> 40) % (na - 1)) % na;
-            xfer_t x = {.amount =
-                            1 + (int64_t)(next_rand(&rng) %
-                                          (uint64_t)sh->max_amount)};
+            xfer_t x = {.amount = 1 + (int64_t)(next_rand(&rng) %
+                                                (uint64_t)sh->max_amount)};
             cb_cell_t *pair[2] = {sh->acct[a], sh->acct[b]};
             rc = cb_cells_update(pair, 2, transfer_fn, &x);
             w->transfers++;
@@ -220,8 +259,8 @@ static int64_t watch(cb_wl_ctx_t *ctx, shared_t *sh, worker_t *w, int64_t n,
         for (int64_t i = 0; i < n; i++) {
             if (atomic_load_explicit(&w[i].done, memory_order_relaxed))
                 continue;
-            int64_t p = atomic_load_explicit(&w[i].progress,
-                                             memory_order_relaxed);
+            int64_t p =
+                atomic_load_explicit(&w[i].progress, memory_order_relaxed);
             if (p != last[i]) {
                 last[i] = p;
                 since[i] = now;
@@ -256,8 +295,7 @@ static void run(cb_wl_ctx_t *ctx)
         .initial = cb_wl_int(ctx, "initial"),
         .max_amount = cb_wl_int(ctx, "max_amount"),
         .ops = cb_wl_int(ctx, "ops"),
-        .audit_per_64k =
-            (unsigned)(cb_wl_int(ctx, "audit_pct") * 65536 / 100),
+        .audit_per_64k = (unsigned)(cb_wl_int(ctx, "audit_pct") * 65536 / 100),
         .seed = cb_wl_seed(ctx),
     };
     int64_t n = cb_wl_int(ctx, "tasks");
@@ -287,8 +325,8 @@ static void run(cb_wl_ctx_t *ctx)
         }
     }
     for (; rc == 0 && spawned < n; spawned++)
-        if ((rc = cb_spawn(worker_main, &w[spawned], NULL,
-                           &w[spawned].task)) < 0)
+        if ((rc = cb_spawn(worker_main, &w[spawned], NULL, &w[spawned].task)) <
+            0)
             break;
     if (rc < 0) {
         cb_wl_unsupported(ctx, "setting up accounts and workers", rc);

@@ -161,8 +161,8 @@ static void unlock(cb_cell_t *c)
  * distinct cells is unchanged by it). */
 static int by_address(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)*(cb_cell_t *const *)a & ~(uintptr_t)1;
-    uintptr_t y = (uintptr_t)*(cb_cell_t *const *)b & ~(uintptr_t)1;
+    uintptr_t x = (uintptr_t) * (cb_cell_t *const *)a & ~(uintptr_t)1;
+    uintptr_t y = (uintptr_t) * (cb_cell_t *const *)b & ~(uintptr_t)1;
     return (x > y) - (x < y);
 }
 
@@ -199,8 +199,8 @@ static size_t lock_order(cb_cell_t **cells, size_t n, cb_cell_t **order,
     /* Request order, each cell at its first mention. */
     k = 0;
     for (size_t i = 0; i < n; i++) {
-        cb_cell_t **hit = bsearch(&cells[i], sorted, m, sizeof *sorted,
-                                  by_address);
+        cb_cell_t **hit =
+            bsearch(&cells[i], sorted, m, sizeof *sorted, by_address);
         RT_ASSERT(hit != NULL);
         if (!((uintptr_t)*hit & 1)) {
             order[k++] = cells[i];
@@ -255,8 +255,7 @@ static int with_cells(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
     return 0;
 }
 
-int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
-                       void *arg)
+int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg)
 {
     if (!fn)
         return -EINVAL;

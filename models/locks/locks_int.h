@@ -45,7 +45,7 @@ typedef enum locks_kind {
 /* Constant between start and stop. */
 typedef struct locks_config {
     locks_kind_t cell_lock;
-    int naive_order; /* take cell locks in request order */
+    int naive_order;          /* take cell locks in request order */
     int64_t default_capacity; /* 0: DEFAULT ports are unbounded */
 } locks_config_t;
 
@@ -83,8 +83,7 @@ int locks_select(cb_select_op_t *ops, size_t n, unsigned flags,
 /* cell.c */
 int locks_cell_new(int64_t initial, cb_cell_t **out);
 void locks_cell_free(cb_cell_t *c);
-int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
-                       void *arg);
+int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
 int locks_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
 
 #endif

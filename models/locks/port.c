@@ -374,8 +374,8 @@ int locks_select(cb_select_op_t *ops, size_t n, unsigned flags,
     size_t start = 0;
     if (!(flags & CB_SELECT_PRIORITY)) {
         /* xorshift64 from a per-thread seed: only picks where to start. */
-        uint64_t x = select_rng ? select_rng
-                                : (uint64_t)rt_now_ns() | 0x9E3779B9u;
+        uint64_t x =
+            select_rng ? select_rng : (uint64_t)rt_now_ns() | 0x9E3779B9u;
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         select_rng = x;
         start = (size_t)(x % n);

@@ -529,8 +529,8 @@ static bool history_at(stm_ref_t *r, uint64_t l1, uint64_t rv, uint64_t *ver,
     uint64_t found = UINT64_MAX;
     uint32_t n = atomic_load_explicit(&r->hlen, memory_order_relaxed);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t hv = atomic_load_explicit(&r->hist[i].ver,
-                                           memory_order_relaxed);
+        uint64_t hv =
+            atomic_load_explicit(&r->hist[i].ver, memory_order_relaxed);
         if (hv <= rv && (found == UINT64_MAX || hv > found)) {
             found = hv;
             *v = atomic_load_explicit(&r->hist[i].val, memory_order_relaxed);
@@ -629,16 +629,15 @@ static int64_t read_latest(stm_tx_t *tx, stm_ref_t *r)
     return seq_read(tx, r, &lw);
 }
 
-int64_t stm_commute(stm_tx_t *tx, stm_ref_t *r, stm_commute_fn fn,
-                    int64_t arg)
+int64_t stm_commute(stm_tx_t *tx, stm_ref_t *r, stm_commute_fn fn, int64_t arg)
 {
     if (tx->readonly)
         rt_panic("stm: commute in a read-only transaction");
     wr_t *old = find_write(tx, r);
     int64_t cur = old ? old->val : read_latest(tx, r);
     wr_t *w = add_write(tx);
-    *w = (wr_t){.ref = r, .val = fn(cur, arg), .fn = fn, .arg = arg,
-                .kind = W_COMMUTE};
+    *w = (wr_t){
+        .ref = r, .val = fn(cur, arg), .fn = fn, .arg = arg, .kind = W_COMMUTE};
     tx->bloom |= bloom_bit(r);
     return w->val;
 }
@@ -692,8 +691,8 @@ static size_t collect_writes(stm_tx_t *tx)
         }
         if (j == n) {
             if (n == tx->lkcap)
-                tx->lk = grow(tx->lk_inline, tx->lk, &tx->lkcap,
-                              sizeof *tx->lk);
+                tx->lk =
+                    grow(tx->lk_inline, tx->lk, &tx->lkcap, sizeof *tx->lk);
             tx->lk[n++] = (lk_t){.ref = w->ref, .last = i};
         }
         tx->lk[j].last = i;
@@ -727,9 +726,8 @@ static void keep_history(stm_ref_t *r, uint64_t ver, int64_t val)
 {
     uint32_t len = atomic_load_explicit(&r->hlen, memory_order_relaxed);
     bool grow = len < r->hmin ||
-                (len < r->hmax &&
-                 atomic_exchange_explicit(&r->faulted, 0,
-                                          memory_order_relaxed));
+                (len < r->hmax && atomic_exchange_explicit(
+                                      &r->faulted, 0, memory_order_relaxed));
     uint32_t slot = len;
     if (!grow) {
         if (len == 0)
@@ -770,10 +768,9 @@ static void commit(stm_tx_t *tx)
             uint64_t l = atomic_load_explicit(&r->lock, memory_order_relaxed);
             /* Acquire on success: the previous committer's installs
              * happen-before ours (pairs with its release store). */
-            if (!(l & 1) &&
-                atomic_compare_exchange_weak_explicit(
-                    &r->lock, &l, l | 1, memory_order_acquire,
-                    memory_order_relaxed)) {
+            if (!(l & 1) && atomic_compare_exchange_weak_explicit(
+                                &r->lock, &l, l | 1, memory_order_acquire,
+                                memory_order_relaxed)) {
                 tx->lk[i].old = l;
                 break;
             }
@@ -927,8 +924,7 @@ static int wait_for_change(stm_tx_t *tx, int64_t deadline)
         for (int i = 0; i < nw; i++)
             if (b->w[i] == &w) {
                 b->w[i] = b->w[nw - 1];
-                atomic_store_explicit(&b->nwait, nw - 1,
-                                      memory_order_relaxed);
+                atomic_store_explicit(&b->nwait, nw - 1, memory_order_relaxed);
                 break;
             }
         pthread_mutex_unlock(&b->mu);
@@ -1039,8 +1035,7 @@ static int attempt_loop(stm_tx_t *const tx)
     }
 }
 
-static int run(stm_body_fn body, void *arg, int64_t timeout_ns,
-               bool readonly)
+static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
 {
     if (cur_tx) {
         /* Flat nesting: the inner dosync joins the outer one. */

@@ -44,9 +44,9 @@
 #include <string.h>
 
 typedef struct qnode {
-    stm_ref_t next;            /* a struct qnode *, transactional */
-    _Atomic cb_term_t msg;     /* set by the sender before publication */
-    struct qnode *free_next;   /* guarded by the port's pool_mu */
+    stm_ref_t next;          /* a struct qnode *, transactional */
+    _Atomic cb_term_t msg;   /* set by the sender before publication */
+    struct qnode *free_next; /* guarded by the port's pool_mu */
 } qnode_t;
 
 #define CHUNK 32
@@ -81,8 +81,7 @@ static qnode_t *node_get(cb_port_t *p)
             atomic_init(&c->nodes[i].msg, CB_NIL);
             c->nodes[i].free_next = i + 1 < CHUNK ? &c->nodes[i + 1] : NULL;
         }
-        if (stm_refs_register(&c->nodes[0].next, CHUNK, sizeof(qnode_t)) <
-            0) {
+        if (stm_refs_register(&c->nodes[0].next, CHUNK, sizeof(qnode_t)) < 0) {
             free(c);
             pthread_mutex_unlock(&p->pool_mu);
             return NULL;
@@ -379,9 +378,10 @@ int stm_select(cb_select_op_t *ops, size_t n, unsigned flags,
                                   memory_order_relaxed);
         }
     }
-    sel_t s = {.ops = ops, .o = o, .n = n,
-               .start = flags & CB_SELECT_PRIORITY ? 0
-                                                   : select_rng() % n};
+    sel_t s = {.ops = ops,
+               .o = o,
+               .n = n,
+               .start = flags & CB_SELECT_PRIORITY ? 0 : select_rng() % n};
     rc = stm_atomically(select_body, &s, timeout_ns);
     if (rc >= 0) {
         size_t i = (size_t)rc / 4;

@@ -51,31 +51,60 @@
 #include <string.h>
 
 static const cb_param_def_t stm_params[] = {
-    {.name = "isolation", .kind = CB_PARAM_ENUM,
+    {.name = "isolation",
+     .kind = CB_PARAM_ENUM,
      .help = "serializable (TL2: every read validated) or snapshot "
              "(Clojure: only ensured reads validated; write skew possible)",
-     .choices = "serializable|snapshot", .enum_def = "serializable"},
-    {.name = "min_history", .kind = CB_PARAM_INT, .unit = "versions",
+     .choices = "serializable|snapshot",
+     .enum_def = "serializable"},
+    {.name = "min_history",
+     .kind = CB_PARAM_INT,
+     .unit = "versions",
      .help = "older values every cell keeps from the start (Clojure's "
              ":min-history)",
-     .def = 0, .quick = 0, .min = 0, .max = 1024},
-    {.name = "max_history", .kind = CB_PARAM_INT, .unit = "versions",
+     .def = 0,
+     .quick = 0,
+     .min = 0,
+     .max = 1024},
+    {.name = "max_history",
+     .kind = CB_PARAM_INT,
+     .unit = "versions",
      .help = "older values a cell keeps at most, grown one per read "
              "fault (Clojure's :max-history)",
-     .def = 10, .quick = 10, .min = 0, .max = 1024},
-    {.name = "compensate", .kind = CB_PARAM_ENUM,
+     .def = 10,
+     .quick = 10,
+     .min = 0,
+     .max = 1024},
+    {.name = "compensate",
+     .kind = CB_PARAM_ENUM,
      .help = "start spare threads while tasks block (ForkJoinPool managed "
              "blocking); off: a fixed pool that can starve",
-     .choices = "on|off", .enum_def = "on"},
-    {.name = "pool", .kind = CB_PARAM_INT, .unit = "threads",
+     .choices = "on|off",
+     .enum_def = "on"},
+    {.name = "pool",
+     .kind = CB_PARAM_INT,
+     .unit = "threads",
      .help = "core threads of the executor; 0: one per PU of --cpus",
-     .def = 0, .quick = 0, .min = 0, .max = 4096},
-    {.name = "max_threads", .kind = CB_PARAM_INT, .unit = "threads",
+     .def = 0,
+     .quick = 0,
+     .min = 0,
+     .max = 4096},
+    {.name = "max_threads",
+     .kind = CB_PARAM_INT,
+     .unit = "threads",
      .help = "cap on threads, spares included",
-     .def = 16384, .quick = 16384, .min = 1, .max = 1000000},
-    {.name = "stack", .kind = CB_PARAM_INT, .unit = "KiB",
+     .def = 16384,
+     .quick = 16384,
+     .min = 1,
+     .max = 1000000},
+    {.name = "stack",
+     .kind = CB_PARAM_INT,
+     .unit = "KiB",
      .help = "stack size of each pool thread (address space)",
-     .def = 256, .quick = 256, .min = 64, .max = 1024 * 1024},
+     .def = 256,
+     .quick = 256,
+     .min = 64,
+     .max = 1024 * 1024},
     {0},
 };
 
@@ -90,9 +119,9 @@ static struct {
 void stm_max_relaxed(_Atomic int64_t *max, int64_t v)
 {
     int64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-    while (v > cur && !atomic_compare_exchange_weak_explicit(
-                          max, &cur, v, memory_order_relaxed,
-                          memory_order_relaxed))
+    while (v > cur &&
+           !atomic_compare_exchange_weak_explicit(
+               max, &cur, v, memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
@@ -276,8 +305,8 @@ static int stm_cell_new(int64_t initial, cb_cell_t **out)
     _Static_assert(sizeof(cb_cell_t) <= RT_CACHELINE, "a cell per line");
     if (!c)
         return -ENOMEM;
-    if (stm_ref_init(&c->ref, initial, model.min_history,
-                     model.max_history) < 0 ||
+    if (stm_ref_init(&c->ref, initial, model.min_history, model.max_history) <
+            0 ||
         stm_refs_register(&c->ref, 1, sizeof c->ref) < 0) {
         stm_ref_destroy(&c->ref);
         free(c);
@@ -329,8 +358,8 @@ static int stm_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
     if (!cells || n == 0 || !fn)
         return -EINVAL;
     int64_t small[8];
-    cells_op_t o = {cells, n, n <= 8 ? small : malloc(n * sizeof(int64_t)),
-                    fn, arg};
+    cells_op_t o = {cells, n, n <= 8 ? small : malloc(n * sizeof(int64_t)), fn,
+                    arg};
     if (!o.vals)
         return -ENOMEM;
     int rc = stm_atomically(update_body, &o, -1);

@@ -29,12 +29,12 @@ typedef struct stm_hist {
 typedef struct stm_ref {
     _Atomic uint64_t lock;
     _Atomic int64_t val;
-    stm_hist_t *hist;           /* hmax entries, or NULL */
-    _Atomic uint32_t hlen;      /* entries in use, <= hmax */
-    _Atomic int faulted;        /* a snapshot read found no old enough
-                                   version: grow at the next commit */
-    uint32_t hmin, hmax;        /* Clojure's :min-history, :max-history */
-    void *reg;                  /* the first ref of a registered range */
+    stm_hist_t *hist;      /* hmax entries, or NULL */
+    _Atomic uint32_t hlen; /* entries in use, <= hmax */
+    _Atomic int faulted;   /* a snapshot read found no old enough
+                              version: grow at the next commit */
+    uint32_t hmin, hmax;   /* Clojure's :min-history, :max-history */
+    void *reg;             /* the first ref of a registered range */
 } stm_ref_t;
 
 typedef struct stm_tx stm_tx_t;
@@ -53,7 +53,7 @@ typedef enum stm_cause {
 #define X(n) STM_ABORT_##n,
     STM_ABORT_CAUSES(X)
 #undef X
-    STM_ABORT__COUNT
+        STM_ABORT__COUNT
 } stm_cause_t;
 
 typedef struct stm_stats {
@@ -123,8 +123,7 @@ int64_t stm_read(stm_tx_t *tx, stm_ref_t *r);
 void stm_write(stm_tx_t *tx, stm_ref_t *r, int64_t v);
 /* Apply fn(value, arg) now to the in-transaction value and again at
  * commit to the latest committed one; the ref is not validated. */
-int64_t stm_commute(stm_tx_t *tx, stm_ref_t *r, stm_commute_fn fn,
-                    int64_t arg);
+int64_t stm_commute(stm_tx_t *tx, stm_ref_t *r, stm_commute_fn fn, int64_t arg);
 /* Read r and have the commit fail if r changed since (Clojure's ensure;
  * under STM_SERIALIZABLE every read already is). */
 int64_t stm_ensure(stm_tx_t *tx, stm_ref_t *r);

@@ -223,8 +223,7 @@ static void history_run(staged_t *s, uint32_t hmin, uint32_t hmax,
     CHECK_EQ(stm_atomically_ro(ro_pair, s), want_runs == 1 ? 102 : 203);
     stm_stats_t after = stats_now();
     CHECK_EQ(s->runs, want_runs);
-    CHECK_EQ(after.aborts[STM_ABORT_history] -
-                 before.aborts[STM_ABORT_history],
+    CHECK_EQ(after.aborts[STM_ABORT_history] - before.aborts[STM_ABORT_history],
              want_faults);
 }
 

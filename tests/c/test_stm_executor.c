@@ -71,8 +71,10 @@ static void open_latch(void)
 
 static rt_exec_t *pool(bool compensate)
 {
-    rt_exec_opts_t o = {.parallelism = POOL, .compensate = compensate,
-                        .max_threads = 64, .keepalive_ns = 20 * MS};
+    rt_exec_opts_t o = {.parallelism = POOL,
+                        .compensate = compensate,
+                        .max_threads = 64,
+                        .keepalive_ns = 20 * MS};
     rt_exec_t *e = NULL;
     CHECK_EQ(rt_exec_new(&o, &e), 0);
     return e;
