@@ -41,6 +41,7 @@
  * shared heap is the point: the receiver sees the sender's very object).
  */
 #include "models/locks/locks_int.h"
+#include "models/pool.h"
 
 #include "runtime/clock.h"
 #include "runtime/common.h"
@@ -63,28 +64,6 @@ static const cb_param_def_t locks_params[] = {
              "request order (deadlocks; for the watchdog)",
      .choices = "global|naive",
      .enum_def = "global"},
-    {.name = "compensate",
-     .kind = CB_PARAM_ENUM,
-     .help = "start spare threads while tasks block (ForkJoinPool managed "
-             "blocking); off: a fixed pool that can starve",
-     .choices = "on|off",
-     .enum_def = "on"},
-    {.name = "pool",
-     .kind = CB_PARAM_INT,
-     .unit = "threads",
-     .help = "core threads of the executor; 0: one per PU of --cpus",
-     .def = 0,
-     .quick = 0,
-     .min = 0,
-     .max = 4096},
-    {.name = "max_threads",
-     .kind = CB_PARAM_INT,
-     .unit = "threads",
-     .help = "cap on threads, spares included",
-     .def = 16384,
-     .quick = 16384,
-     .min = 1,
-     .max = 1000000},
     {.name = "capacity",
      .kind = CB_PARAM_INT,
      .unit = "messages",
@@ -94,14 +73,7 @@ static const cb_param_def_t locks_params[] = {
      .quick = 0,
      .min = 0,
      .max = (int64_t)1 << 32},
-    {.name = "stack",
-     .kind = CB_PARAM_INT,
-     .unit = "KiB",
-     .help = "stack size of each pool thread (address space)",
-     .def = 256,
-     .quick = 256,
-     .min = 64,
-     .max = 1024 * 1024},
+    CB_POOL_PARAMS,
     {0},
 };
 
@@ -111,7 +83,6 @@ locks_config_t locks_config;
 static struct {
     pthread_mutex_t lock; /* guards the two totals; a leaf */
     int64_t drops, max_queue_len;
-    rt_exec_t *exec; /* set between start and stop */
 } model = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Counters of threads outside the executor. */
@@ -173,43 +144,7 @@ static int locks_start(const cb_param_set_t *params, const cb_model_env_t *env,
         strcmp(cb_params_str(params, "ordering"), "naive") == 0;
     locks_config.default_capacity = cb_params_int(params, "capacity");
     model.drops = model.max_queue_len = 0;
-    rt_exec_opts_t o = {
-        .cpus = env->cpus,
-        .ncpus = env->ncpus,
-        .parallelism = (int)cb_params_int(params, "pool"),
-        .compensate = strcmp(cb_params_str(params, "compensate"), "on") == 0,
-        .max_threads = (int)cb_params_int(params, "max_threads"),
-        .stack_size = (size_t)cb_params_int(params, "stack") * 1024,
-        /* ForkJoinPool's keep-alive is 60 s; a run is seconds long, so a
-         * spare that idles for 1 s is not coming back to work. */
-        .keepalive_ns = RT_NS_PER_S,
-        .thread_data_size = sizeof(locks_stats_t),
-    };
-    if (o.max_threads < o.parallelism) {
-        snprintf(err, errlen, "max_threads (%d) is below pool (%d)",
-                 o.max_threads, o.parallelism);
-        return -EINVAL;
-    }
-    int rc = rt_exec_new(&o, &model.exec);
-    if (rc < 0)
-        snprintf(err, errlen, "starting the executor: %s", cb_strerror(rc));
-    cb__budget = INT64_MAX;
-    return rc;
-}
-
-static int locks_run(cb_task_fn root, void *arg)
-{
-    cb__budget = INT64_MAX;
-    rt_exec_run(model.exec, root, arg);
-    return 0;
-}
-
-static int locks_stop(char *err, size_t errlen)
-{
-    int rc = rt_exec_free(model.exec, RT_NS_PER_S, err, errlen);
-    if (rc == 0)
-        model.exec = NULL;
-    return rc;
+    return cb_pool_start(params, env, sizeof(locks_stats_t), err, errlen);
 }
 
 #define LOCKS_STATS(X)                                                         \
@@ -238,20 +173,14 @@ static void add_stats(void *data, void *ctx)
 
 static size_t locks_counters(cb_counter_t *out, size_t max)
 {
-    if (!model.exec)
+    rt_exec_t *e = cb_pool_exec();
+    if (!e)
         return 0;
     locks_stats_t sum = {0};
-    rt_exec_foreach_thread_data(model.exec, add_stats, &sum);
-    rt_exec_stats_t es;
-    rt_exec_stats(model.exec, &es);
+    rt_exec_foreach_thread_data(e, add_stats, &sum);
+    size_t n = cb_pool_counters(out, max);
     pthread_mutex_lock(&model.lock);
     cb_counter_t all[] = {
-        {"threads_started", es.threads_started},
-        {"threads_peak", es.threads_peak},
-        {"spares_started", es.spares_started},
-        {"tasks_run", es.tasks_run},
-        {"blocks", es.blocks},
-        {"blocked_ns", es.blocked_ns},
 #define X(f) {#f, sum.f},
         LOCKS_STATS(X)
 #undef X
@@ -259,55 +188,15 @@ static size_t locks_counters(cb_counter_t *out, size_t max)
         {"max_queue_len", model.max_queue_len},
     };
     pthread_mutex_unlock(&model.lock);
-    size_t n = 0;
-    for (; n < max && n < sizeof all / sizeof all[0]; n++)
-        out[n] = all[n];
+    for (size_t i = 0; n < max && i < sizeof all / sizeof all[0]; i++)
+        out[n++] = all[i];
     return n;
-}
-
-static size_t locks_task_cost(const cb_param_set_t *params)
-{
-    /* A task waiting in the queue is a 48-byte record; one that blocks
-     * holds a thread: kernel stack and task_struct (~20 KiB) plus the
-     * touched top of its stack, as for the threads model. */
-    (void)params;
-    return 32 * 1024;
-}
-
-/* ---- tasks: the executor's tasks under the model's opaque name ---- */
-
-static int locks_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
-                       cb_task_t **out)
-{
-    (void)opts; /* pool threads have one stack size: `-p stack=` */
-    return rt_exec_submit(model.exec, fn, arg, (rt_exec_task_t **)out);
-}
-
-static int locks_join(cb_task_t *t)
-{
-    return rt_exec_join((rt_exec_task_t *)t);
-}
-
-static cb_task_t *locks_self(void)
-{
-    return (cb_task_t *)rt_exec_current();
-}
-
-static uint64_t locks_task_id(const cb_task_t *t)
-{
-    return rt_exec_task_id((const rt_exec_task_t *)t);
 }
 
 static void locks_yield(void)
 {
     locks_count(&locks_stats()->yields, 1);
     sched_yield();
-}
-
-static void locks_reduce_slow(void)
-{
-    /* The kernel preempts; keep cb_reduce a single decrement. */
-    cb__budget = INT64_MAX;
 }
 
 static int locks_sleep(int64_t ns)
@@ -345,16 +234,16 @@ const cb_model_t cb_model_locks = {
     .params = locks_params,
     .unsupported = locks_unsupported,
     .start = locks_start,
-    .run = locks_run,
-    .stop = locks_stop,
+    .run = cb_pool_run,
+    .stop = cb_pool_stop,
     .counters = locks_counters,
-    .task_cost_bytes = locks_task_cost,
-    .spawn = locks_spawn,
-    .join = locks_join,
-    .self = locks_self,
-    .task_id = locks_task_id,
+    .task_cost_bytes = cb_pool_task_cost,
+    .spawn = cb_pool_spawn,
+    .join = cb_pool_join,
+    .self = cb_pool_self,
+    .task_id = cb_pool_task_id,
     .yield = locks_yield,
-    .reduce_slow = locks_reduce_slow,
+    .reduce_slow = cb_pool_reduce_slow,
     .port_open = locks_port_open,
     .port_close = locks_port_close,
     .port_free = locks_port_free,

@@ -38,6 +38,7 @@
  * and copying messages (refs hold pointers to immutable terms, as
  * Clojure's refs hold persistent values).
  */
+#include "models/pool.h"
 #include "models/stm/stm_int.h"
 
 #include "runtime/clock.h"
@@ -75,43 +76,13 @@ static const cb_param_def_t stm_params[] = {
      .quick = 10,
      .min = 0,
      .max = 1024},
-    {.name = "compensate",
-     .kind = CB_PARAM_ENUM,
-     .help = "start spare threads while tasks block (ForkJoinPool managed "
-             "blocking); off: a fixed pool that can starve",
-     .choices = "on|off",
-     .enum_def = "on"},
-    {.name = "pool",
-     .kind = CB_PARAM_INT,
-     .unit = "threads",
-     .help = "core threads of the executor; 0: one per PU of --cpus",
-     .def = 0,
-     .quick = 0,
-     .min = 0,
-     .max = 4096},
-    {.name = "max_threads",
-     .kind = CB_PARAM_INT,
-     .unit = "threads",
-     .help = "cap on threads, spares included",
-     .def = 16384,
-     .quick = 16384,
-     .min = 1,
-     .max = 1000000},
-    {.name = "stack",
-     .kind = CB_PARAM_INT,
-     .unit = "KiB",
-     .help = "stack size of each pool thread (address space)",
-     .def = 256,
-     .quick = 256,
-     .min = 64,
-     .max = 1024 * 1024},
+    CB_POOL_PARAMS,
     {0},
 };
 
 stm_model_totals_t stm_totals;
 
 static struct {
-    rt_exec_t *exec;
     uint32_t min_history, max_history;
     _Atomic int64_t cell_updates, cell_reads, sleeps, io_waits, yields;
 } model;
@@ -152,62 +123,21 @@ static int stm_start(const cb_param_set_t *params, const cb_model_env_t *env,
     memset(&stm_totals, 0, sizeof stm_totals);
     atomic_store(&model.cell_updates, 0);
     atomic_store(&model.cell_reads, 0);
-    rt_exec_opts_t o = {
-        .cpus = env->cpus,
-        .ncpus = env->ncpus,
-        .parallelism = (int)cb_params_int(params, "pool"),
-        .compensate = strcmp(cb_params_str(params, "compensate"), "on") == 0,
-        .max_threads = (int)cb_params_int(params, "max_threads"),
-        .stack_size = (size_t)cb_params_int(params, "stack") * 1024,
-        .keepalive_ns = RT_NS_PER_S, /* as in the locks model */
-    };
-    if (o.max_threads < o.parallelism) {
-        snprintf(err, errlen, "max_threads (%d) is below pool (%d)",
-                 o.max_threads, o.parallelism);
-        return -EINVAL;
-    }
-    int rc = rt_exec_new(&o, &model.exec);
-    if (rc < 0)
-        snprintf(err, errlen, "starting the executor: %s", cb_strerror(rc));
-    cb__budget = INT64_MAX;
-    return rc;
-}
-
-static int stm_run(cb_task_fn root, void *arg)
-{
-    cb__budget = INT64_MAX;
-    rt_exec_run(model.exec, root, arg);
-    return 0;
-}
-
-static int stm_stop(char *err, size_t errlen)
-{
-    int rc = rt_exec_free(model.exec, RT_NS_PER_S, err, errlen);
-    if (rc == 0)
-        model.exec = NULL;
-    return rc;
+    return cb_pool_start(params, env, 0, err, errlen);
 }
 
 static size_t stm_counters(cb_counter_t *out, size_t max)
 {
-    if (!model.exec)
+    if (!cb_pool_exec())
         return 0;
     stm_stats_t s;
     stm_stats_sum(&s);
-    rt_exec_stats_t es;
-    rt_exec_stats(model.exec, &es);
     int64_t aborts = 0;
     for (int i = 0; i < STM_ABORT__COUNT; i++)
         aborts += s.aborts[i];
     cb_counter_t all[CB_COUNTERS_MAX];
-    size_t n = 0;
+    size_t n = cb_pool_counters(all, CB_COUNTERS_MAX);
 #define C(name, v) all[n++] = (cb_counter_t){name, (v)}
-    C("threads_started", es.threads_started);
-    C("threads_peak", es.threads_peak);
-    C("spares_started", es.spares_started);
-    C("tasks_run", es.tasks_run);
-    C("blocks", es.blocks);
-    C("blocked_ns", es.blocked_ns);
     C("commits", s.commits);
     C("commits_read_only", s.commits_ro);
     C("aborts", aborts);
@@ -239,46 +169,10 @@ static size_t stm_counters(cb_counter_t *out, size_t max)
     return k;
 }
 
-static size_t stm_task_cost(const cb_param_set_t *params)
-{
-    /* As for the locks model: a blocked task holds a pool thread. */
-    (void)params;
-    return 32 * 1024;
-}
-
-/* ---- tasks ---- */
-
-static int stm_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
-                     cb_task_t **out)
-{
-    (void)opts; /* pool threads have one stack size: `-p stack=` */
-    return rt_exec_submit(model.exec, fn, arg, (rt_exec_task_t **)out);
-}
-
-static int stm_join(cb_task_t *t)
-{
-    return rt_exec_join((rt_exec_task_t *)t);
-}
-
-static cb_task_t *stm_self(void)
-{
-    return (cb_task_t *)rt_exec_current();
-}
-
-static uint64_t stm_task_id(const cb_task_t *t)
-{
-    return rt_exec_task_id((const rt_exec_task_t *)t);
-}
-
 static void stm_yield(void)
 {
     bump(&model.yields);
     sched_yield();
-}
-
-static void stm_reduce_slow(void)
-{
-    cb__budget = INT64_MAX; /* the kernel preempts */
 }
 
 static int stm_sleep(int64_t ns)
@@ -404,16 +298,16 @@ const cb_model_t cb_model_stm = {
     .params = stm_params,
     .unsupported = stm_unsupported,
     .start = stm_start,
-    .run = stm_run,
-    .stop = stm_stop,
+    .run = cb_pool_run,
+    .stop = cb_pool_stop,
     .counters = stm_counters,
-    .task_cost_bytes = stm_task_cost,
-    .spawn = stm_spawn,
-    .join = stm_join,
-    .self = stm_self,
-    .task_id = stm_task_id,
+    .task_cost_bytes = cb_pool_task_cost,
+    .spawn = cb_pool_spawn,
+    .join = cb_pool_join,
+    .self = cb_pool_self,
+    .task_id = cb_pool_task_id,
     .yield = stm_yield,
-    .reduce_slow = stm_reduce_slow,
+    .reduce_slow = cb_pool_reduce_slow,
     .port_open = stm_port_open,
     .port_close = stm_port_close,
     .port_free = stm_port_free,
