@@ -25,6 +25,11 @@
  *
  * Lock order: e->mu is a leaf; no user code runs under it.
  *
+ * Pinning: core threads are pinned one per PU, spares float over the
+ * whole set.  Whichever idle thread times out first retires, so after a
+ * burst of blocking the survivors may be spares rather than the pinned
+ * core threads; the kernel still keeps them within --cpus.
+ *
  * Rejected: per-thread deques with stealing (the FIFO shared queue is
  * what ThreadPoolExecutor does and what `locks` stands for; stealing is
  * the green models' business), retiring a spare as soon as the blocked
