@@ -15,16 +15,34 @@
  *     bucket NAME LO HI COUNT
  *     point NAME T_NS VALUE
  *     counter NAME VALUE
+ *     placement SAMPLES MIGRATIONS THREADS VCSW IVCSW START END CPUS
+ *     window OPEN_NS LENGTH_NS
  *     outcome ok|failed|unsupported|error REASON...
  *
  * A child that dies before its outcome line is "crashed" (with the signal
  * or its exit status); one that outlives the timeout is killed and
- * recorded as "timeout".
+ * recorded as "timeout"; one whose resident memory passes the cap
+ * (run_spec_t.mem_cap_bytes) is killed and recorded as "oom".  The cap is
+ * watched from the parent through /proc/PID/statm rather than set with
+ * RLIMIT_AS, because address space is not memory: sanitizers reserve
+ * terabytes of shadow, and a green model maps stacks it never touches.
+ * Its cost is an overshoot of at most one polling period (10 ms) of
+ * allocation.
  *
- * CONCBENCH_INJECT_FAULT=crash|hang|invariant makes every child crash
- * (SIGSEGV), hang, or report a broken invariant after its run: the tests of
- * these paths need a run that really does each, and no workload should be
- * bent into doing it.
+ * Placement: a sampler thread in the child reads the CPU every thread of
+ * the process last ran on (/proc/self/task/TID/stat, field 39, the value
+ * sched_getcpu would return on that thread) every PLACEMENT_SAMPLE_MS,
+ * so the report says where the model's threads really ran and how often
+ * they were seen to move, whatever the model; getrusage adds the
+ * voluntary and involuntary context switches.  Rejected: asking each
+ * model to sample its own workers (every model would repeat it, and the
+ * threads model has a thread per task).
+ *
+ * CONCBENCH_INJECT_FAULT=crash|hang|invariant|oom makes every child crash
+ * (SIGSEGV), hang, report a broken invariant after its run, or allocate
+ * and touch memory until it is stopped (1 GiB at most, then it hangs): the
+ * tests of these paths need a run that really does each, and no workload
+ * should be bent into doing it.
  */
 #include "runner/cli.h"
 
@@ -32,8 +50,13 @@
 #include "runtime/mem.h"
 #include "runtime/topo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -48,6 +71,7 @@ const char *rep_outcome_name(rep_outcome_t o)
         [REP_OK] = "ok",           [REP_FAILED] = "failed",
         [REP_UNSUPPORTED] = "unsupported", [REP_ERROR] = "error",
         [REP_CRASHED] = "crashed", [REP_TIMEOUT] = "timeout",
+        [REP_OOM] = "oom",         [REP_SKIPPED] = "skipped",
     };
     return names[o];
 }
@@ -113,9 +137,143 @@ static void one_line(char *s)
             *s = ' ';
 }
 
-static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
-                                                 int fd)
+/* ---- the placement sampler (child side) ---- */
+
+#define SAMPLER_TIDS 512
+
+typedef struct sampler {
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards stop; the cond wakes the sampler */
+    pthread_cond_t cond;
+    bool stop;
+    /* Written by the sampler thread only, read after the join. */
+    int64_t samples, migrations;
+    uint64_t seen[1024 / 64]; /* bitmap of PUs seen, OS index < 1024 */
+    int tid[SAMPLER_TIDS], cpu[SAMPLER_TIDS];
+    int ntids;
+} sampler_t;
+
+/* Field 39 (processor) of /proc/self/task/TID/stat; -1 when unreadable. */
+static int task_cpu(const char *tid)
 {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* The command name (field 2) may hold spaces: count from its ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    int field = 2;
+    for (; *p && field < 39; p++)
+        if (*p == ' ')
+            field++;
+    return field == 39 ? atoi(p) : -1;
+}
+
+static void sample_once(sampler_t *s)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        int tid = atoi(e->d_name), cpu = task_cpu(e->d_name);
+        if (cpu < 0)
+            continue;
+        if (cpu < 1024)
+            s->seen[cpu / 64] |= 1ull << (cpu % 64);
+        int i = 0;
+        while (i < s->ntids && s->tid[i] != tid)
+            i++;
+        if (i == s->ntids) {
+            if (s->ntids == SAMPLER_TIDS)
+                continue;
+            s->ntids++;
+            s->tid[i] = tid;
+        } else if (s->cpu[i] != cpu) {
+            s->migrations++;
+        }
+        s->cpu[i] = cpu;
+    }
+    closedir(d);
+    s->samples++;
+}
+
+static void *sampler_main(void *arg)
+{
+    sampler_t *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->lock);
+        sample_once(s);
+        pthread_mutex_lock(&s->lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += PLACEMENT_SAMPLE_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        if (!s->stop)
+            pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void emit_placement(FILE *f, sampler_t *s, bool started, int start,
+                           int end)
+{
+    if (started) {
+        pthread_mutex_lock(&s->lock);
+        s->stop = true;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+    }
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(f, "placement %" PRId64 " %" PRId64 " %d %ld %ld %d %d ",
+            s->samples, s->migrations, s->ntids, ru.ru_nvcsw, ru.ru_nivcsw,
+            start, end);
+    bool any = false;
+    for (int c = 0; c < 1024; c++)
+        if (s->seen[c / 64] & (1ull << (c % 64))) {
+            fprintf(f, "%s%d", any ? "," : "", c);
+            any = true;
+        }
+    fputs(any ? "\n" : "-\n", f);
+}
+
+static void inject_oom(void)
+{
+    /* Touch every page so the memory is resident, not just reserved. */
+    for (int i = 0; i < 64; i++) {
+        char *p = mmap(NULL, 16u << 20, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            break;
+        memset(p, i + 1, 16u << 20);
+    }
+    for (;;)
+        pause();
+}
+
+static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
+                                                 int fd, int errfd)
+{
+    if (spec->own_group)
+        setpgid(0, 0);
+    if (errfd >= 0 && dup2(errfd, STDERR_FILENO) >= 0)
+        close(errfd);
     FILE *f = fdopen(fd, "w");
     if (!f)
         _exit(EXIT_RUN_ERROR);
@@ -145,7 +303,16 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
     if (fault && strcmp(fault, "hang") == 0)
         for (;;)
             pause();
+    if (fault && strcmp(fault, "oom") == 0)
+        inject_oom();
+    static sampler_t sampler = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                .cond = PTHREAD_COND_INITIALIZER};
+    bool sampling =
+        pthread_create(&sampler.thread, NULL, sampler_main, &sampler) == 0;
+    int start_cpu = sched_getcpu();
+    int64_t t_run = rt_now_ns();
     rc = cb_model_run(root_task, &c);
+    int end_cpu = sched_getcpu();
     if (fault && strcmp(fault, "invariant") == 0)
         cb_wl_fail(c.ctx, "injected fault: invariant reported broken");
     cb_counter_t counters[CB_COUNTERS_MAX];
@@ -169,7 +336,11 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
         for (size_t i = 0; i < nc; i++)
             fprintf(f, "counter %s %" PRId64 "\n", counters[i].name,
                     counters[i].value);
+        int64_t open = cb_wl_window_start_ns(c.ctx);
+        fprintf(f, "window %" PRId64 " %" PRId64 "\n",
+                open ? open - t_run : -1, elapsed);
     }
+    emit_placement(f, &sampler, sampling, start_cpu, end_cpu);
     char why[600];
     if (rc < 0) {
         fprintf(f, "outcome error running the root task: %s\n",
@@ -286,6 +457,27 @@ static void parse_line(rep_result_t *r, char *line, bool *have_outcome)
         }
         m->points[m->npoints][0] = t;
         m->points[m->npoints++][1] = v;
+    } else if (strcmp(kind, "placement") == 0) {
+        int used = 0;
+        r->samples = strtoll(name, NULL, 10);
+        r->have_placement =
+            sscanf(rest,
+                   " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64
+                   " %d %d %n",
+                   &r->migrations, &r->threads_seen, &r->vcsw, &r->ivcsw,
+                   &r->start_cpu, &r->end_cpu, &used) == 6;
+        /* Then the PU list ("-" when none was seen). */
+        for (char *p = rest + used;
+             r->have_placement && *p >= '0' && *p <= '9' && r->nseen < 64;) {
+            r->seen_cpus[r->nseen++] = (int)strtol(p, &p, 10);
+            if (*p != ',')
+                break;
+            p++;
+        }
+    } else if (strcmp(kind, "window") == 0) {
+        char *end;
+        r->window_open_ns = strtoll(name, &end, 10);
+        r->window_ns = strtoll(rest, &end, 10);
     } else if (strcmp(kind, "counter") == 0 && r->ncounters < CB_COUNTERS_MAX) {
         int64_t v;
         if (strlen(name) >= sizeof r->counter_names[0] ||
@@ -297,28 +489,66 @@ static void parse_line(rep_result_t *r, char *line, bool *have_outcome)
     }
 }
 
-/* Read everything the child writes, until EOF or the deadline. */
-static bool drain(int fd, int64_t deadline, char **buf, size_t *len)
+/* Resident bytes of process pid (from /proc/PID/statm), or -1. */
+static int64_t rss_of(pid_t pid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    long long size, resident;
+    if (sscanf(buf, "%lld %lld", &size, &resident) != 2)
+        return -1;
+    return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+typedef enum drain_end {
+    DRAIN_EOF,
+    DRAIN_TIMEOUT,
+    DRAIN_OOM,
+    DRAIN_STOPPED,
+} drain_end_t;
+
+/* Poll period while a memory cap is watched; see the essay above. */
+#define MEM_POLL_MS 10
+
+/* Read everything the child writes, until EOF, the deadline, the memory
+ * cap or a stop request. */
+static drain_end_t drain(const run_spec_t *spec, pid_t pid, int fd,
+                         int64_t deadline, char **buf, size_t *len,
+                         int64_t *rss)
 {
     size_t cap = 1 << 16;
     *buf = malloc(cap);
     *len = 0;
     if (!*buf)
-        return true;
+        return DRAIN_EOF;
     for (;;) {
+        if (spec->stop && *spec->stop)
+            return DRAIN_STOPPED;
+        if (spec->mem_cap_bytes > 0 &&
+            (*rss = rss_of(pid)) > spec->mem_cap_bytes)
+            return DRAIN_OOM;
         int64_t left = deadline - rt_now_ns();
         if (left <= 0)
-            return false;
+            return DRAIN_TIMEOUT;
+        int ms = (int)(left / 1000000 + 1);
+        if (spec->mem_cap_bytes > 0 && ms > MEM_POLL_MS)
+            ms = MEM_POLL_MS;
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, (int)(left / 1000000 + 1));
-        if (n < 0 && errno == EINTR)
-            continue;
+        int n = poll(&p, 1, ms);
         if (n <= 0)
-            continue;
+            continue; /* EINTR (the stop flag is checked above) or idle */
         if (*len + 4096 > cap) {
             char *nb = realloc(*buf, cap * 2);
             if (!nb)
-                return true;
+                return DRAIN_EOF;
             *buf = nb;
             cap *= 2;
         }
@@ -326,9 +556,26 @@ static bool drain(int fd, int64_t deadline, char **buf, size_t *len)
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            return true;
+            return DRAIN_EOF;
         *len += (size_t)got;
     }
+}
+
+/* The last line or so the child wrote on stderr, on one line. */
+static void stderr_tail(int fd, char *out, size_t len)
+{
+    out[0] = '\0';
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end <= 0)
+        return;
+    off_t from = end > (off_t)(len - 1) ? end - (off_t)(len - 1) : 0;
+    ssize_t n = pread(fd, out, len - 1, from);
+    if (n <= 0)
+        return;
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    one_line(out);
 }
 
 void child_run(const run_spec_t *spec, int index, bool warmup,
@@ -337,13 +584,16 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     memset(out, 0, sizeof *out);
     out->index = index;
     out->warmup = warmup;
-    int fds[2];
+    out->start_cpu = out->end_cpu = -1;
+    int fds[2], errfd = -1;
     if (pipe2(fds, O_CLOEXEC) < 0) {
         out->outcome = REP_ERROR;
         snprintf(out->reason, sizeof out->reason, "pipe: %s",
                  strerror(errno));
         return;
     }
+    if (spec->capture_stderr)
+        errfd = memfd_create("concbench-stderr", MFD_CLOEXEC);
     fflush(stdout);
     fflush(stderr);
     int64_t t0 = rt_now_ns();
@@ -353,24 +603,33 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
         snprintf(out->reason, sizeof out->reason, "fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
+        if (errfd >= 0)
+            close(errfd);
         return;
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(spec, fds[1]);
+        child_main(spec, fds[1], errfd);
     }
+    if (spec->own_group)
+        setpgid(pid, pid); /* both sides set it: no race with exec/kill */
     close(fds[1]);
     int64_t deadline = t0 + (int64_t)(spec->timeout_s * 1e9);
     char *buf;
     size_t len;
-    bool finished = drain(fds[0], deadline, &buf, &len);
+    int64_t rss = 0;
+    drain_end_t end = drain(spec, pid, fds[0], deadline, &buf, &len, &rss);
     close(fds[0]);
-    if (!finished)
+    if (end != DRAIN_EOF)
         kill(pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     out->wall_s = (double)(rt_now_ns() - t0) / 1e9;
+    if (errfd >= 0) {
+        stderr_tail(errfd, out->stderr_tail, sizeof out->stderr_tail);
+        close(errfd);
+    }
 
     bool have_outcome = false;
     if (buf) {
@@ -379,23 +638,41 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
             parse_line(out, line, &have_outcome);
         free(buf);
     }
-    if (!finished) {
+    const char *words = out->stderr_tail[0] ? "; last words: " : "";
+    /* The reason holds the start of the last words; the record keeps them
+     * whole in stderr_tail. */
+    if (end == DRAIN_STOPPED) {
+        out->interrupted = true;
+        out->outcome = REP_SKIPPED;
+        snprintf(out->reason, sizeof out->reason, "interrupted");
+    } else if (end == DRAIN_TIMEOUT) {
         out->outcome = REP_TIMEOUT;
         snprintf(out->reason, sizeof out->reason,
-                 "no result after %.0f s: killed (a hang or a deadlock)",
-                 spec->timeout_s);
+                 "no result after %.0f s: killed (a hang or a deadlock)%s%.200s",
+                 spec->timeout_s, words, out->stderr_tail);
+    } else if (end == DRAIN_OOM) {
+        out->outcome = REP_OOM;
+        snprintf(out->reason, sizeof out->reason,
+                 "resident memory reached %.1f MiB, over the cap of %.1f "
+                 "MiB: killed%s%.200s",
+                 (double)rss / 1048576.0,
+                 (double)spec->mem_cap_bytes / 1048576.0, words,
+                 out->stderr_tail);
     } else if (WIFSIGNALED(status)) {
         out->outcome = REP_CRASHED;
-        snprintf(out->reason, sizeof out->reason, "killed by signal %d (%s)",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+        int sig = WTERMSIG(status);
+        snprintf(out->reason, sizeof out->reason,
+                 "killed by signal %d (%s)%s%s%.200s", sig, strsignal(sig),
+                 sig == SIGKILL ? ", perhaps by the kernel's OOM killer" : "",
+                 words, out->stderr_tail);
     } else if (!have_outcome || WEXITSTATUS(status) != 0) {
         /* Dying without a result is a crash whatever the status says: a
          * sanitizer that catches the fault exits with 1 instead of the
          * signal. */
         out->outcome = REP_CRASHED;
         snprintf(out->reason, sizeof out->reason,
-                 "exited with status %d before reporting a result",
-                 WEXITSTATUS(status));
+                 "exited with status %d before reporting a result%s%.200s",
+                 WEXITSTATUS(status), words, out->stderr_tail);
     }
 }
 

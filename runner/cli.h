@@ -33,6 +33,12 @@ int cmd_list(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_ab(int argc, char **argv);
+int cmd_hyperfine(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
@@ -48,9 +54,14 @@ typedef enum rep_outcome {
     REP_ERROR,       /* the model or the workload could not run */
     REP_CRASHED,     /* killed by a signal */
     REP_TIMEOUT,
+    REP_OOM,         /* resident memory went over the cap: killed */
+    REP_SKIPPED,     /* not run: the matrix's time budget ran out */
+    REP_OUTCOME_COUNT
 } rep_outcome_t;
 
 const char *rep_outcome_name(rep_outcome_t o);
+/* The outcome a name stands for; REP_ERROR for an unknown name. */
+rep_outcome_t rep_outcome_parse(const char *s);
 
 typedef struct rep_hist {
     int64_t count, min, max;
@@ -82,6 +93,21 @@ typedef struct rep_result {
     cb_counter_t counters[CB_COUNTERS_MAX];
     char counter_names[CB_COUNTERS_MAX][48];
     size_t ncounters;
+    /* The last words the child wrote on stderr (when captured). */
+    char stderr_tail[1024];
+    /* Placement obtained: PUs the child's threads were seen on (sampled
+     * every PLACEMENT_SAMPLE_MS), migrations seen between samples, and the
+     * context switches getrusage counted over the whole child. */
+    int seen_cpus[64];
+    int nseen;
+    int64_t samples, migrations, threads_seen;
+    int64_t vcsw, ivcsw;
+    int start_cpu, end_cpu; /* sched_getcpu() of the root, -1 unknown */
+    /* The measurement window, from the model's start: when it opened (the
+     * ramp-up every worker took to be running) and how long it lasted. */
+    int64_t window_open_ns, window_ns;
+    bool have_placement;
+    bool interrupted; /* abandoned because spec->stop was set */
 } rep_result_t;
 
 /* What a child process runs. */
@@ -94,7 +120,17 @@ typedef struct run_spec {
     int ncpus;
     uint64_t seed;
     double timeout_s;
+    int64_t mem_cap_bytes;  /* kill the child above this RSS; 0: no cap */
+    bool capture_stderr;    /* keep the child's stderr tail in the result */
+    bool own_group;         /* child in its own process group (Ctrl-C) */
+    volatile int *stop;     /* set by a signal handler: abandon the child */
 } run_spec_t;
+
+/* Period of the child's placement sampler: 20 ms reads every thread's
+ * last CPU from /proc at most 50 times a second, under 0.1% of a core
+ * for a hundred threads, while catching migrations that last longer than
+ * a scheduler tick or two. */
+#define PLACEMENT_SAMPLE_MS 20
 
 /* Run one repetition in a child process; fills *out.  Never fails: a
  * crash, a timeout or a bad exit becomes out->outcome with a reason. */
@@ -102,6 +138,12 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
                rep_result_t *out);
 void rep_result_free(rep_result_t *r);
 const rep_metric_t *rep_metric_find(const rep_result_t *r, const char *name);
+
+/* Refuse a run that cannot fit this machine (memory, file descriptors):
+ * EXIT_USAGE with the arithmetic in err, or 0. */
+int run_check_sizes(const run_spec_t *s, char *err, size_t errlen);
+/* Memory the kernel says is available now, in bytes. */
+int64_t mem_available_bytes(void);
 
 /* ---- machine metadata ---- */
 struct json;

@@ -133,7 +133,7 @@ static int apply_param(run_opts_t *o, const char *kv)
     return EXIT_USAGE;
 }
 
-static int64_t mem_available_bytes(void)
+int64_t mem_available_bytes(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
     char line[256];
@@ -149,24 +149,24 @@ static int64_t mem_available_bytes(void)
 }
 
 /* Refuse what cannot fit, before a child allocates anything. */
-static int check_sizes(const run_opts_t *o)
+int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
 {
     cb_wl_estimate_t est = {0};
-    char err[256] = "";
-    const run_spec_t *s = &o->spec;
-    if (s->workload->estimate(&s->workload_params, &est, err, sizeof err) < 0)
-        return usage_error("run: %s", err);
+    if (s->workload->estimate(&s->workload_params, &est, err, errlen) < 0)
+        return EXIT_USAGE;
     int64_t per_task = (int64_t)s->model->task_cost_bytes(&s->model_params);
     int64_t avail = mem_available_bytes();
     double need = (double)est.tasks * (double)per_task + (double)est.bytes;
-    if (need > (double)avail)
-        return usage_error(
-            "run: this run needs about %.1f MiB (%" PRId64 " tasks x %" PRId64
-            " bytes on %s + %.1f MiB for %s) but %.1f MiB are available; "
-            "lower the sizes",
-            need / 1048576.0, est.tasks, per_task, s->model->name,
-            (double)est.bytes / 1048576.0, s->workload->name,
-            (double)avail / 1048576.0);
+    if (need > (double)avail) {
+        snprintf(err, errlen,
+                 "this run needs about %.1f MiB (%" PRId64 " tasks x %" PRId64
+                 " bytes on %s + %.1f MiB for %s) but %.1f MiB are "
+                 "available; lower the sizes",
+                 need / 1048576.0, est.tasks, per_task, s->model->name,
+                 (double)est.bytes / 1048576.0, s->workload->name,
+                 (double)avail / 1048576.0);
+        return EXIT_USAGE;
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         /* The soft limit is often 1024 while the hard one is far higher:
@@ -176,12 +176,23 @@ static int check_sizes(const run_opts_t *o)
             setrlimit(RLIMIT_NOFILE, &rl);
             getrlimit(RLIMIT_NOFILE, &rl);
         }
-        if (est.fds + 64 > (int64_t)rl.rlim_cur)
-            return usage_error("run: this run needs %" PRId64
-                               " file descriptors but the limit is %llu "
-                               "(ulimit -n); lower the sizes",
-                               est.fds, (unsigned long long)rl.rlim_cur);
+        if (est.fds + 64 > (int64_t)rl.rlim_cur) {
+            snprintf(err, errlen,
+                     "this run needs %" PRId64
+                     " file descriptors but the limit is %llu (ulimit -n); "
+                     "lower the sizes",
+                     est.fds, (unsigned long long)rl.rlim_cur);
+            return EXIT_USAGE;
+        }
     }
+    return 0;
+}
+
+static int check_sizes(const run_opts_t *o)
+{
+    char err[512] = "";
+    if (run_check_sizes(&o->spec, err, sizeof err))
+        return usage_error("run: %s", err);
     return 0;
 }
 
@@ -401,7 +412,8 @@ static rep_outcome_t overall(const agg_t *a, const char **reason)
      * repetition is never averaged away. */
     static const int rank[] = {[REP_OK] = 0,      [REP_UNSUPPORTED] = 1,
                                [REP_FAILED] = 4,  [REP_ERROR] = 2,
-                               [REP_CRASHED] = 3, [REP_TIMEOUT] = 3};
+                               [REP_CRASHED] = 3, [REP_TIMEOUT] = 3,
+                               [REP_OOM] = 3,     [REP_SKIPPED] = 1};
     rep_outcome_t worst = REP_OK;
     *reason = NULL;
     for (int i = 0; i < a->nreps; i++)

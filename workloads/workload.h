@@ -125,6 +125,8 @@ void cb_wl_ctx_free(cb_wl_ctx_t *ctx);
 cb_outcome_t cb_wl_outcome(const cb_wl_ctx_t *ctx, const char **reason);
 /* Window length (0 if never opened) and ops reported. */
 int64_t cb_wl_elapsed_ns(const cb_wl_ctx_t *ctx);
+/* CLOCK_MONOTONIC time the window opened (rt_now_ns), 0 if never. */
+int64_t cb_wl_window_start_ns(const cb_wl_ctx_t *ctx);
 size_t cb_wl_metric_count(const cb_wl_ctx_t *ctx);
 const cb_metric_t *cb_wl_metric_at(const cb_wl_ctx_t *ctx, size_t i);
 

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * The results folder: what `matrix`, `ab` and `hyperfine` write and what
+ * `compare`, `plot` and `--resume` read back.
+ *
+ *   runs.jsonl    one JSON object per line: a "matrix" header, then one
+ *                 "run" per repetition (warm-ups included, marked), each
+ *                 with "schema_version"; appended with one write(2) per
+ *                 line and fsync'd, so an interruption loses at most the
+ *                 line being written
+ *   machine.json  the machine, build and fingerprint (type "machine")
+ *   summary.csv   long form: one row per cell and metric with n, median,
+ *                 mean, min, max, MAD, CV and the bootstrap 95% interval of
+ *                 the median, then one column per parameter
+ *   cells.csv     one row per cell: outcomes counted, the first reason
+ *   runs.csv      one row per measured repetition and metric, in run
+ *                 order, with the value relative to the cell's median (the
+ *                 drift plot)
+ *   hist.csv      histogram buckets merged over a cell's repetitions, with
+ *                 the cumulative fraction (latency CDFs)
+ *   series.csv    time series (queue length, memory over time)
+ *
+ * Everything but runs.jsonl is derived from it and rewritten atomically
+ * (temporary file, fsync, rename) by results_finalize.
+ *
+ * Invariants:
+ *   - a reader accepts only schema_version RESULTS_SCHEMA and the record
+ *     types it knows; anything else is an error naming the file and line,
+ *     never a partial read;
+ *   - a cell is identified by model, workload and every parameter value,
+ *     so results with different parameters never meet in one comparison.
+ */
+#ifndef CB_RUNNER_RESULTS_H
+#define CB_RUNNER_RESULTS_H
+
+#include "runner/cli.h"
+#include "runner/json.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RESULTS_SCHEMA 1
+
+typedef struct res_run {
+    const char *model, *workload; /* point into line */
+    char cell[1024];              /* "model workload k=v k=v ..." */
+    int rep, order;
+    bool warmup;
+    const char *outcome, *reason; /* point into line; reason may be NULL */
+    jv_t *line;                   /* the parsed record, owned */
+} res_run_t;
+
+typedef struct res_set {
+    char dir[4096];
+    jv_t *machine; /* machine.json, owned; NULL when absent */
+    jv_t *header;  /* the "matrix" record, owned; NULL when absent */
+    res_run_t *runs;
+    size_t nruns, cap;
+    size_t partial_tail; /* bytes of an unterminated last line (resume) */
+} res_set_t;
+
+/*
+ * Load a results folder (or a hyperfine --export-json file, converted to
+ * runs with the metric wall_time_s).  0, or -1 with a message in err.
+ * tolerate_tail: an unterminated last line is the one an interruption cut;
+ * drop it (for --resume) instead of failing.
+ */
+int results_load(const char *path, bool tolerate_tail, res_set_t *set,
+                 char *err, size_t errlen);
+void results_free(res_set_t *set);
+
+/* Calls fn for every scalar the run reports: metrics (histograms as
+ * NAME.p50 and so on) and counters (as counters.NAME). */
+void results_foreach_metric(const res_run_t *run,
+                            void (*fn)(const char *name, double v, void *arg),
+                            void *arg);
+
+/* Write the derived files of a folder from its runs.jsonl; 0 or -1. */
+int results_finalize(const char *dir, char *err, size_t errlen);
+
+/* Append one record line (NUL-terminated, newline included) to fd with
+ * one write(2), then fsync; 0 or -errno. */
+int results_append(int fd, const char *line, size_t len);
+
+/* Machine description of this host as one JSON object (machine.json). */
+void machine_write_full(json_t *j, const run_spec_t *spec, uint64_t seed,
+                        const char *placement);
+/* The fingerprint of this machine: what must match for two results to be
+ * comparable (CPU model, topology, PUs used, kernel, VM, CPU limit). */
+const char *machine_fingerprint(const run_spec_t *spec);
+/* Warnings about measurement noise on this host, one per line, appended
+ * to buf (VM, governor, shared PUs, CPU quota). */
+void machine_noise_warnings(const run_spec_t *spec, char *buf, size_t len);
+
+#endif
