@@ -42,7 +42,11 @@
  * (SIGSEGV), hang, report a broken invariant after its run, or allocate
  * and touch memory until it is stopped (1 GiB at most, then it hangs): the
  * tests of these paths need a run that really does each, and no workload
- * should be bent into doing it.
+ * should be bent into doing it.  A comma-separated list of FAULT@WHERE
+ * entries aims faults at some runs only, WHERE being a model name, a
+ * workload name or a workload parameter KEY=VALUE (crash@tasks=10,
+ * hang@cpu-crunch), so one matrix can hold each failure beside cells
+ * that succeed.
  */
 #include "runner/cli.h"
 
@@ -267,6 +271,53 @@ static void inject_oom(void)
         pause();
 }
 
+/* Whether one FAULT@WHERE selector names this run. */
+static bool selects(const run_spec_t *spec, const char *where, size_t n)
+{
+    char w[96];
+    if (n >= sizeof w)
+        return false;
+    memcpy(w, where, n);
+    w[n] = '\0';
+    if (strcmp(w, spec->model->name) == 0 ||
+        strcmp(w, spec->workload->name) == 0)
+        return true;
+    char *eq = strchr(w, '=');
+    if (!eq)
+        return false;
+    *eq = '\0';
+    const cb_param_set_t *p = &spec->workload_params;
+    int i = cb_params_find(p, w);
+    if (i < 0)
+        return false;
+    char val[64];
+    if (p->defs[i].kind == CB_PARAM_INT)
+        snprintf(val, sizeof val, "%" PRId64, p->ival[i]);
+    else
+        snprintf(val, sizeof val, "%s", p->sval[i]);
+    return strcmp(val, eq + 1) == 0;
+}
+
+/* The fault CONCBENCH_INJECT_FAULT asks of this run, or NULL. */
+static const char *injected_fault(const run_spec_t *spec)
+{
+    static char fault[16];
+    const char *env = getenv("CONCBENCH_INJECT_FAULT");
+    for (const char *p = env; p && *p;) {
+        size_t n = strcspn(p, ",");
+        const char *at = memchr(p, '@', n);
+        size_t flen = at ? (size_t)(at - p) : n;
+        if (flen < sizeof fault &&
+            (!at || selects(spec, at + 1, n - flen - 1))) {
+            memcpy(fault, p, flen);
+            fault[flen] = '\0';
+            return fault;
+        }
+        p += n + (p[n] == ',');
+    }
+    return NULL;
+}
+
 static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
                                                  int fd, int errfd)
 {
@@ -297,7 +348,7 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
                      .ctx = cb_wl_ctx_new(&spec->workload_params, spec->seed)};
     if (!c.ctx)
         _exit(EXIT_RUN_ERROR);
-    const char *fault = getenv("CONCBENCH_INJECT_FAULT");
+    const char *fault = injected_fault(spec);
     if (fault && strcmp(fault, "crash") == 0)
         raise(SIGSEGV);
     if (fault && strcmp(fault, "hang") == 0)

@@ -147,6 +147,11 @@ int64_t mem_available_bytes(void);
 
 /* ---- machine metadata ---- */
 struct json;
+/* JSON writers shared by run and matrix: a parameter set as an object,
+ * and one metric (histograms with their buckets when asked). */
+void rep_write_params(struct json *j, const char *key,
+                      const cb_param_set_t *s);
+void rep_write_metric(struct json *j, const rep_metric_t *m, bool buckets);
 void machine_write_json(struct json *j, const run_spec_t *spec);
 const char *machine_cpu_model(void);
 

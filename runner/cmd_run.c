@@ -424,7 +424,7 @@ static rep_outcome_t overall(const agg_t *a, const char **reason)
     return worst;
 }
 
-static void json_params(json_t *j, const char *key, const cb_param_set_t *s)
+void rep_write_params(json_t *j, const char *key, const cb_param_set_t *s)
 {
     json_obj_begin(j, key);
     for (size_t i = 0; i < s->n; i++) {
@@ -436,7 +436,7 @@ static void json_params(json_t *j, const char *key, const cb_param_set_t *s)
     json_obj_end(j);
 }
 
-static void json_metric(json_t *j, const rep_metric_t *m, bool buckets)
+void rep_write_metric(json_t *j, const rep_metric_t *m, bool buckets)
 {
     if (m->kind == CB_METRIC_INT) {
         json_int(j, m->name, (int64_t)m->value);
@@ -486,8 +486,8 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
     json_int(&j, "seed", (int64_t)o->spec.seed);
     json_int(&j, "reps", o->reps);
     json_int(&j, "warmup", o->warmup);
-    json_params(&j, "params", &o->spec.workload_params);
-    json_params(&j, "model_params", &o->spec.model_params);
+    rep_write_params(&j, "params", &o->spec.workload_params);
+    rep_write_params(&j, "model_params", &o->spec.model_params);
     json_str(&j, "outcome", rep_outcome_name(out));
     json_str(&j, "reason", reason);
     machine_write_json(&j, &o->spec);
@@ -529,7 +529,7 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
         json_f64(&j, "wall_s", rep->wall_s);
         json_obj_begin(&j, "metrics");
         for (size_t i = 0; i < rep->nmetrics; i++)
-            json_metric(&j, &rep->metrics[i], true);
+            rep_write_metric(&j, &rep->metrics[i], true);
         json_obj_end(&j);
         json_obj_begin(&j, "series");
         for (size_t i = 0; i < rep->nmetrics; i++) {

@@ -28,6 +28,10 @@ static const struct {
     {"run", cmd_run, "run one workload on one model and report the figures"},
     {"bench", cmd_bench, "microbenchmarks of the runtime core and the "
                          "models' task costs"},
+    {"matrix", cmd_matrix, "models x workloads x parameters, each "
+                           "repetition in its own process"},
+    {"export", cmd_export, "a results folder as Bencher (bmf) or "
+                           "github-action-benchmark (gab) JSON"},
 };
 
 int usage_error(const char *fmt, ...)

@@ -113,6 +113,16 @@ static bool append_params(char *out, size_t len, const jv_t *obj,
     return true;
 }
 
+int results_cell_id(const jv_t *rec, char *out, size_t len)
+{
+    snprintf(out, len, "%s %s", jv_str(jv_get(rec, "model")),
+             jv_str(jv_get(rec, "workload")));
+    if (!append_params(out, len, jv_get(rec, "params"), "") ||
+        !append_params(out, len, jv_get(rec, "model_params"), "model."))
+        return -1;
+    return 0;
+}
+
 static int add_run(res_set_t *s, jv_t *line, const char *where, char *err,
                    size_t errlen)
 {
@@ -145,10 +155,7 @@ static int add_run(res_set_t *s, jv_t *line, const char *where, char *err,
     const jv_t *m = jv_get(line, "metrics");
     if (m && m->kind != JV_OBJ)
         return errf(err, errlen, "%s: \"metrics\" is not an object", where);
-    snprintf(r->cell, sizeof r->cell, "%s %s", r->model, r->workload);
-    if (!append_params(r->cell, sizeof r->cell, jv_get(line, "params"), "") ||
-        !append_params(r->cell, sizeof r->cell, jv_get(line, "model_params"),
-                       "model."))
+    if (results_cell_id(line, r->cell, sizeof r->cell) < 0)
         return errf(err, errlen,
                     "%s: \"params\" must be an object of numbers and strings",
                     where);
@@ -397,42 +404,20 @@ int results_append(int fd, const char *line, size_t len)
 
 /* ---- the derived files ---- */
 
-typedef struct metric_vals {
-    char name[160];
-    double *v;
-    size_t n, cap;
-    stats_t st;
-} metric_vals_t;
-
-typedef struct cell_acc {
-    const res_run_t *first; /* names model, workload and parameters */
-    size_t counts[REP_OUTCOME_COUNT];
-    const char *reason;
-    metric_vals_t *m;
-    size_t nm, capm;
-} cell_acc_t;
-
-typedef struct acc {
-    cell_acc_t *cells;
-    size_t ncells, cap;
-    cell_acc_t *cur;
-    bool oom;
-} acc_t;
-
-static cell_acc_t *cell_for(acc_t *a, const res_run_t *r)
+static res_cell_t *cell_for(res_summary_t *a, const res_run_t *r)
 {
     for (size_t i = 0; i < a->ncells; i++)
         if (strcmp(a->cells[i].first->cell, r->cell) == 0)
             return &a->cells[i];
     if (a->ncells == a->cap) {
         size_t n = a->cap ? a->cap * 2 : 32;
-        cell_acc_t *c = realloc(a->cells, n * sizeof *c);
+        res_cell_t *c = realloc(a->cells, n * sizeof *c);
         if (!c)
             return NULL;
         a->cells = c;
         a->cap = n;
     }
-    cell_acc_t *c = &a->cells[a->ncells++];
+    res_cell_t *c = &a->cells[a->ncells++];
     memset(c, 0, sizeof *c);
     c->first = r;
     return c;
@@ -440,16 +425,16 @@ static cell_acc_t *cell_for(acc_t *a, const res_run_t *r)
 
 static void add_value(const char *name, double v, void *arg)
 {
-    acc_t *a = arg;
-    cell_acc_t *c = a->cur;
-    metric_vals_t *m = NULL;
+    res_summary_t *a = arg;
+    res_cell_t *c = a->cur;
+    res_mvals_t *m = NULL;
     for (size_t i = 0; i < c->nm; i++)
         if (strcmp(c->m[i].name, name) == 0)
             m = &c->m[i];
     if (!m) {
         if (c->nm == c->capm) {
             size_t n = c->capm ? c->capm * 2 : 32;
-            metric_vals_t *p = realloc(c->m, n * sizeof *p);
+            res_mvals_t *p = realloc(c->m, n * sizeof *p);
             if (!p) {
                 a->oom = true;
                 return;
@@ -474,7 +459,7 @@ static void add_value(const char *name, double v, void *arg)
     m->v[m->n++] = v;
 }
 
-static void acc_free(acc_t *a)
+void results_summary_free(res_summary_t *a)
 {
     for (size_t i = 0; i < a->ncells; i++) {
         for (size_t k = 0; k < a->cells[i].nm; k++)
@@ -482,6 +467,35 @@ static void acc_free(acc_t *a)
         free(a->cells[i].m);
     }
     free(a->cells);
+}
+
+int results_summarise(const res_set_t *set, res_summary_t *a)
+{
+    memset(a, 0, sizeof *a);
+    for (size_t i = 0; i < set->nruns; i++) {
+        const res_run_t *r = &set->runs[i];
+        res_cell_t *c = cell_for(a, r);
+        if (!c)
+            return -1;
+        if (r->warmup)
+            continue;
+        rep_outcome_t o = rep_outcome_parse(r->outcome);
+        c->counts[o]++;
+        if (o != REP_OK && !c->reason)
+            c->reason = r->reason ? r->reason : r->outcome;
+        if (o != REP_OK)
+            continue;
+        a->cur = c;
+        results_foreach_metric(r, add_value, a);
+        if (a->oom)
+            return -1;
+    }
+    for (size_t i = 0; i < a->ncells; i++)
+        for (size_t m = 0; m < a->cells[i].nm; m++) {
+            res_mvals_t *v = &a->cells[i].m[m];
+            stats_summary(v->v, v->n, 0x5eed + i * 131 + m, &v->st);
+        }
+    return 0;
 }
 
 rep_outcome_t rep_outcome_parse(const char *s)
@@ -575,7 +589,7 @@ static int cmp_bucket(const void *a, const void *b)
 
 /* Merge the buckets of histogram `name` over a cell's measured runs and
  * write them with the cumulative fraction. */
-static void write_hist(FILE *f, const res_set_t *s, const cell_acc_t *c,
+static void write_hist(FILE *f, const res_set_t *s, const res_cell_t *c,
                        const char *name)
 {
     bucket_t *b = NULL;
@@ -645,7 +659,7 @@ static bool out_commit(outfile_t *o)
     return outfile_commit(o->f, o->tmp, o->path) == 0;
 }
 
-static void write_summary(FILE *f, const acc_t *a, const keys_t *k)
+static void write_summary(FILE *f, const res_summary_t *a, const keys_t *k)
 {
     fputs("model,workload,cell,metric,n,median,mean,min,max,mad,cv,ci_lo,"
           "ci_hi",
@@ -654,7 +668,7 @@ static void write_summary(FILE *f, const acc_t *a, const keys_t *k)
         fprintf(f, ",%s%s", k->model[i] ? "model." : "", k->names[i]);
     fputc('\n', f);
     for (size_t i = 0; i < a->ncells; i++) {
-        const cell_acc_t *c = &a->cells[i];
+        const res_cell_t *c = &a->cells[i];
         for (size_t m = 0; m < c->nm; m++) {
             const stats_t *st = &c->m[m].st;
             csv_str(f, c->first->model);
@@ -675,7 +689,7 @@ static void write_summary(FILE *f, const acc_t *a, const keys_t *k)
     }
 }
 
-static void write_cells(FILE *f, const acc_t *a, const keys_t *k)
+static void write_cells(FILE *f, const res_summary_t *a, const keys_t *k)
 {
     fputs("model,workload,cell", f);
     for (int o = 0; o < REP_OUTCOME_COUNT; o++)
@@ -685,7 +699,7 @@ static void write_cells(FILE *f, const acc_t *a, const keys_t *k)
         fprintf(f, ",%s%s", k->model[i] ? "model." : "", k->names[i]);
     fputc('\n', f);
     for (size_t i = 0; i < a->ncells; i++) {
-        const cell_acc_t *c = &a->cells[i];
+        const res_cell_t *c = &a->cells[i];
         csv_str(f, c->first->model);
         fputc(',', f);
         csv_str(f, c->first->workload);
@@ -700,7 +714,7 @@ static void write_cells(FILE *f, const acc_t *a, const keys_t *k)
     }
 }
 
-static const metric_vals_t *find_vals(const cell_acc_t *c, const char *name)
+const res_mvals_t *results_find_metric(const res_cell_t *c, const char *name)
 {
     for (size_t i = 0; i < c->nm; i++)
         if (strcmp(c->m[i].name, name) == 0)
@@ -711,7 +725,7 @@ static const metric_vals_t *find_vals(const cell_acc_t *c, const char *name)
 typedef struct runs_ctx {
     FILE *f;
     const res_run_t *r;
-    const cell_acc_t *c;
+    const res_cell_t *c;
 } runs_ctx_t;
 
 static void runs_row(const char *name, double v, void *arg)
@@ -719,7 +733,7 @@ static void runs_row(const char *name, double v, void *arg)
     runs_ctx_t *x = arg;
     if (strncmp(name, "counters.", 9) == 0)
         return;
-    const metric_vals_t *m = find_vals(x->c, name);
+    const res_mvals_t *m = results_find_metric(x->c, name);
     double med = m ? m->st.median : NAN;
     fprintf(x->f, "%d,", x->r->order);
     csv_str(x->f, x->r->model);
@@ -763,41 +777,41 @@ static void write_series(FILE *f, const res_set_t *s)
     }
 }
 
-int results_finalize(const char *dir, char *err, size_t errlen)
+static void note_noisy(const res_summary_t *a, char *buf, size_t len)
+{
+    if (!buf)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->ncells; i++) {
+        const res_mvals_t *m = results_find_metric(&a->cells[i], "throughput_ops_s");
+        if (!m)
+            m = results_find_metric(&a->cells[i], "elapsed_ns");
+        if (!m || m->st.n < 2 || !(m->st.cv > NOISY_CV))
+            continue;
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, "%s: %s varies by %.0f%% (CV)\n",
+                 a->cells[i].first->cell, m->name, m->st.cv * 100);
+    }
+}
+
+int results_finalize(const char *dir, char *noisy, size_t noisylen,
+                     char *err, size_t errlen)
 {
     res_set_t s;
     if (results_load(dir, true, &s, err, errlen) < 0) {
         results_free(&s);
         return -1;
     }
-    acc_t a = {0};
+    res_summary_t a = {0};
     keys_t k = {0};
     int rc = -1;
     for (size_t i = 0; i < s.nruns; i++) {
-        const res_run_t *r = &s.runs[i];
-        collect_keys(&k, jv_get(r->line, "params"), false);
-        collect_keys(&k, jv_get(r->line, "model_params"), true);
-        cell_acc_t *c = cell_for(&a, r);
-        if (!c)
-            goto oom;
-        if (r->warmup)
-            continue;
-        rep_outcome_t o = rep_outcome_parse(r->outcome);
-        c->counts[o]++;
-        if (o != REP_OK && !c->reason)
-            c->reason = r->reason ? r->reason : r->outcome;
-        if (o != REP_OK)
-            continue;
-        a.cur = c;
-        results_foreach_metric(r, add_value, &a);
-        if (a.oom)
-            goto oom;
+        collect_keys(&k, jv_get(s.runs[i].line, "params"), false);
+        collect_keys(&k, jv_get(s.runs[i].line, "model_params"), true);
     }
-    for (size_t i = 0; i < a.ncells; i++)
-        for (size_t m = 0; m < a.cells[i].nm; m++) {
-            metric_vals_t *v = &a.cells[i].m[m];
-            stats_summary(v->v, v->n, 0x5eed + i * 131 + m, &v->st);
-        }
+    if (results_summarise(&s, &a) < 0)
+        goto oom;
+    note_noisy(&a, noisy, noisylen);
 
     outfile_t o;
     if (!out_open(&o, dir, "summary.csv"))
@@ -863,7 +877,7 @@ io:
 oom:
     errf(err, errlen, "out of memory summarising %s", dir);
 done:
-    acc_free(&a);
+    results_summary_free(&a);
     results_free(&s);
     return rc;
 }

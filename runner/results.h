@@ -36,6 +36,7 @@
 
 #include "runner/cli.h"
 #include "runner/json.h"
+#include "runner/stats.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +70,38 @@ typedef struct res_set {
 int results_load(const char *path, bool tolerate_tail, res_set_t *set,
                  char *err, size_t errlen);
 void results_free(res_set_t *set);
+/* The cell a run record belongs to: "model workload k=v ... model.k=v"
+ * with keys sorted; 0, or -1 when params are not flat objects. */
+int results_cell_id(const jv_t *record, char *out, size_t len);
+
+/* Per cell (in first-seen order) and metric: the values of the measured,
+ * successful repetitions and their statistics; outcomes counted. */
+typedef struct res_mvals {
+    char name[160];
+    double *v;
+    size_t n, cap;
+    stats_t st;
+} res_mvals_t;
+
+typedef struct res_cell {
+    const res_run_t *first; /* names model, workload and parameters */
+    size_t counts[REP_OUTCOME_COUNT]; /* measured repetitions only */
+    const char *reason;               /* the first failure's */
+    res_mvals_t *m;
+    size_t nm, capm;
+} res_cell_t;
+
+typedef struct res_summary {
+    res_cell_t *cells;
+    size_t ncells, cap;
+    res_cell_t *cur; /* internal: the cell being filled */
+    bool oom;
+} res_summary_t;
+
+/* 0, or -1 when out of memory; free with results_summary_free either way. */
+int results_summarise(const res_set_t *set, res_summary_t *sum);
+void results_summary_free(res_summary_t *sum);
+const res_mvals_t *results_find_metric(const res_cell_t *c, const char *name);
 
 /* Calls fn for every scalar the run reports: metrics (histograms as
  * NAME.p50 and so on) and counters (as counters.NAME). */
@@ -76,12 +109,29 @@ void results_foreach_metric(const res_run_t *run,
                             void (*fn)(const char *name, double v, void *arg),
                             void *arg);
 
-/* Write the derived files of a folder from its runs.jsonl; 0 or -1. */
-int results_finalize(const char *dir, char *err, size_t errlen);
+/*
+ * Write the derived files of a folder from its runs.jsonl; 0 or -1.
+ * noisy (may be NULL) gets one line per cell whose main metric
+ * (throughput_ops_s, else elapsed_ns) varies with a CV above NOISY_CV.
+ */
+#define NOISY_CV 0.10
+int results_finalize(const char *dir, char *noisy, size_t noisylen,
+                     char *err, size_t errlen);
 
 /* Append one record line (NUL-terminated, newline included) to fd with
  * one write(2), then fsync; 0 or -errno. */
 int results_append(int fd, const char *line, size_t len);
+
+/* Write DIR/bmf.json (Bencher Metric Format) or DIR/gab-bigger.json and
+ * DIR/gab-smaller.json (github-action-benchmark's custom formats) from the
+ * folder's runs; fmt "bmf" or "gab"; out NULL writes the files, else the
+ * export goes to out.  0 or -1 with err. */
+int export_write(const char *dir, const char *fmt, char *err, size_t errlen);
+
+/* Which way a metric is better, from its name: +1 higher (throughput,
+ * fairness), -1 lower (times, latencies, memory), 0 unknown (counts and
+ * counters: informational, never judged). */
+int metric_direction(const char *name);
 
 /* Machine description of this host as one JSON object (machine.json). */
 void machine_write_full(json_t *j, const run_spec_t *spec, uint64_t seed,
