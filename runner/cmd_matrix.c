@@ -779,6 +779,7 @@ static int write_record(int fd, const cell_t *c, const run_spec_t *s,
     json_int(&j, "schema_version", RESULTS_SCHEMA);
     json_str(&j, "type", "run");
     write_identity(&j, c);
+    json_str(&j, "label", c->label);
     json_bool(&j, "quick", quick);
     json_int(&j, "rep", r->index);
     json_bool(&j, "warmup", r->warmup);

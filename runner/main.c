@@ -30,6 +30,8 @@ static const struct {
                          "models' task costs"},
     {"matrix", cmd_matrix, "models x workloads x parameters, each "
                            "repetition in its own process"},
+    {"compare", cmd_compare, "is NEW faster or slower than BASE? "
+                             "(U test, bootstrap CI)"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
 };

@@ -155,10 +155,13 @@ static int add_run(res_set_t *s, jv_t *line, const char *where, char *err,
     const jv_t *m = jv_get(line, "metrics");
     if (m && m->kind != JV_OBJ)
         return errf(err, errlen, "%s: \"metrics\" is not an object", where);
+    r->label = jv_str(jv_get(line, "label"));
     if (results_cell_id(line, r->cell, sizeof r->cell) < 0)
         return errf(err, errlen,
                     "%s: \"params\" must be an object of numbers and strings",
                     where);
+    if (!r->label)
+        r->label = r->cell;
     r->line = line;
     s->nruns++;
     return 0;

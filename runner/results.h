@@ -45,6 +45,7 @@
 
 typedef struct res_run {
     const char *model, *workload; /* point into line */
+    const char *label;            /* short name for tables; never NULL */
     char cell[1024];              /* "model workload k=v k=v ..." */
     int rep, order;
     bool warmup;
