@@ -32,6 +32,8 @@ static const struct {
                            "repetition in its own process"},
     {"compare", cmd_compare, "is NEW faster or slower than BASE? "
                              "(U test, bootstrap CI)"},
+    {"plot", cmd_plot, "PNG and SVG figures of a results folder "
+                       "(gnuplot)"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
 };
