@@ -73,5 +73,7 @@ const jv_t *jv_get(const jv_t *v, const char *key);
 const char *jv_str(const jv_t *v);
 /* Whether v is a number; *out gets it. */
 bool jv_num(const jv_t *v, double *out);
+/* Write a parsed value back (integers stay integers). */
+void json_value(json_t *j, const char *key, const jv_t *v);
 
 #endif

@@ -32,6 +32,10 @@ static const struct {
                            "repetition in its own process"},
     {"compare", cmd_compare, "is NEW faster or slower than BASE? "
                              "(U test, bootstrap CI)"},
+    {"ab", cmd_ab, "two builds interleaved on this machine: did HEAD "
+                   "regress?"},
+    {"hyperfine", cmd_hyperfine, "each model's cell as a whole process "
+                                 "under hyperfine"},
     {"plot", cmd_plot, "PNG and SVG figures of a results folder "
                        "(gnuplot)"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
@@ -66,7 +70,9 @@ static void help(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\n`concbench COMMAND --help` explains each one.\n\n"
-            "exit codes:\n"
+            "exit codes (compare and ab: 1 is a regression, with\n"
+            "--fail-on-regression; matrix: 130 interrupted, --resume "
+            "continues):\n"
             "  0  success\n"
             "  1  a run crashed, timed out or could not start\n"
             "  2  usage: unknown name, malformed or out-of-range argument\n"
@@ -92,7 +98,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
-    usage_error("unknown command '%s'; commands: list, describe, run, bench",
-                argv[1]);
+    fprintf(stderr, "concbench: unknown command '%s'; commands:", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fputc('\n', stderr);
     return EXIT_USAGE;
 }
