@@ -226,3 +226,42 @@ int cmd_export(int argc, char **argv)
         return usage_error("export: %s", err);
     return EXIT_OK;
 }
+
+int cmd_summary(int argc, char **argv)
+{
+    if (argc == 2 && is_help(argv[1])) {
+        printf("usage: concbench summary DIR\n\n"
+               "Rewrites DIR's derived files (summary.csv, cells.csv, "
+               "runs.csv, hist.csv,\nseries.csv) from its runs.jsonl and "
+               "prints each cell's outcomes.  Use it\nafter merging or "
+               "repairing runs.jsonl by hand.\n\n"
+               "Exit: 0 ok, 2 usage or unreadable results.\n");
+        return EXIT_OK;
+    }
+    if (argc != 2)
+        return usage_error("summary: usage: concbench summary DIR");
+    char err[1024], noisy[8192] = "";
+    res_set_t set;
+    res_summary_t sum = {0};
+    if (results_load(argv[1], false, &set, err, sizeof err) < 0 ||
+        results_finalize(argv[1], noisy, sizeof noisy, err, sizeof err) < 0 ||
+        results_summarise(&set, &sum) < 0) {
+        results_summary_free(&sum);
+        results_free(&set);
+        return usage_error("summary: %s", err);
+    }
+    printf("%-50s %5s %7s  %s\n", "cell", "ok", "not ok", "first reason");
+    for (size_t i = 0; i < sum.ncells; i++) {
+        const res_cell_t *c = &sum.cells[i];
+        size_t bad = 0;
+        for (int o = 0; o < REP_OUTCOME_COUNT; o++)
+            bad += o == REP_OK ? 0 : c->counts[o];
+        printf("%-50s %5zu %7zu  %s\n", c->first->label,
+               c->counts[REP_OK], bad, c->reason ? c->reason : "");
+    }
+    if (noisy[0])
+        printf("\nnoisy (CV above %.0f%%):\n%s", NOISY_CV * 100, noisy);
+    results_summary_free(&sum);
+    results_free(&set);
+    return EXIT_OK;
+}

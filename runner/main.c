@@ -38,6 +38,8 @@ static const struct {
                                  "under hyperfine"},
     {"plot", cmd_plot, "PNG and SVG figures of a results folder "
                        "(gnuplot)"},
+    {"summary", cmd_summary, "rewrite a results folder's summary files "
+                             "from its runs"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
 };

@@ -246,9 +246,9 @@ static int load_hyperfine(jv_t *doc, const char *path, res_set_t *s,
     return 0;
 }
 
-static int load_jsonl(const char *path, char *buf, size_t len,
-                      bool tolerate_tail, res_set_t *s, char *err,
-                      size_t errlen)
+int results_parse_lines(const char *path, char *buf, size_t len,
+                        bool tolerate_tail, res_set_t *s, char *err,
+                        size_t errlen)
 {
     size_t lineno = 0;
     for (size_t pos = 0; pos < len;) {
@@ -326,7 +326,8 @@ int results_load(const char *path, bool tolerate_tail, res_set_t *s,
                         "%s: not a results folder (no runs.jsonl)", path);
         return errf(err, errlen, "%s: %s", file, strerror(errno));
     }
-    int rc = load_jsonl(file, buf, len, tolerate_tail, s, err, errlen);
+    int rc = results_parse_lines(file, buf, len, tolerate_tail, s, err,
+                                 errlen);
     free(buf);
     if (rc < 0)
         return -1;

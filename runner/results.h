@@ -71,6 +71,11 @@ typedef struct res_set {
 int results_load(const char *path, bool tolerate_tail, res_set_t *set,
                  char *err, size_t errlen);
 void results_free(res_set_t *set);
+/* The runs.jsonl part of results_load, on a buffer (what the fuzz target
+ * feeds); path names the input in messages.  set must be zeroed. */
+int results_parse_lines(const char *path, char *buf, size_t len,
+                        bool tolerate_tail, res_set_t *set, char *err,
+                        size_t errlen);
 /* The cell a run record belongs to: "model workload k=v ... model.k=v"
  * with keys sorted; 0, or -1 when params are not flat objects. */
 int results_cell_id(const jv_t *record, char *out, size_t len);
