@@ -865,7 +865,7 @@ static void progress_line(progress_state_t *p, const char *label,
                  p->color ? "\033[31m" : "", p->bad,
                  p->color ? "\033[0m" : "");
     fprintf(stderr, "\r\033[K[%zu/%zu] %3.0f%% %s, eta %s%s  %.60s %s %d/%d",
-            p->done, p->total,
+            p->done + 1, p->total,
             p->total ? 100.0 * (double)p->done / (double)p->total : 100.0,
             took, eta, bad_s, label, s->warmup ? "warm-up" : "rep",
             s->rep + 1, reps);

@@ -149,7 +149,8 @@ void json_value(json_t *j, const char *key, const jv_t *v)
         json_bool(j, key, v->b);
         break;
     case JV_NUM:
-        if (v->num == (double)(int64_t)v->num && fabs(v->num) < 9e15)
+        /* Range first: casting an out-of-range double is undefined. */
+        if (fabs(v->num) < 9e15 && v->num == (double)(int64_t)v->num)
             json_int(j, key, (int64_t)v->num);
         else
             json_f64(j, key, v->num);
