@@ -286,9 +286,11 @@ int results_parse_lines(const char *path, char *buf, size_t len,
                 return -1;
             }
         } else {
+            /* The message quotes the type: format it before the free. */
+            errf(err, errlen, "%s: unknown record type \"%.60s\"", where,
+                 type ? type : "(none)");
             jv_free(v);
-            return errf(err, errlen, "%s: unknown record type \"%s\"", where,
-                        type ? type : "(none)");
+            return -1;
         }
     }
     return 0;

@@ -30,5 +30,6 @@ for t in "${targets[@]}"; do
     echo "== fuzzing $t for ${secs}s" >&2
     ASAN_OPTIONS=detect_leaks=1 "build-fuzz/tests/fuzz/fuzz_$t" \
         -max_total_time="$secs" -max_len=65536 \
+        -artifact_prefix="build-fuzz/crash-$t-" \
         "build-fuzz/corpus/$t"
 done
