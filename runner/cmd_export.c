@@ -250,14 +250,36 @@ int cmd_summary(int argc, char **argv)
         results_free(&set);
         return usage_error("summary: %s", err);
     }
-    printf("%-50s %5s %7s  %s\n", "cell", "ok", "not ok", "first reason");
+    /* The headline figures a person compares, medians over the
+     * repetitions; "-" where a cell does not report one. */
+    static const char *const cols[] = {"throughput_ops_s", "latency_ns.p50",
+                                       "latency_ns.p99", "lateness_ns.p99",
+                                       "fairness_jain", "peak_rss_bytes"};
+    static const char *const heads[] = {"ops/s",   "lat p50 ns", "lat p99 ns",
+                                        "late p99", "jain",      "peak RSS"};
+    printf("%-40s %3s %4s", "cell", "ok", "bad");
+    for (size_t k = 0; k < 6; k++)
+        printf(" %12s", heads[k]);
+    printf("  first failure\n");
     for (size_t i = 0; i < sum.ncells; i++) {
         const res_cell_t *c = &sum.cells[i];
         size_t bad = 0;
         for (int o = 0; o < REP_OUTCOME_COUNT; o++)
-            bad += o == REP_OK ? 0 : c->counts[o];
-        printf("%-50s %5zu %7zu  %s\n", c->first->label,
-               c->counts[REP_OK], bad, c->reason ? c->reason : "");
+            bad += o == REP_OK || o == REP_UNSUPPORTED ? 0 : c->counts[o];
+        printf("%-40.40s %3zu %4zu", c->first->label, c->counts[REP_OK],
+               bad);
+        for (size_t k = 0; k < 6; k++) {
+            const res_mvals_t *m = results_find_metric(c, cols[k]);
+            if (!m || !isfinite(m->st.median))
+                printf(" %12s", "-");
+            else if (m->st.median < 10)
+                printf(" %12.3f", m->st.median);
+            else
+                printf(" %12.0f", m->st.median);
+        }
+        printf("  %s\n", c->counts[REP_UNSUPPORTED] && !bad
+                             ? "unsupported by the model"
+                             : c->reason ? c->reason : "");
     }
     if (noisy[0])
         printf("\nnoisy (CV above %.0f%%):\n%s", NOISY_CV * 100, noisy);

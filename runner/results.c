@@ -475,6 +475,13 @@ void results_summary_free(res_summary_t *a)
     free(a->cells);
 }
 
+static int cmp_cell_label(const void *x, const void *y)
+{
+    const res_cell_t *a = x, *b = y;
+    int c = strcmp(a->first->label, b->first->label);
+    return c ? c : strcmp(a->first->cell, b->first->cell);
+}
+
 int results_summarise(const res_set_t *set, res_summary_t *a)
 {
     memset(a, 0, sizeof *a);
@@ -496,6 +503,9 @@ int results_summarise(const res_set_t *set, res_summary_t *a)
         if (a->oom)
             return -1;
     }
+    /* Cells in name order, whatever order they ran in. */
+    qsort(a->cells, a->ncells, sizeof *a->cells, cmp_cell_label);
+    a->cur = NULL;
     for (size_t i = 0; i < a->ncells; i++)
         for (size_t m = 0; m < a->cells[i].nm; m++) {
             res_mvals_t *v = &a->cells[i].m[m];
@@ -796,7 +806,7 @@ static void note_noisy(const res_summary_t *a, char *buf, size_t len)
             continue;
         size_t n = strlen(buf);
         snprintf(buf + n, len - n, "%s: %s varies by %.0f%% (CV)\n",
-                 a->cells[i].first->cell, m->name, m->st.cv * 100);
+                 a->cells[i].first->label, m->name, m->st.cv * 100);
     }
 }
 
