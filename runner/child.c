@@ -735,3 +735,177 @@ void rep_result_free(rep_result_t *r)
     }
     r->nmetrics = 0;
 }
+
+/* ---- instruction counts under callgrind ---- */
+
+/* Sum of the "summary:" (or "totals:") event counts of every callgrind
+ * output file in dir; the files are removed.  -1 when none was found. */
+static int64_t callgrind_total(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int64_t total = -1;
+    struct dirent *e;
+    char path[4400], line[512];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%.4000s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        int64_t summary = -1, totals = -1;
+        while (f && fgets(line, sizeof line, f)) {
+            long long v;
+            if (sscanf(line, "summary: %lld", &v) == 1)
+                summary = v;
+            else if (sscanf(line, "totals: %lld", &v) == 1)
+                totals = v;
+        }
+        if (f)
+            fclose(f);
+        unlink(path);
+        int64_t v = summary >= 0 ? summary : totals;
+        if (v >= 0)
+            total = (total < 0 ? 0 : total) + v;
+    }
+    closedir(d);
+    rmdir(dir);
+    return total;
+}
+
+static void add_arg(char **argv, int *n, int max, char *s)
+{
+    if (*n < max - 1)
+        argv[(*n)++] = s;
+}
+
+void child_run_callgrind(const run_spec_t *spec, int index, bool warmup,
+                         rep_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    out->warmup = warmup;
+    out->start_cpu = out->end_cpu = -1;
+    char exe[4096], dir[] = "/tmp/concbench-callgrind-XXXXXX";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !mkdtemp(dir)) {
+        out->outcome = REP_ERROR;
+        snprintf(out->reason, sizeof out->reason,
+                 "cannot prepare the callgrind run: %s", strerror(errno));
+        return;
+    }
+    exe[n] = '\0';
+    /* The same cell as a `concbench run` of one repetition on one PU:
+     * every parameter spelled out, so --quick sizes need no flag. */
+    char outfile[128], seed[32], cpu[16], timeout[32];
+    char params[2 * CB_PARAMS_MAX][CB_PARAM_STR_MAX + 64];
+    char *argv[16 + 4 * CB_PARAMS_MAX];
+    int k = 0, np = 0;
+    snprintf(outfile, sizeof outfile, "--callgrind-out-file=%s/cg.%%p", dir);
+    snprintf(seed, sizeof seed, "%" PRIu64, spec->seed);
+    snprintf(cpu, sizeof cpu, "%d", spec->ncpus > 0 ? spec->cpus[0] : 0);
+    snprintf(timeout, sizeof timeout, "%.0f", spec->timeout_s);
+    int max = (int)(sizeof argv / sizeof argv[0]);
+    add_arg(argv, &k, max, "valgrind");
+    add_arg(argv, &k, max, "--tool=callgrind");
+    add_arg(argv, &k, max, "-q");
+    add_arg(argv, &k, max, outfile);
+    add_arg(argv, &k, max, exe);
+    add_arg(argv, &k, max, "run");
+    add_arg(argv, &k, max, "-m");
+    add_arg(argv, &k, max, (char *)spec->model->name);
+    add_arg(argv, &k, max, "-w");
+    add_arg(argv, &k, max, (char *)spec->workload->name);
+    const cb_param_set_t *sets[2] = {&spec->workload_params,
+                                     &spec->model_params};
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < sets[s]->n && np < 2 * CB_PARAMS_MAX; i++) {
+            if (sets[s]->defs[i].kind == CB_PARAM_INT)
+                snprintf(params[np], sizeof params[np], "%s=%" PRId64,
+                         sets[s]->defs[i].name, sets[s]->ival[i]);
+            else
+                snprintf(params[np], sizeof params[np], "%s=%s",
+                         sets[s]->defs[i].name, sets[s]->sval[i]);
+            add_arg(argv, &k, max, "-p");
+            add_arg(argv, &k, max, params[np++]);
+        }
+    char *tail[] = {"--seed", seed, "--cpus", cpu, "--reps", "1",
+                    "--timeout", timeout, "--format", "csv"};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        add_arg(argv, &k, max, tail[i]);
+    argv[k] = NULL;
+
+    int errfd = memfd_create("concbench-stderr", MFD_CLOEXEC);
+    int64_t t0 = rt_now_ns();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDOUT_FILENO);
+        if (errfd >= 0)
+            dup2(errfd, STDERR_FILENO);
+        setpgid(0, 0);
+        execvp("valgrind", argv);
+        fprintf(stderr, "cannot run valgrind: %s", strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    bool timed_out = false;
+    int64_t deadline = t0 + (int64_t)(spec->timeout_s * 1e9);
+    while (pid > 0) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if ((spec->stop && *spec->stop) || rt_now_ns() > deadline) {
+            timed_out = !(spec->stop && *spec->stop);
+            out->interrupted = !timed_out;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            break;
+        }
+        poll(NULL, 0, 10);
+    }
+    out->wall_s = (double)(rt_now_ns() - t0) / 1e9;
+    if (errfd >= 0) {
+        stderr_tail(errfd, out->stderr_tail, sizeof out->stderr_tail);
+        close(errfd);
+    }
+    int64_t total = callgrind_total(dir);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const char *words = out->stderr_tail[0] ? ": " : "";
+    if (pid < 0 || out->interrupted) {
+        out->outcome = pid < 0 ? REP_ERROR : REP_SKIPPED;
+        snprintf(out->reason, sizeof out->reason, "%s",
+                 pid < 0 ? "fork failed" : "interrupted");
+    } else if (timed_out) {
+        out->outcome = REP_TIMEOUT;
+        snprintf(out->reason, sizeof out->reason,
+                 "no result under callgrind after %.0f s: killed",
+                 spec->timeout_s);
+    } else if (code == 127) {
+        out->outcome = REP_ERROR;
+        snprintf(out->reason, sizeof out->reason,
+                 "valgrind is not installed (scripts/deps.sh installs it)");
+    } else if (code == EXIT_INVARIANT || code == EXIT_UNSUPPORTED) {
+        out->outcome = code == EXIT_INVARIANT ? REP_FAILED : REP_UNSUPPORTED;
+        snprintf(out->reason, sizeof out->reason, "%s%s%.300s",
+                 code == EXIT_INVARIANT ? "invariant broken"
+                                        : "unsupported by the model",
+                 words, out->stderr_tail);
+    } else if (code != 0 || total < 0) {
+        out->outcome = REP_CRASHED;
+        snprintf(out->reason, sizeof out->reason,
+                 "the run under callgrind %s %d%s%.300s",
+                 WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : code, words,
+                 out->stderr_tail);
+    } else {
+        rep_metric_t *m = metric_slot(out, "instructions", CB_METRIC_INT);
+        if (m)
+            m->value = (double)total;
+    }
+}

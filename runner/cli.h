@@ -137,6 +137,12 @@ typedef struct run_spec {
  * crash, a timeout or a bad exit becomes out->outcome with a reason. */
 void child_run(const run_spec_t *spec, int index, bool warmup,
                rep_result_t *out);
+/* The same repetition as `concbench run` under valgrind's callgrind on
+ * the first PU of spec->cpus: the metric "instructions" is the count of
+ * the whole process (start-up included), deterministic where wall time
+ * is not.  Same outcomes as child_run. */
+void child_run_callgrind(const run_spec_t *spec, int index, bool warmup,
+                         rep_result_t *out);
 void rep_result_free(rep_result_t *r);
 const rep_metric_t *rep_metric_find(const rep_result_t *r, const char *name);
 

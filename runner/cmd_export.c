@@ -35,6 +35,8 @@ int metric_direction(const char *name)
 {
     if (strncmp(name, "counters.", 9) == 0)
         return 0;
+    if (strcmp(name, "instructions") == 0)
+        return -1;
     if (strstr(name, "throughput") || ends_with(name, "_ops_s") ||
         ends_with(name, "_per_s") || strstr(name, "fairness"))
         return 1;
@@ -50,6 +52,8 @@ int metric_direction(const char *name)
 
 static const char *unit_of(const char *name)
 {
+    if (strcmp(name, "instructions") == 0)
+        return "instructions";
     if (strstr(name, "_ops_s") || strstr(name, "throughput"))
         return "ops/s";
     if (strstr(name, "fairness"))

@@ -62,7 +62,7 @@ static const char matrix_usage[] =
     "                        [--order random|sequential] [--resume] "
     "[--dry-run]\n"
     "                        [--progress auto|always|never] [--quiet]\n"
-    "                        [--export bmf|gab]...\n"
+    "                        [--export bmf|gab]... [--metric instructions]\n"
     "\n"
     "Runs every workload of -w on every model of -m (default: all of "
     "each,\nas `concbench list` shows them), once per combination of the "
@@ -110,6 +110,12 @@ static const char matrix_usage[] =
     "  -q, --quiet            no progress and no warnings\n"
     "      --export FMT       also write bmf.json (Bencher) or gab-*.json\n"
     "                         (github-action-benchmark) into DIR\n"
+    "      --metric instructions\n"
+    "                         count instructions under valgrind's callgrind\n"
+    "                         on one PU instead of timing (noise-free; the\n"
+    "                         whole process); workloads whose point is\n"
+    "                         contention or fairness are refused as\n"
+    "                         unsupported, with the reason\n"
     "\n"
     "Exit: 0 every cell ran (or is unsupported), 1 a repetition crashed, "
     "hung,\nran out of memory or could not run, 2 usage, 3 a workload's "
@@ -148,6 +154,7 @@ typedef struct matrix_opts {
     int reps, warmup;
     bool quick, dry_run, sequential, resume, quiet, scatter;
     bool export_bmf, export_gab;
+    bool instructions; /* --metric instructions: callgrind counts */
     progress_t progress;
     uint64_t seed;
     double max_time_s;
@@ -274,7 +281,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
     enum {
         O_CPUS = 256, O_PLACEMENT, O_REPS, O_WARMUP, O_QUICK, O_SEED,
         O_TIMEOUT, O_MEMCAP, O_MAXTIME, O_ORDER, O_RESUME, O_DRY,
-        O_PROGRESS, O_EXPORT,
+        O_PROGRESS, O_EXPORT, O_METRIC,
     };
     static const struct option longopts[] = {
         {"models", required_argument, NULL, 'm'},
@@ -296,6 +303,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
         {"dry-run", no_argument, NULL, O_DRY},
         {"progress", required_argument, NULL, O_PROGRESS},
         {"export", required_argument, NULL, O_EXPORT},
+        {"metric", required_argument, NULL, O_METRIC},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -423,6 +431,13 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
                 o->export_gab = true;
             else
                 return bad("--export: '%s' is not bmf or gab%s", optarg, "");
+            break;
+        case O_METRIC:
+            if (strcmp(optarg, "instructions") != 0)
+                return bad("--metric: '%s' is not instructions (timing is "
+                           "the default)%s",
+                           optarg, "");
+            o->instructions = true;
             break;
         case 'h':
             fputs(matrix_usage, stdout);
@@ -730,6 +745,7 @@ static int write_header(int fd, const matrix_opts_t *o, const cell_t *cells,
     json_int(&j, "seed", (int64_t)o->seed);
     json_bool(&j, "quick", o->quick);
     json_str(&j, "order", o->sequential ? "sequential" : "random");
+    json_str(&j, "metric", o->instructions ? "instructions" : "time");
     json_arr_begin(&j, "argv");
     for (int i = 0; i < o->argc; i++)
         json_str(&j, NULL, o->argv[i]);
@@ -1045,6 +1061,16 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                      "not run: the time budget (--max-time %.0f s) was "
                      "spent; --resume runs it",
                      o->max_time_s);
+        } else if (o->instructions && c->workload->no_instruction_count) {
+            memset(r, 0, sizeof *r);
+            r->index = s->rep;
+            r->warmup = s->warmup;
+            r->outcome = REP_UNSUPPORTED;
+            snprintf(r->reason, sizeof r->reason,
+                     "no instruction count for %s: %s", c->workload->name,
+                     c->workload->no_instruction_count);
+        } else if (o->instructions) {
+            child_run_callgrind(&spec, s->rep, s->warmup, r);
         } else {
             child_run(&spec, s->rep, s->warmup, r);
         }

@@ -10,6 +10,7 @@ finds it through `describe`.
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -240,3 +241,35 @@ def test_bad_arguments_exit_2(tmp_path, args, message):
 def test_output_folder_is_required():
     p = run_cb("matrix", "--quick", check=2)
     assert "-o DIR" in p.stderr
+
+
+def sanitized_build():
+    from conftest import BUILD
+    cache = BUILD / "CMakeCache.txt"
+    return cache.exists() and any(
+        line.startswith("CB_SANITIZE:") and line.strip().split("=", 1)[1]
+        for line in cache.read_text().splitlines())
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None,
+                    reason="valgrind is not installed")
+def test_instruction_counts_under_callgrind(tmp_path):
+    """Countable cells report instructions; cells whose point is
+    parallelism are refused as unsupported with the workload's reason."""
+    if sanitized_build():
+        pytest.skip("valgrind cannot run sanitizer builds")
+    w = tasks_workload()
+    out = tmp_path / "ins"
+    run_cb("matrix", "--quick", "--reps", "1", "--metric", "instructions",
+           "-p", "tasks=2", "-p", "ops=1", "-o", out, timeout=600, check=0)
+    runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
+    counted = [r for r in runs if r["outcome"] == "ok"]
+    refused = [r for r in runs if r["outcome"] == "unsupported"]
+    assert any(r["workload"] == w for r in counted)
+    for r in counted:
+        assert r["metrics"]["instructions"] > 10000
+    for r in refused:
+        assert r["reason"].startswith("no instruction count for")
+    assert len(counted) + len(refused) == len(runs)
+    run_cb("matrix", "--quick", "--metric", "cycles", "-o", tmp_path / "x",
+           check=2)

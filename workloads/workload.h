@@ -49,6 +49,11 @@ typedef struct cb_workload {
     int (*estimate)(const cb_param_set_t *params, cb_wl_estimate_t *est,
                     char *err, size_t errlen);
     void (*run)(cb_wl_ctx_t *ctx);
+    /* Why instruction counts (matrix --metric instructions, under
+     * callgrind, which runs one thread at a time) say nothing about this
+     * workload, e.g. its point is contention or fairness between threads
+     * running in parallel; NULL when counting is meaningful. */
+    const char *no_instruction_count;
 } cb_workload_t;
 
 /* ---- registry ---- */
