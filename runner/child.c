@@ -154,13 +154,14 @@ typedef struct sampler {
     int64_t samples, migrations;
     uint64_t seen[1024 / 64]; /* bitmap of PUs seen, OS index < 1024 */
     int tid[SAMPLER_TIDS], cpu[SAMPLER_TIDS];
+    int64_t run[SAMPLER_TIDS]; /* schedstat run time at the last sample */
     int ntids;
 } sampler_t;
 
 /* Field 39 (processor) of /proc/self/task/TID/stat; -1 when unreadable. */
 static int task_cpu(const char *tid)
 {
-    char path[64], buf[1024];
+    char path[320], buf[1024];
     snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -181,6 +182,30 @@ static int task_cpu(const char *tid)
     return field == 39 ? atoi(p) : -1;
 }
 
+/* CPU time the thread has run, from /proc/self/task/TID/schedstat (ns),
+ * or -1 where the kernel does not keep it. */
+static int64_t task_runtime(const char *tid)
+{
+    char path[320], buf[128];
+    snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+/*
+ * A thread's "last CPU" is stale while it sleeps: a helper thread bound
+ * to --cpus after it last ran still shows its old PU.  So a sighting
+ * counts only when the thread has run since the previous sample (its
+ * schedstat run time moved); the first sample of a thread is its
+ * baseline.  Threads that live less than one period go unseen.
+ */
 static void sample_once(sampler_t *s)
 {
     DIR *d = opendir("/proc/self/task");
@@ -191,22 +216,28 @@ static void sample_once(sampler_t *s)
         if (e->d_name[0] == '.')
             continue;
         int tid = atoi(e->d_name), cpu = task_cpu(e->d_name);
+        int64_t run = task_runtime(e->d_name);
         if (cpu < 0)
             continue;
-        if (cpu < 1024)
-            s->seen[cpu / 64] |= 1ull << (cpu % 64);
         int i = 0;
         while (i < s->ntids && s->tid[i] != tid)
             i++;
+        bool ran;
         if (i == s->ntids) {
             if (s->ntids == SAMPLER_TIDS)
                 continue;
             s->ntids++;
             s->tid[i] = tid;
-        } else if (s->cpu[i] != cpu) {
-            s->migrations++;
+            ran = run < 0; /* no schedstat: count every sighting */
+        } else {
+            ran = run < 0 || run != s->run[i];
+            if (ran && s->cpu[i] != cpu)
+                s->migrations++;
         }
+        if (ran && cpu < 1024)
+            s->seen[cpu / 64] |= 1ull << (cpu % 64);
         s->cpu[i] = cpu;
+        s->run[i] = run;
     }
     closedir(d);
     s->samples++;
@@ -318,6 +349,29 @@ static const char *injected_fault(const run_spec_t *spec)
     return NULL;
 }
 
+/*
+ * Bind every thread the child already has to the run's PUs, not only the
+ * calling one: a sanitizer runtime starts helper threads of its own (TSan's
+ * background thread) with the parent's full mask, and a thread left
+ * outside --cpus would be a thread of the run on a PU the run was not
+ * given.  Threads started later inherit the mask or are bound by the model.
+ */
+static void pin_all_threads(const run_spec_t *spec)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < spec->ncpus; i++)
+        if (spec->cpus[i] >= 0 && spec->cpus[i] < CPU_SETSIZE)
+            CPU_SET(spec->cpus[i], &set);
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            sched_setaffinity(atoi(e->d_name), sizeof set, &set);
+    if (d)
+        closedir(d);
+}
+
 static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
                                                  int fd, int errfd)
 {
@@ -329,8 +383,10 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
     if (!f)
         _exit(EXIT_RUN_ERROR);
     rt_mem_reset_peak();
-    if (spec->ncpus > 0)
+    if (spec->ncpus > 0) {
         rt_topo_pin_self_set(spec->cpus, spec->ncpus);
+        pin_all_threads(spec);
+    }
 
     char err[512] = "";
     cb_model_env_t env = {.cpus = spec->cpus, .ncpus = spec->ncpus,

@@ -504,7 +504,8 @@ int results_summarise(const res_set_t *set, res_summary_t *a)
             return -1;
     }
     /* Cells in name order, whatever order they ran in. */
-    qsort(a->cells, a->ncells, sizeof *a->cells, cmp_cell_label);
+    if (a->ncells > 1)
+        qsort(a->cells, a->ncells, sizeof *a->cells, cmp_cell_label);
     a->cur = NULL;
     for (size_t i = 0; i < a->ncells; i++)
         for (size_t m = 0; m < a->cells[i].nm; m++) {
@@ -640,7 +641,8 @@ static void write_hist(FILE *f, const res_set_t *s, const res_cell_t *c,
             b[j].count += cnt;
         }
     }
-    qsort(b, n, sizeof *b, cmp_bucket);
+    if (n > 1)
+        qsort(b, n, sizeof *b, cmp_bucket);
     double total = 0, acc = 0;
     for (size_t j = 0; j < n; j++)
         total += b[j].count;

@@ -75,7 +75,9 @@ def test_faults_are_recorded_and_the_rest_finishes(tmp_path):
     for r in runs:
         by_tasks.setdefault(r["params"]["tasks"], []).append(r)
     for r in by_tasks[2]:
-        assert r["outcome"] == "crashed" and "signal 11" in r["reason"], r
+        # SIGSEGV; a sanitizer catches it first and aborts or exits.
+        assert r["outcome"] == "crashed", r
+        assert "signal" in r["reason"] or "status" in r["reason"], r
     for r in by_tasks[3]:
         assert r["outcome"] == "timeout" and "hang" in r["reason"], r
     for r in by_tasks[4]:
