@@ -18,5 +18,6 @@ plot for [i=1:|G|] DATA using \
     ((in(i) && strcol('metric') eq METRIC) ? i : NaN):(column('median')) \
     with boxes ls i notitle, \
     for [i=1:|G|] DATA using \
-    ((in(i) && strcol('metric') eq METRIC) ? i : NaN):(column('median')):(column('ci_lo')):(column('ci_hi')) \
+    ((in(i) && strcol('metric') eq METRIC) ? i : NaN):(column('median')): \
+    (column('ci_lo')):(column('ci_hi')) \
     with yerrorbars lc rgb 'black' pt 0 notitle

@@ -11,5 +11,6 @@ set ylabel 'fraction of samples at or below x'
 set yrange [0:1.02]
 set format x '10^{%T}'
 plot for [i=1:|G|] DATA using \
-    ((in(i) && strcol('metric') eq METRIC) ? column('hi') : NaN):(column('cdf')) \
+    ((in(i) && strcol('metric') eq METRIC) ? column('hi') : NaN): \
+    (column('cdf')) \
     with steps ls i title T[i]

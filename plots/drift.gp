@@ -12,8 +12,10 @@ set xlabel 'run order (position in the matrix)'
 set ylabel METRIC.' / its cell''s median' noenhanced
 set yrange [*:*]
 plot for [i=1:|G|] DATA using \
-    ((in(i) && strcol('metric') eq METRIC) ? column('order') : NaN):(column('relative')) \
+    ((in(i) && strcol('metric') eq METRIC) ? column('order') : NaN): \
+    (column('relative')) \
     with points ls i pt 7 ps 0.6 title T[i], \
-    DATA using ((strcol('metric') eq METRIC) ? column('order') : NaN):(column('relative')) \
+    DATA using ((strcol('metric') eq METRIC) ? column('order') : NaN): \
+    (column('relative')) \
     smooth bezier lc rgb 'black' lw 2 title 'smoothed', \
     1 with lines dt 2 lc rgb 'gray' notitle

@@ -15,5 +15,6 @@ set logscale y
 set xlabel 'percentile of '.METRIC noenhanced
 set ylabel METRIC.' (ns, log scale)' noenhanced
 plot for [i=1:|G|] DATA using \
-    (in(i) ? pos(strcol('metric')) : NaN):(column('median')):(column('ci_lo')):(column('ci_hi')) \
+    (in(i) ? pos(strcol('metric')) : NaN):(column('median')): \
+    (column('ci_lo')):(column('ci_hi')) \
     with yerrorlines ls i title T[i]

@@ -13,7 +13,8 @@ do for [k=1:words(METRICS)] {
     set ylabel m noenhanced
     if (k > 1) { set key off }
     plot for [i=1:|G|] DATA using \
-        ((in(i) && strcol('metric') eq m && column('rep') == REP[i]) ? column('t_ms') : NaN):(column('value')) \
+        ((in(i) && strcol('metric') eq m && column('rep') == REP[i]) \
+         ? column('t_ms') : NaN):(column('value')) \
         with lines ls i title T[i]
 }
 unset multiplot

@@ -11,7 +11,8 @@
 load SCRIPTS.'/common.gp'
 do for [i=1:|G|] {
     eval sprintf('set table $S%d', i)
-    plot DATA using (column(XPARAM)):(column('median')):(column('ci_lo')):(column('ci_hi')) \
+    plot DATA using (column(XPARAM)):(column('median')): \
+        (column('ci_lo')):(column('ci_hi')) \
         with table if (in(i) && strcol('metric') eq METRIC)
     unset table
 }

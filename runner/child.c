@@ -158,19 +158,28 @@ typedef struct sampler {
     int ntids;
 } sampler_t;
 
+/* Read a small /proc file whole into buf (NUL-terminated); false when it
+ * cannot be read.  One read(2): /proc builds these files in one go. */
+static bool read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
 /* Field 39 (processor) of /proc/self/task/TID/stat; -1 when unreadable. */
 static int task_cpu(const char *tid)
 {
     char path[320], buf[1024];
     snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_small(path, buf, sizeof buf))
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     /* The command name (field 2) may hold spaces: count from its ')'. */
     char *p = strrchr(buf, ')');
     if (!p)
@@ -188,15 +197,7 @@ static int64_t task_runtime(const char *tid)
 {
     char path[320], buf[128];
     snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    return strtoll(buf, NULL, 10);
+    return read_small(path, buf, sizeof buf) ? strtoll(buf, NULL, 10) : -1;
 }
 
 /*
@@ -601,16 +602,9 @@ static int64_t rss_of(pid_t pid)
 {
     char path[64], buf[128];
     snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     long long size, resident;
-    if (sscanf(buf, "%lld %lld", &size, &resident) != 2)
+    if (!read_small(path, buf, sizeof buf) ||
+        sscanf(buf, "%lld %lld", &size, &resident) != 2)
         return -1;
     return (int64_t)resident * sysconf(_SC_PAGESIZE);
 }
@@ -755,7 +749,8 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     } else if (end == DRAIN_TIMEOUT) {
         out->outcome = REP_TIMEOUT;
         snprintf(out->reason, sizeof out->reason,
-                 "no result after %.0f s: killed (a hang or a deadlock)%s%.200s",
+                 "no result after %.0f s: killed (a hang or a deadlock)"
+                 "%s%.200s",
                  spec->timeout_s, words, out->stderr_tail);
     } else if (end == DRAIN_OOM) {
         out->outcome = REP_OOM;
@@ -790,6 +785,41 @@ void rep_result_free(rep_result_t *r)
         free(r->metrics[i].points);
     }
     r->nmetrics = 0;
+}
+
+/* ---- other programs ---- */
+
+pid_t spawn(char *const argv[], int errfd, bool quiet, bool own_group)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (quiet) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, STDOUT_FILENO);
+    }
+    if (errfd >= 0)
+        dup2(errfd, STDERR_FILENO);
+    if (own_group)
+        setpgid(0, 0);
+    execvp(argv[0], argv);
+    fprintf(stderr, "concbench: cannot run %s: %s\n", argv[0],
+            strerror(errno));
+    _exit(127);
+}
+
+int spawn_wait(pid_t pid)
+{
+    int status = 0;
+    if (pid < 0)
+        return -1;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
 }
 
 /* ---- instruction counts under callgrind ---- */
@@ -893,20 +923,7 @@ void child_run_callgrind(const run_spec_t *spec, int index, bool warmup,
 
     int errfd = memfd_create("concbench-stderr", MFD_CLOEXEC);
     int64_t t0 = rt_now_ns();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, STDOUT_FILENO);
-        if (errfd >= 0)
-            dup2(errfd, STDERR_FILENO);
-        setpgid(0, 0);
-        execvp("valgrind", argv);
-        fprintf(stderr, "cannot run valgrind: %s", strerror(errno));
-        _exit(127);
-    }
+    pid_t pid = spawn(argv, errfd, true, true);
     int status = 0;
     bool timed_out = false;
     int64_t deadline = t0 + (int64_t)(spec->timeout_s * 1e9);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum {
     EXIT_OK = 0,
@@ -43,6 +44,10 @@ int cmd_summary(int argc, char **argv);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
+/* Parse an integer option (with the k/M/G/Ki/Mi/Gi suffixes) in lo..hi;
+ * 0, or EXIT_USAGE after "concbench: CMD: WHAT: 'S' is not ..." */
+int parse_int_arg(const char *cmd, const char *what, const char *s,
+                  int64_t lo, int64_t hi, int64_t *out);
 /* Whether argv[i] is -h or --help. */
 bool is_help(const char *arg);
 
@@ -144,6 +149,13 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
 void child_run_callgrind(const run_spec_t *spec, int index, bool warmup,
                          rep_result_t *out);
 void rep_result_free(rep_result_t *r);
+
+/* Start argv[0] (searched in PATH) with stdout on /dev/null when quiet,
+ * stderr on errfd when >= 0, in its own process group when own_group;
+ * exit status 127 when it cannot be run.  The pid, or -1. */
+pid_t spawn(char *const argv[], int errfd, bool quiet, bool own_group);
+/* Wait for it: its wait status, or -1. */
+int spawn_wait(pid_t pid);
 const rep_metric_t *rep_metric_find(const rep_result_t *r, const char *name);
 
 /* Refuse a run that cannot fit this machine (memory, file descriptors):

@@ -75,11 +75,10 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-        bool has_value = strcmp(a, "-o") == 0 || strcmp(a, "--reps") == 0 ||
-                         strcmp(a, "--seed") == 0 ||
-                         strcmp(a, "--threshold") == 0 ||
-                         strcmp(a, "--alpha") == 0 ||
-                         strcmp(a, "--format") == 0;
+        bool has_value =
+            strcmp(a, "-o") == 0 || strcmp(a, "--reps") == 0 ||
+            strcmp(a, "--seed") == 0 || strcmp(a, "--threshold") == 0 ||
+            strcmp(a, "--alpha") == 0 || strcmp(a, "--format") == 0;
         if (is_help(a)) {
             fputs(ab_usage, stdout);
             return -1;
@@ -102,8 +101,8 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
                                    "integer",
                                    next);
             i++;
-        } else if (strcmp(a, "--threshold") == 0 ||
-                   strcmp(a, "--alpha") == 0 || strcmp(a, "--format") == 0) {
+        } else if (strcmp(a, "--threshold") == 0 || strcmp(a, "--alpha") == 0 ||
+                   strcmp(a, "--format") == 0) {
             o->cmp_args[o->ncmp++] = a;
             o->cmp_args[o->ncmp++] = argv[++i];
         } else if (strcmp(a, "--fail-on-regression") == 0) {
@@ -135,8 +134,7 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
 }
 
 /* Run BIN matrix ... for one round; the matrix's own exit status. */
-static int run_round(const ab_opts_t *o, int side, int round,
-                     const char *dir)
+static int run_round(const ab_opts_t *o, int side, int round, const char *dir)
 {
     char seed[32], *argv[160];
     int n = 0;
@@ -153,29 +151,16 @@ static int run_round(const ab_opts_t *o, int side, int round,
     argv[n++] = "-o";
     argv[n++] = (char *)dir;
     argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, STDOUT_FILENO);
-        execv(argv[0], argv);
-        fprintf(stderr, "concbench: ab: cannot run %s: %s\n", argv[0],
-                strerror(errno));
-        _exit(EXIT_USAGE);
-    }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (pid < 0 || !WIFEXITED(status))
+    int status = spawn_wait(spawn(argv, -1, true, false));
+    if (status < 0 || !WIFEXITED(status))
         return EXIT_RUN_ERROR;
-    return WEXITSTATUS(status);
+    /* Could not start the binary: as bad as an argument it refused. */
+    return WEXITSTATUS(status) == 127 ? EXIT_USAGE : WEXITSTATUS(status);
 }
 
 /* Append round's runs (as repetition `round`) to side's merged folder. */
-static int merge_round(const char *round_dir, const char *merged,
-                       int round, int *order, char *err, size_t errlen)
+static int merge_round(const char *round_dir, const char *merged, int round,
+                       int *order, char *err, size_t errlen)
 {
     res_set_t s;
     if (results_load(round_dir, false, &s, err, errlen) < 0) {
@@ -197,32 +182,25 @@ static int merge_round(const char *round_dir, const char *merged,
         const jv_t *rec = i == 0 ? s.header : s.runs[i - 1].line;
         if (!rec || (i == 0 && !fresh))
             continue;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) {
+        res_line_t l;
+        json_t *j = res_line_begin(&l, NULL);
+        if (!j) {
             rc = -1;
             break;
         }
-        json_t j;
-        json_init(&j, f, false);
-        json_obj_begin(&j, NULL);
         for (size_t k = 0; k < rec->n; k++) {
             const char *key = rec->keys[k];
             if (i > 0 && strcmp(key, "rep") == 0)
-                json_int(&j, key, round);
+                json_int(j, key, round);
             else if (i > 0 && strcmp(key, "order") == 0)
-                json_int(&j, key, (*order)++);
+                json_int(j, key, (*order)++);
             else if (i == 0 && strcmp(key, "reps") == 0)
-                json_int(&j, key, 0); /* grows with the rounds */
+                json_int(j, key, 0); /* grows with the rounds */
             else
-                json_value(&j, key, &rec->items[k]);
+                json_value(j, key, &rec->items[k]);
         }
-        json_obj_end(&j);
-        fclose(f);
-        if (results_append(fd, buf, len) < 0)
+        if (res_line_end(&l, fd) < 0)
             rc = -1;
-        free(buf);
     }
     if (fd >= 0)
         close(fd);
@@ -259,8 +237,7 @@ static int rounds(const ab_opts_t *o, int from, int to, int order[2])
             char dir[4400], merged[4400];
             snprintf(dir, sizeof dir, "%s/rounds/%s-%d", o->out,
                      side_name[side], r);
-            snprintf(merged, sizeof merged, "%s/%s", o->out,
-                     side_name[side]);
+            snprintf(merged, sizeof merged, "%s/%s", o->out, side_name[side]);
             fprintf(stderr, "concbench: ab: round %d/%d: %s\n", r + 1, to,
                     o->bin[side]);
             int rc = run_round(o, side, r, dir);
@@ -268,8 +245,7 @@ static int rounds(const ab_opts_t *o, int from, int to, int order[2])
                 return usage_error("ab: %s matrix refused the arguments "
                                    "(above)",
                                    o->bin[side]);
-            if (merge_round(dir, merged, r, &order[side], err, sizeof err) <
-                0)
+            if (merge_round(dir, merged, r, &order[side], err, sizeof err) < 0)
                 return usage_error("ab: %s", err);
         }
     }
@@ -327,8 +303,7 @@ int cmd_ab(int argc, char **argv)
         return usage_error("ab: %s already holds results; choose another -o",
                            o.out);
     if (mkdir(o.out, 0777) < 0 && errno != EEXIST)
-        return usage_error("ab: cannot create %s: %s", o.out,
-                           strerror(errno));
+        return usage_error("ab: cannot create %s: %s", o.out, strerror(errno));
     snprintf(path, sizeof path, "%s/rounds", o.out);
     if (mkdir(path, 0777) < 0 && errno != EEXIST)
         return usage_error("ab: cannot create %s: %s", path, strerror(errno));

@@ -256,8 +256,8 @@ static void judge(const cmp_opts_t *o, const res_mvals_t *b,
     r->base = b->st.median;
     r->new_ = n->st.median;
     int dir = metric_direction(r->metric);
-    r->min_effect = o->threshold >= 0 ? o->threshold
-                                      : family_min_effect(r->metric);
+    r->min_effect =
+        o->threshold >= 0 ? o->threshold : family_min_effect(r->metric);
     if (r->base == 0 || !isfinite(r->base) || !isfinite(r->new_)) {
         snprintf(r->note, sizeof r->note, "base median is 0 or missing");
         return;
@@ -311,8 +311,8 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
         printf("| cell | metric | base | new | new/base [95%% CI] | p | "
                "verdict |\n|---|---|---:|---:|---:|---:|---|\n");
     else
-        printf("%-36s %-22s %12s %12s %22s %7s  %s\n", "cell", "metric",
-               "base", "new", "new/base [95% CI]", "p", "verdict");
+        printf("%-36s %-22s %12s %12s %22s %7s  %s\n", "cell", "metric", "base",
+               "new", "new/base [95% CI]", "p", "verdict");
     size_t hidden = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const row_t *r = &rs->r[i];
@@ -331,12 +331,12 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
         fmt_num(r->p, p, sizeof p);
         if (md)
             printf("| %s | %s | %s | %s | %s | %s | %s%s%s |\n", r->cell,
-                   r->metric ? r->metric : "", b, n, ci, p,
-                   verdict_names[r->v], r->note[0] ? ": " : "", r->note);
+                   r->metric ? r->metric : "", b, n, ci, p, verdict_names[r->v],
+                   r->note[0] ? ": " : "", r->note);
         else
             printf("%-36s %-22s %12s %12s %22s %7s  %s%s%s\n", r->cell,
-                   r->metric ? r->metric : "", b, n, ci, p,
-                   verdict_names[r->v], r->note[0] ? ": " : "", r->note);
+                   r->metric ? r->metric : "", b, n, ci, p, verdict_names[r->v],
+                   r->note[0] ? ": " : "", r->note);
     }
     if (hidden)
         printf("%s%zu metric%s with no change not shown (--all shows "
@@ -385,7 +385,7 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
 
 /* Whether two sets may be compared at all; *why says why not. */
 static int compare_sets(const res_set_t *bs, const res_set_t *ns, bool force,
-                 const char **why)
+                        const char **why)
 {
     const char *fb = machine_fp(bs), *fn = machine_fp(ns);
     *why = NULL;

@@ -75,16 +75,7 @@ static void slug(const char *name, char *out, size_t len)
     out[i] = '\0';
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#define fail results_error
 
 static void write_bmf(FILE *f, const res_summary_t *sum)
 {
@@ -126,8 +117,7 @@ static void write_gab(FILE *f, const res_summary_t *sum, int dir)
             if (metric_direction(c->m[m].name) != dir)
                 continue;
             char name[1300], range[64], extra[128];
-            snprintf(name, sizeof name, "%s %s", c->first->cell,
-                     c->m[m].name);
+            snprintf(name, sizeof name, "%s %s", c->first->cell, c->m[m].name);
             json_obj_begin(&j, NULL);
             json_str(&j, "name", name);
             json_str(&j, "unit", unit_of(c->m[m].name));
@@ -169,8 +159,7 @@ static int export_to(const char *dir, const char *fmt, FILE *out, char *err,
                      size_t errlen)
 {
     if (strcmp(fmt, "bmf") != 0 && strcmp(fmt, "gab") != 0)
-        return fail(err, errlen, "unknown export format '%s' (bmf, gab)",
-                    fmt);
+        return fail(err, errlen, "unknown export format '%s' (bmf, gab)", fmt);
     res_set_t set;
     res_summary_t sum = {0};
     int rc = -1;
@@ -190,8 +179,7 @@ static int export_to(const char *dir, const char *fmt, FILE *out, char *err,
         rc = write_file(dir, "bmf.json", &sum, 0, err, errlen);
     else
         rc = write_file(dir, "gab-bigger.json", &sum, 1, err, errlen) ||
-                     write_file(dir, "gab-smaller.json", &sum, -1, err,
-                                errlen)
+                     write_file(dir, "gab-smaller.json", &sum, -1, err, errlen)
                  ? -1
                  : 0;
 out:
@@ -257,10 +245,10 @@ int cmd_summary(int argc, char **argv)
     /* The headline figures a person compares, medians over the
      * repetitions; "-" where a cell does not report one. */
     static const char *const cols[] = {"throughput_ops_s", "latency_ns.p50",
-                                       "latency_ns.p99", "lateness_ns.p99",
-                                       "fairness_jain", "peak_rss_bytes"};
-    static const char *const heads[] = {"ops/s",   "lat p50 ns", "lat p99 ns",
-                                        "late p99", "jain",      "peak RSS"};
+                                       "latency_ns.p99",   "lateness_ns.p99",
+                                       "fairness_jain",    "peak_rss_bytes"};
+    static const char *const heads[] = {"ops/s",    "lat p50 ns", "lat p99 ns",
+                                        "late p99", "jain",       "peak RSS"};
     printf("%-40s %3s %4s", "cell", "ok", "bad");
     for (size_t k = 0; k < 6; k++)
         printf(" %12s", heads[k]);
@@ -270,8 +258,7 @@ int cmd_summary(int argc, char **argv)
         size_t bad = 0;
         for (int o = 0; o < REP_OUTCOME_COUNT; o++)
             bad += o == REP_OK || o == REP_UNSUPPORTED ? 0 : c->counts[o];
-        printf("%-40.40s %3zu %4zu", c->first->label, c->counts[REP_OK],
-               bad);
+        printf("%-40.40s %3zu %4zu", c->first->label, c->counts[REP_OK], bad);
         for (size_t k = 0; k < 6; k++) {
             const res_mvals_t *m = results_find_metric(c, cols[k]);
             if (!m || !isfinite(m->st.median))
@@ -283,7 +270,8 @@ int cmd_summary(int argc, char **argv)
         }
         printf("  %s\n", c->counts[REP_UNSUPPORTED] && !bad
                              ? "unsupported by the model"
-                             : c->reason ? c->reason : "");
+                         : c->reason ? c->reason
+                                     : "");
     }
     if (noisy[0])
         printf("\nnoisy (CV above %.0f%%):\n%s", NOISY_CV * 100, noisy);

@@ -164,8 +164,8 @@ static int check_params(const hf_opts_t *o, const cb_model_t *m,
             return usage_error("hyperfine: -p %s: neither %s nor %s has "
                                "this parameter",
                                ps.key, o->wl->name, m->name);
-        if (cb_params_set(set, cb_params_find(set, ps.key), ps.values[0],
-                          err, sizeof err) < 0)
+        if (cb_params_set(set, cb_params_find(set, ps.key), ps.values[0], err,
+                          sizeof err) < 0)
             return usage_error("hyperfine: %s", err);
     }
     return 0;
@@ -214,36 +214,27 @@ static int write_runs(const hf_opts_t *o, const char *export_path,
             continue;
         double t = 0;
         jv_num(jv_get(jv_get(r->line, "metrics"), "wall_time_s"), &t);
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
+        res_line_t l;
+        json_t *j = res_line_begin(&l, "run");
+        if (!j)
             break;
-        json_t j;
-        json_init(&j, f, false);
-        json_obj_begin(&j, NULL);
-        json_int(&j, "schema_version", RESULTS_SCHEMA);
-        json_str(&j, "type", "run");
-        json_str(&j, "model", r->model);
-        json_str(&j, "workload", o->wl->name);
-        rep_write_params(&j, "params", &wps[m]);
-        rep_write_params(&j, "model_params", &mps[m]);
-        json_str(&j, "label", r->model);
-        json_bool(&j, "quick", o->quick);
-        json_int(&j, "rep", r->rep);
-        json_bool(&j, "warmup", false);
-        json_int(&j, "order", r->order);
-        json_str(&j, "outcome", r->outcome);
-        json_str(&j, "reason",
+        json_str(j, "model", r->model);
+        json_str(j, "workload", o->wl->name);
+        rep_write_params(j, "params", &wps[m]);
+        rep_write_params(j, "model_params", &mps[m]);
+        json_str(j, "label", r->model);
+        json_bool(j, "quick", o->quick);
+        json_int(j, "rep", r->rep);
+        json_bool(j, "warmup", false);
+        json_int(j, "order", r->order);
+        json_str(j, "outcome", r->outcome);
+        json_str(j, "reason",
                  strcmp(r->outcome, "ok") ? "the command failed" : NULL);
-        json_str(&j, "source", "hyperfine");
-        json_obj_begin(&j, "metrics");
-        json_f64(&j, "wall_time_s", t);
-        json_obj_end(&j);
-        json_obj_end(&j);
-        fclose(f);
-        rc = results_append(fd, buf, len);
-        free(buf);
+        json_str(j, "source", "hyperfine");
+        json_obj_begin(j, "metrics");
+        json_f64(j, "wall_time_s", t);
+        json_obj_end(j);
+        rc = res_line_end(&l, fd);
     }
     close(fd);
     results_free(&hs);
@@ -274,8 +265,8 @@ int cmd_hyperfine(int argc, char **argv)
         goto out;
     }
     if (o.cpus) {
-        spec->ncpus = rt_topo_parse_cpulist(o.cpus, spec->cpus,
-                                            RT_TOPO_MAX_PUS, err, sizeof err);
+        spec->ncpus = rt_topo_parse_cpulist(o.cpus, spec->cpus, RT_TOPO_MAX_PUS,
+                                            err, sizeof err);
         if (spec->ncpus < 0) {
             rc = usage_error("hyperfine: --cpus: %s", err);
             goto out;
@@ -335,24 +326,14 @@ int cmd_hyperfine(int argc, char **argv)
         argvh[k++] = cmds[m];
     }
     argvh[k] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execvp("hyperfine", argvh);
-        fprintf(stderr,
-                "concbench: hyperfine: cannot run hyperfine: %s (Debian: "
-                "apt-get install hyperfine; scripts/deps.sh does)\n",
-                strerror(errno));
-        _exit(127);
-    }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = spawn_wait(spawn(argvh, -1, false, false));
     for (int m = 0; m < o.nmodels; m++)
         free(cmds[m]);
-    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "concbench: hyperfine: hyperfine failed\n");
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "concbench: hyperfine: hyperfine failed%s\n",
+                status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127
+                    ? " (not installed? scripts/deps.sh installs it)"
+                    : "");
         rc = EXIT_RUN_ERROR;
         goto out;
     }

@@ -179,21 +179,6 @@ static int bad(const char *fmt, const char *a, const char *b)
     return EXIT_USAGE;
 }
 
-static int parse_int_opt(const char *what, const char *s, int64_t lo,
-                         int64_t hi, int64_t *out)
-{
-    int64_t v;
-    if (cb_parse_int(s, &v) < 0 || v < lo || v > hi) {
-        fprintf(stderr,
-                "concbench: matrix: %s: '%s' is not an integer in %" PRId64
-                "..%" PRId64 "\n",
-                what, s, lo, hi);
-        return EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
 static void list_names(bool models)
 {
     size_t n = models ? cb_model_count() : cb_workload_count();
@@ -205,8 +190,8 @@ static void list_names(bool models)
 }
 
 /* Split a comma list of registry names; every name must exist. */
-static int parse_names(const char *list, bool models, const void **out,
-                       int max, int *n)
+static int parse_names(const char *list, bool models, const void **out, int max,
+                       int *n)
 {
     char buf[4096];
     if (strlen(list) >= sizeof buf || !list[0])
@@ -279,9 +264,21 @@ static void place(run_spec_t *s, bool scatter)
 static int parse_args(int argc, char **argv, matrix_opts_t *o)
 {
     enum {
-        O_CPUS = 256, O_PLACEMENT, O_REPS, O_WARMUP, O_QUICK, O_SEED,
-        O_TIMEOUT, O_MEMCAP, O_MAXTIME, O_ORDER, O_RESUME, O_DRY,
-        O_PROGRESS, O_EXPORT, O_METRIC,
+        O_CPUS = 256,
+        O_PLACEMENT,
+        O_REPS,
+        O_WARMUP,
+        O_QUICK,
+        O_SEED,
+        O_TIMEOUT,
+        O_MEMCAP,
+        O_MAXTIME,
+        O_ORDER,
+        O_RESUME,
+        O_DRY,
+        O_PROGRESS,
+        O_EXPORT,
+        O_METRIC,
     };
     static const struct option longopts[] = {
         {"models", required_argument, NULL, 'm'},
@@ -320,8 +317,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
     optind = 1;
     int c;
     char err[512];
-    while ((c = getopt_long(argc, argv, ":m:w:p:o:qh", longopts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, ":m:w:p:o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
             mlist = optarg;
@@ -364,12 +360,12 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
                            optarg, "");
             break;
         case O_REPS:
-            if (parse_int_opt("--reps", optarg, 1, 1000, &v))
+            if (parse_int_arg("matrix", "--reps", optarg, 1, 1000, &v))
                 return EXIT_USAGE;
             o->reps = (int)v;
             break;
         case O_WARMUP:
-            if (parse_int_opt("--warmup", optarg, 0, 100, &v))
+            if (parse_int_arg("matrix", "--warmup", optarg, 0, 100, &v))
                 return EXIT_USAGE;
             o->warmup = (int)v;
             break;
@@ -377,25 +373,26 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
             o->quick = true;
             break;
         case O_SEED:
-            if (parse_int_opt("--seed", optarg, 0, INT64_MAX, &v))
+            if (parse_int_arg("matrix", "--seed", optarg, 0, INT64_MAX, &v))
                 return EXIT_USAGE;
             o->seed = (uint64_t)v;
             break;
         case O_TIMEOUT:
-            if (parse_int_opt("--timeout", optarg, 1, 86400, &v))
+            if (parse_int_arg("matrix", "--timeout", optarg, 1, 86400, &v))
                 return EXIT_USAGE;
             o->spec.timeout_s = (double)v;
             break;
         case O_MEMCAP:
-            if (parse_int_opt("--mem-cap", optarg, 0, INT64_MAX, &v))
+            if (parse_int_arg("matrix", "--mem-cap", optarg, 0, INT64_MAX, &v))
                 return EXIT_USAGE;
             if (v > 0 && v < (1 << 20))
-                return bad("--mem-cap %s is below 1 MiB: no run fits%s",
-                           optarg, "");
+                return bad("--mem-cap %s is below 1 MiB: no run fits%s", optarg,
+                           "");
             o->spec.mem_cap_bytes = v;
             break;
         case O_MAXTIME:
-            if (parse_int_opt("--max-time", optarg, 1, 30 * 86400, &v))
+            if (parse_int_arg("matrix", "--max-time", optarg, 1, 30 * 86400,
+                              &v))
                 return EXIT_USAGE;
             o->max_time_s = (double)v;
             break;
@@ -473,8 +470,8 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
     if (rt_topo_init() < 0)
         return bad("cannot read the machine's topology%s%s", "", "");
     if (cpus) {
-        int n = rt_topo_parse_cpulist(cpus, o->spec.cpus, RT_TOPO_MAX_PUS,
-                                      err, sizeof err);
+        int n = rt_topo_parse_cpulist(cpus, o->spec.cpus, RT_TOPO_MAX_PUS, err,
+                                      sizeof err);
         if (n < 0)
             return bad("--cpus: %s%s", err, "");
         o->spec.ncpus = n;
@@ -518,19 +515,15 @@ static void write_identity(json_t *j, const cell_t *c)
 
 static int cell_id(cell_t *c)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    res_line_t l;
+    json_t *j = res_line_begin(&l, NULL);
+    if (!j)
         return -1;
-    json_t j;
-    json_init(&j, f, false);
-    json_obj_begin(&j, NULL);
-    write_identity(&j, c);
-    json_obj_end(&j);
-    fclose(f);
-    jv_t *v = jv_parse(buf, len, NULL, 0);
-    free(buf);
+    write_identity(j, c);
+    if (res_line_end(&l, -1) < 0)
+        return -1;
+    jv_t *v = jv_parse(l.buf, l.len, NULL, 0);
+    free(l.buf);
     int rc = v ? results_cell_id(v, c->id, sizeof c->id) : -1;
     jv_free(v);
     return rc;
@@ -579,8 +572,7 @@ static int add_cells(expand_t *e, const cb_model_t *m, const cb_workload_t *w)
     char err[512];
     for (;;) {
         if (e->ncells == MAX_CELLS)
-            return bad("more than %s cells: sweep fewer values%s", "20000",
-                       "");
+            return bad("more than %s cells: sweep fewer values%s", "20000", "");
         if (e->ncells == e->cap) {
             int n = e->cap ? e->cap * 2 : 64;
             cell_t *p = realloc(e->cells, (size_t)n * sizeof *p);
@@ -600,8 +592,7 @@ static int add_cells(expand_t *e, const cb_model_t *m, const cb_workload_t *w)
                               sizeof err) < 0)
                 return bad("-p %s: %s", p->key, err);
             size_t n = strlen(c->label);
-            snprintf(c->label + n, sizeof c->label - n, " %s=%s", p->key,
-                     val);
+            snprintf(c->label + n, sizeof c->label - n, " %s=%s", p->key, val);
         }
         run_spec_t s = o->spec;
         s.model = m;
@@ -675,7 +666,7 @@ static slot_t *schedule(const matrix_opts_t *o, int ncells, size_t *nslots)
         s[i].cell = (int)(i / per);
     if (!o->sequential) {
         uint64_t st = mix(o->seed ^ 0x6f72646572ull); /* "order" */
-        for (size_t i = n; i > 1; i--) {               /* Fisher-Yates */
+        for (size_t i = n; i > 1; i--) {              /* Fisher-Yates */
             st = mix(st);
             size_t j = (size_t)(st % i);
             slot_t t = s[i - 1];
@@ -726,35 +717,25 @@ static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
 static int write_header(int fd, const matrix_opts_t *o, const cell_t *cells,
                         int ncells)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    res_line_t l;
+    json_t *j = res_line_begin(&l, "matrix");
+    if (!j)
         return -ENOMEM;
-    json_t j;
-    json_init(&j, f, false);
-    json_obj_begin(&j, NULL);
-    json_int(&j, "schema_version", RESULTS_SCHEMA);
-    json_str(&j, "type", "matrix");
     char h[32];
     snprintf(h, sizeof h, "%016" PRIx64, cells_hash(cells, ncells));
-    json_str(&j, "cells_hash", h);
-    json_int(&j, "cells", ncells);
-    json_int(&j, "reps", o->reps);
-    json_int(&j, "warmup", o->warmup);
-    json_int(&j, "seed", (int64_t)o->seed);
-    json_bool(&j, "quick", o->quick);
-    json_str(&j, "order", o->sequential ? "sequential" : "random");
-    json_str(&j, "metric", o->instructions ? "instructions" : "time");
-    json_arr_begin(&j, "argv");
+    json_str(j, "cells_hash", h);
+    json_int(j, "cells", ncells);
+    json_int(j, "reps", o->reps);
+    json_int(j, "warmup", o->warmup);
+    json_int(j, "seed", (int64_t)o->seed);
+    json_bool(j, "quick", o->quick);
+    json_str(j, "order", o->sequential ? "sequential" : "random");
+    json_str(j, "metric", o->instructions ? "instructions" : "time");
+    json_arr_begin(j, "argv");
     for (int i = 0; i < o->argc; i++)
-        json_str(&j, NULL, o->argv[i]);
-    json_arr_end(&j);
-    json_obj_end(&j); /* ends with a newline at depth 0 */
-    fclose(f);
-    int rc = results_append(fd, buf, len);
-    free(buf);
-    return rc;
+        json_str(j, NULL, o->argv[i]);
+    json_arr_end(j);
+    return res_line_end(&l, fd);
 }
 
 static void write_placement(json_t *j, const run_spec_t *s,
@@ -784,64 +765,54 @@ static void write_placement(json_t *j, const run_spec_t *s,
 static int write_record(int fd, const cell_t *c, const run_spec_t *s,
                         const rep_result_t *r, int order, bool quick)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    res_line_t l;
+    json_t *j = res_line_begin(&l, "run");
+    if (!j)
         return -ENOMEM;
-    json_t j;
-    json_init(&j, f, false);
-    json_obj_begin(&j, NULL);
-    json_int(&j, "schema_version", RESULTS_SCHEMA);
-    json_str(&j, "type", "run");
-    write_identity(&j, c);
-    json_str(&j, "label", c->label);
-    json_bool(&j, "quick", quick);
-    json_int(&j, "rep", r->index);
-    json_bool(&j, "warmup", r->warmup);
-    json_int(&j, "order", order);
-    json_int(&j, "seed", (int64_t)s->seed);
-    json_str(&j, "outcome", rep_outcome_name(r->outcome));
-    json_str(&j, "reason", r->reason[0] ? r->reason : NULL);
-    json_str(&j, "stderr_tail", r->stderr_tail[0] ? r->stderr_tail : NULL);
-    json_f64(&j, "wall_s", r->wall_s);
-    json_obj_begin(&j, "metrics");
+    write_identity(j, c);
+    json_str(j, "label", c->label);
+    json_bool(j, "quick", quick);
+    json_int(j, "rep", r->index);
+    json_bool(j, "warmup", r->warmup);
+    json_int(j, "order", order);
+    json_int(j, "seed", (int64_t)s->seed);
+    json_str(j, "outcome", rep_outcome_name(r->outcome));
+    json_str(j, "reason", r->reason[0] ? r->reason : NULL);
+    json_str(j, "stderr_tail", r->stderr_tail[0] ? r->stderr_tail : NULL);
+    json_f64(j, "wall_s", r->wall_s);
+    json_obj_begin(j, "metrics");
     for (size_t i = 0; i < r->nmetrics; i++)
-        rep_write_metric(&j, &r->metrics[i], true);
-    json_obj_end(&j);
-    json_obj_begin(&j, "series");
+        rep_write_metric(j, &r->metrics[i], true);
+    json_obj_end(j);
+    json_obj_begin(j, "series");
     for (size_t i = 0; i < r->nmetrics; i++) {
         const rep_metric_t *m = &r->metrics[i];
         if (m->kind != CB_METRIC_SERIES)
             continue;
-        json_arr_begin(&j, m->name);
+        json_arr_begin(j, m->name);
         for (size_t p = 0; p < m->npoints; p++) {
-            json_arr_begin(&j, NULL);
-            json_f64(&j, NULL, m->points[p][0]);
-            json_f64(&j, NULL, m->points[p][1]);
-            json_arr_end(&j);
+            json_arr_begin(j, NULL);
+            json_f64(j, NULL, m->points[p][0]);
+            json_f64(j, NULL, m->points[p][1]);
+            json_arr_end(j);
         }
-        json_arr_end(&j);
+        json_arr_end(j);
     }
-    json_obj_end(&j);
-    json_obj_begin(&j, "counters");
+    json_obj_end(j);
+    json_obj_begin(j, "counters");
     for (size_t i = 0; i < r->ncounters; i++)
-        json_int(&j, r->counters[i].name, r->counters[i].value);
-    json_obj_end(&j);
-    json_obj_begin(&j, "window");
+        json_int(j, r->counters[i].name, r->counters[i].value);
+    json_obj_end(j);
+    json_obj_begin(j, "window");
     /* Measured by the workload (cb_wl_window_start/stop): the ramp-up
      * from the model's start until every worker was running, and the
      * window the throughput is computed over. */
-    json_bool(&j, "synchronised", r->window_ns > 0);
-    json_int(&j, "open_after_ns", r->window_open_ns);
-    json_int(&j, "length_ns", r->window_ns);
-    json_obj_end(&j);
-    write_placement(&j, s, r);
-    json_obj_end(&j);
-    fclose(f);
-    int rc = results_append(fd, buf, len);
-    free(buf);
-    return rc;
+    json_bool(j, "synchronised", r->window_ns > 0);
+    json_int(j, "open_after_ns", r->window_open_ns);
+    json_int(j, "length_ns", r->window_ns);
+    json_obj_end(j);
+    write_placement(j, s, r);
+    return res_line_end(&l, fd);
 }
 
 /* ---- progress ---- */
@@ -849,8 +820,7 @@ static int write_record(int fd, const cell_t *c, const run_spec_t *s,
 static void fmt_secs(double s, char *buf, size_t len)
 {
     if (s >= 3600)
-        snprintf(buf, len, "%dh%02dm", (int)(s / 3600),
-                 (int)fmod(s / 60, 60));
+        snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
     else if (s >= 60)
         snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
     else
@@ -878,13 +848,11 @@ static void progress_line(progress_state_t *p, const char *label,
     char bad_s[64] = "";
     if (p->bad)
         snprintf(bad_s, sizeof bad_s, " %s%d failed%s",
-                 p->color ? "\033[31m" : "", p->bad,
-                 p->color ? "\033[0m" : "");
+                 p->color ? "\033[31m" : "", p->bad, p->color ? "\033[0m" : "");
     fprintf(stderr, "\r\033[K[%zu/%zu] %3.0f%% %s, eta %s%s  %.60s %s %d/%d",
             p->done + 1, p->total,
-            p->total ? 100.0 * (double)p->done / (double)p->total : 100.0,
-            took, eta, bad_s, label, s->warmup ? "warm-up" : "rep",
-            s->rep + 1, reps);
+            p->total ? 100.0 * (double)p->done / (double)p->total : 100.0, took,
+            eta, bad_s, label, s->warmup ? "warm-up" : "rep", s->rep + 1, reps);
     fflush(stderr);
 }
 
@@ -1043,8 +1011,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         spec.workload_params = c->wp;
         spec.model_params = c->mp;
         /* 53 bits, so that every JSON reader holds the seed exactly. */
-        spec.seed = mix(o->seed ^ fnv(c->id) ^
-                        ((uint64_t)(s->rep + 1) << 32) ^
+        spec.seed = mix(o->seed ^ fnv(c->id) ^ ((uint64_t)(s->rep + 1) << 32) ^
                         (s->warmup ? 1 : 0)) >>
                     11;
         spec.capture_stderr = true;
@@ -1137,8 +1104,8 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         return 130;
     }
     if (!o->quiet)
-        fprintf(stderr, "concbench: matrix: %d cells, %zu runs in %s\n",
-                ncells, nslots, o->out);
+        fprintf(stderr, "concbench: matrix: %d cells, %zu runs in %s\n", ncells,
+                nslots, o->out);
     return worst;
 }
 

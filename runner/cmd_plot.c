@@ -129,11 +129,10 @@ static void title_of(const res_run_t *r, const char *drop_param, char *out,
     size_t o = 0;
     for (const char *p = l; *p;) {
         size_t n = strcspn(p, " ");
-        bool skip = (n == wl && strncmp(p, r->workload, n) == 0 &&
-                     p != l) ||
-                    (drop_param &&
-                     strncmp(p, drop_param, strlen(drop_param)) == 0 &&
-                     p[strlen(drop_param)] == '=');
+        bool skip =
+            (n == wl && strncmp(p, r->workload, n) == 0 && p != l) ||
+            (drop_param && strncmp(p, drop_param, strlen(drop_param)) == 0 &&
+             p[strlen(drop_param)] == '=');
         if (!skip && o + n + 2 < len) {
             if (o)
                 out[o++] = ' ';
@@ -176,25 +175,15 @@ static int run_gnuplot(plotter_t *p, const char *script, const char *name,
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", p->scripts, script);
         int errfd = memfd_create("gnuplot-stderr", MFD_CLOEXEC);
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid == 0) {
-            if (errfd >= 0)
-                dup2(errfd, STDERR_FILENO);
-            execlp("gnuplot", "gnuplot", "-e", cmd, path, (char *)NULL);
-            fprintf(stderr, "cannot run gnuplot: %s", strerror(errno));
-            _exit(127);
-        }
-        int status = 0;
-        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
+        char *argv[] = {"gnuplot", "-e", cmd, path, NULL};
+        int status = spawn_wait(spawn(argv, errfd, false, false));
         free(cmd);
         char file[4300];
         snprintf(file, sizeof file, "%s.%s", out, p->formats[k]);
         struct stat st;
-        bool ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                  stat(file, &st) == 0 && st.st_size > 0;
+        bool ok = status >= 0 && WIFEXITED(status) &&
+                  WEXITSTATUS(status) == 0 && stat(file, &st) == 0 &&
+                  st.st_size > 0;
         if (ok) {
             printf("%s\n", file);
             p->made++;
@@ -281,8 +270,7 @@ static void cells_with(const plotter_t *p, const char *w, const char *m,
 {
     for (size_t i = 0; i < p->sum.ncells; i++) {
         const res_cell_t *c = &p->sum.cells[i];
-        if (strcmp(c->first->workload, w) != 0 ||
-            !results_find_metric(c, m))
+        if (strcmp(c->first->workload, w) != 0 || !results_find_metric(c, m))
             continue;
         char t[200];
         title_of(c->first, NULL, t, sizeof t);
@@ -291,16 +279,15 @@ static void cells_with(const plotter_t *p, const char *w, const char *m,
 }
 
 /* How many distinct values param takes over w's cells reporting m. */
-static int distinct_values(const plotter_t *p, const char *w,
-                           const char *param, const char *m)
+static int distinct_values(const plotter_t *p, const char *w, const char *param,
+                           const char *m)
 {
     double seen[64];
     int n = 0;
     for (size_t i = 0; i < p->sum.ncells; i++) {
         const res_cell_t *c = &p->sum.cells[i];
         double v;
-        if (strcmp(c->first->workload, w) != 0 ||
-            !results_find_metric(c, m) ||
+        if (strcmp(c->first->workload, w) != 0 || !results_find_metric(c, m) ||
             !jv_num(jv_get(jv_get(c->first->line, "params"), param), &v))
             continue;
         bool dup = false;
@@ -420,8 +407,7 @@ static void plot_workload(plotter_t *p, const char *w)
     }
     snprintf(title, sizeof title,
              "%s: throughput vs task count (medians, 95%% intervals)", w);
-    plot_xy(p, w, "tasks", "throughput-vs-tasks", title,
-            "tasks (log scale)",
+    plot_xy(p, w, "tasks", "throughput-vs-tasks", title, "tasks (log scale)",
             "fewer than two values of tasks; sweep it (-p tasks=10,100,1000)");
     snprintf(title, sizeof title,
              "%s: throughput vs contention (fewer accounts, more conflicts)",
@@ -495,8 +481,7 @@ static void plot_drift(plotter_t *p)
     char data[4200], v[8192], extra[256], title[256];
     csv_path(p, "runs.csv", data, sizeof data);
     snprintf(title, sizeof title,
-             "run-order drift: each run's %s relative to its cell's median",
-             m);
+             "run-order drift: each run's %s relative to its cell's median", m);
     snprintf(extra, sizeof extra, "METRIC='%s'", m);
     vars(v, sizeof v, data, title, extra);
     run_gnuplot(p, "drift.gp", "drift", v, &s);
@@ -567,8 +552,7 @@ int cmd_plot(int argc, char **argv)
     if (strcmp(fmt, "svg") == 0 || strcmp(fmt, "both") == 0)
         p.formats[p.nformats++] = "svg";
     if (!p.nformats)
-        return usage_error("plot: --format: '%s' is not png, svg or both",
-                           fmt);
+        return usage_error("plot: --format: '%s' is not png, svg or both", fmt);
     char err[1024], outbuf[4200], probe[4300];
     struct stat st;
     if (stat(p.dir, &st) < 0 || !S_ISDIR(st.st_mode))

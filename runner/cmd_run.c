@@ -65,18 +65,6 @@ typedef struct run_opts {
     const char *cpus_arg;
 } run_opts_t;
 
-static int parse_bounded(const char *what, const char *s, int64_t lo,
-                         int64_t hi, int64_t *out)
-{
-    int64_t v;
-    if (cb_parse_int(s, &v) < 0 || v < lo || v > hi)
-        return usage_error("run: %s: '%s' is not an integer in %" PRId64
-                           "..%" PRId64,
-                           what, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
 static void print_names(const char *label, bool models)
 {
     fprintf(stderr, "%s:", label);
@@ -108,7 +96,7 @@ static int apply_param(run_opts_t *o, const char *kv)
     char err[256];
     if (strcmp(key, "seed") == 0) {
         int64_t v = 0;
-        if (parse_bounded("seed", val, 0, INT64_MAX, &v))
+        if (parse_int_arg("run", "seed", val, 0, INT64_MAX, &v))
             return EXIT_USAGE;
         o->spec.seed = (uint64_t)v;
         return 0;
@@ -243,12 +231,12 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             o->cpus_arg = optarg;
             break;
         case O_REPS:
-            if (parse_bounded("--reps", optarg, 1, 1000, &v))
+            if (parse_int_arg("run", "--reps", optarg, 1, 1000, &v))
                 return EXIT_USAGE;
             o->reps = (int)v;
             break;
         case O_WARMUP:
-            if (parse_bounded("--warmup", optarg, 0, 100, &v))
+            if (parse_int_arg("run", "--warmup", optarg, 0, 100, &v))
                 return EXIT_USAGE;
             o->warmup = (int)v;
             break;
@@ -256,12 +244,12 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             o->quick = true;
             break;
         case O_SEED:
-            if (parse_bounded("--seed", optarg, 0, INT64_MAX, &v))
+            if (parse_int_arg("run", "--seed", optarg, 0, INT64_MAX, &v))
                 return EXIT_USAGE;
             o->spec.seed = (uint64_t)v;
             break;
         case O_TIMEOUT:
-            if (parse_bounded("--timeout", optarg, 1, 86400, &v))
+            if (parse_int_arg("run", "--timeout", optarg, 1, 86400, &v))
                 return EXIT_USAGE;
             o->spec.timeout_s = (double)v;
             break;

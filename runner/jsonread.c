@@ -34,7 +34,7 @@ typedef struct parser {
 } parser_t;
 
 __attribute__((format(printf, 2, 3))) static void fail(parser_t *p,
-                                                      const char *fmt, ...)
+                                                       const char *fmt, ...)
 {
     if (p->failed)
         return;

@@ -33,6 +33,22 @@
 #define CB_COMPILER "unknown"
 #endif
 
+/* The build that produced a result, and when. */
+static void write_build(json_t *j)
+{
+    char buf[64];
+    json_str(j, "compiler", CB_COMPILER);
+    json_str(j, "build_type", CB_BUILD_TYPE);
+    json_str(j, "sanitize", CB_SANITIZE_STR);
+    json_str(j, "concbench_version", CB_VERSION);
+    json_str(j, "git_revision", CB_GIT_REV);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_str(j, "date", buf);
+}
+
 const char *machine_cpu_model(void)
 {
     static char buf[256];
@@ -61,16 +77,7 @@ void machine_write_json(json_t *j, const run_spec_t *spec)
                  u.machine);
         json_str(j, "kernel", buf);
     }
-    json_str(j, "compiler", CB_COMPILER);
-    json_str(j, "build_type", CB_BUILD_TYPE);
-    json_str(j, "sanitize", CB_SANITIZE_STR);
-    json_str(j, "concbench_version", CB_VERSION);
-    json_str(j, "git_revision", CB_GIT_REV);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_str(j, "date", buf);
+    write_build(j);
     json_obj_end(j);
 }
 
@@ -185,12 +192,6 @@ static const char *governor(char *buf, size_t len)
                      buf, len);
 }
 
-static void write_git(json_t *j)
-{
-    json_str(j, "git_revision", CB_GIT_REV);
-    json_bool(j, "git_dirty", CB_GIT_DIRTY);
-}
-
 void machine_write_full(json_t *j, const run_spec_t *spec, uint64_t seed,
                         const char *placement)
 {
@@ -245,18 +246,10 @@ void machine_write_full(json_t *j, const run_spec_t *spec, uint64_t seed,
         json_str(j, "kernel", buf);
     }
     json_str(j, "loadavg", read_line("/proc/loadavg", buf, sizeof buf));
-    json_str(j, "compiler", CB_COMPILER);
     json_str(j, "cflags", CB_CFLAGS);
-    json_str(j, "build_type", CB_BUILD_TYPE);
-    json_str(j, "sanitize", CB_SANITIZE_STR);
-    json_str(j, "concbench_version", CB_VERSION);
-    write_git(j);
+    json_bool(j, "git_dirty", CB_GIT_DIRTY);
     json_int(j, "seed", (int64_t)seed);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_str(j, "date", buf);
+    write_build(j);
     json_obj_end(j);
 }
 

@@ -6,6 +6,7 @@
  */
 #include "runner/cli.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,18 @@ int usage_error(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return EXIT_USAGE;
+}
+
+int parse_int_arg(const char *cmd, const char *what, const char *s,
+                  int64_t lo, int64_t hi, int64_t *out)
+{
+    int64_t v;
+    if (cb_parse_int(s, &v) < 0 || v < lo || v > hi)
+        return usage_error("%s: %s: '%s' is not an integer in %" PRId64
+                           "..%" PRId64,
+                           cmd, what, s, lo, hi);
+    *out = v;
+    return 0;
 }
 
 bool is_help(const char *arg)

@@ -63,8 +63,8 @@ int pspec_parse(const char *arg, pspec_t *out, char *err, size_t errlen)
             }
         for (int i = 0; i < out->nvalues; i++)
             if (strcmp(out->values[i], v) == 0) {
-                snprintf(err, errlen, "-p %s: value '%s' given twice",
-                         out->key, v);
+                snprintf(err, errlen, "-p %s: value '%s' given twice", out->key,
+                         v);
                 return -EINVAL;
             }
         out->nvalues++;

@@ -22,9 +22,9 @@
 
 /* ---- reading ---- */
 
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
+#define errf results_error
+
+int results_error(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -100,8 +100,8 @@ static bool append_params(char *out, size_t len, const jv_t *obj,
         size_t used = strlen(out);
         int w;
         if (v->kind == JV_NUM)
-            w = snprintf(out + used, len - used, " %s%s=%.17g", prefix,
-                         keys[i], v->num);
+            w = snprintf(out + used, len - used, " %s%s=%.17g", prefix, keys[i],
+                         v->num);
         else if (v->kind == JV_STR)
             w = snprintf(out + used, len - used, " %s%s=%s", prefix, keys[i],
                          v->str);
@@ -184,8 +184,8 @@ static int check_schema(const jv_t *v, const char *where, char *err,
 
 /* A hyperfine --export-json file: {"results": [{"command", "times",
  * "exit_codes"}, ...]}.  Each time becomes a repetition. */
-static int load_hyperfine(jv_t *doc, const char *path, res_set_t *s,
-                          char *err, size_t errlen)
+static int load_hyperfine(jv_t *doc, const char *path, res_set_t *s, char *err,
+                          size_t errlen)
 {
     const jv_t *res = jv_get(doc, "results");
     if (!res || res->kind != JV_ARR)
@@ -206,37 +206,32 @@ static int load_hyperfine(jv_t *doc, const char *path, res_set_t *s,
         for (size_t k = 0; k < times->n; k++) {
             double t, code = 0;
             if (!jv_num(&times->items[k], &t))
-                return errf(err, errlen, "%s: results[%zu].times[%zu] is "
-                                         "not a number",
+                return errf(err, errlen,
+                            "%s: results[%zu].times[%zu] is "
+                            "not a number",
                             path, i, k);
             if (codes && codes->kind == JV_ARR && k < codes->n)
                 jv_num(&codes->items[k], &code);
             /* Rebuild a run record in our own schema and parse it, so
              * that the rest of the reader sees one kind of run. */
-            char *buf = NULL;
-            size_t blen = 0;
-            FILE *f = open_memstream(&buf, &blen);
-            if (!f)
+            res_line_t l;
+            json_t *j = res_line_begin(&l, "run");
+            if (!j)
                 return errf(err, errlen, "out of memory");
-            json_t j;
-            json_init(&j, f, false);
-            json_obj_begin(&j, NULL);
-            json_int(&j, "schema_version", RESULTS_SCHEMA);
-            json_str(&j, "type", "run");
-            json_str(&j, "model", cmd);
-            json_str(&j, "workload", "hyperfine");
-            json_obj_begin(&j, "params");
-            json_obj_end(&j);
-            json_int(&j, "rep", (int64_t)k);
-            json_int(&j, "order", order++);
-            json_str(&j, "outcome", code == 0 ? "ok" : "error");
-            json_obj_begin(&j, "metrics");
-            json_f64(&j, "wall_time_s", t);
-            json_obj_end(&j);
-            json_obj_end(&j);
-            fclose(f);
-            jv_t *line = jv_parse(buf, blen, err, errlen);
-            free(buf);
+            json_str(j, "model", cmd);
+            json_str(j, "workload", "hyperfine");
+            json_obj_begin(j, "params");
+            json_obj_end(j);
+            json_int(j, "rep", (int64_t)k);
+            json_int(j, "order", order++);
+            json_str(j, "outcome", code == 0 ? "ok" : "error");
+            json_obj_begin(j, "metrics");
+            json_f64(j, "wall_time_s", t);
+            json_obj_end(j);
+            if (res_line_end(&l, -1) < 0)
+                return errf(err, errlen, "out of memory");
+            jv_t *line = jv_parse(l.buf, l.len, err, errlen);
+            free(l.buf);
             if (!line || add_run(s, line, path, err, errlen) < 0) {
                 jv_free(line);
                 return -1;
@@ -296,8 +291,8 @@ int results_parse_lines(const char *path, char *buf, size_t len,
     return 0;
 }
 
-int results_load(const char *path, bool tolerate_tail, res_set_t *s,
-                 char *err, size_t errlen)
+int results_load(const char *path, bool tolerate_tail, res_set_t *s, char *err,
+                 size_t errlen)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s", path);
@@ -324,12 +319,11 @@ int results_load(const char *path, bool tolerate_tail, res_set_t *s,
     snprintf(file, sizeof file, "%s/runs.jsonl", path);
     if (!(buf = slurp(file, &len))) {
         if (errno == ENOENT)
-            return errf(err, errlen,
-                        "%s: not a results folder (no runs.jsonl)", path);
+            return errf(err, errlen, "%s: not a results folder (no runs.jsonl)",
+                        path);
         return errf(err, errlen, "%s: %s", file, strerror(errno));
     }
-    int rc = results_parse_lines(file, buf, len, tolerate_tail, s, err,
-                                 errlen);
+    int rc = results_parse_lines(file, buf, len, tolerate_tail, s, err, errlen);
     free(buf);
     if (rc < 0)
         return -1;
@@ -358,12 +352,11 @@ void results_free(res_set_t *s)
     memset(s, 0, sizeof *s);
 }
 
-static const char *const hist_fields[] = {"count", "min",  "mean", "p50",
-                                          "p90",   "p99",  "p999", "max"};
+static const char *const hist_fields[] = {"count", "min", "mean", "p50",
+                                          "p90",   "p99", "p999", "max"};
 
 void results_foreach_metric(const res_run_t *run,
-                            void (*fn)(const char *, double, void *),
-                            void *arg)
+                            void (*fn)(const char *, double, void *), void *arg)
 {
     const jv_t *m = jv_get(run->line, "metrics");
     char name[160];
@@ -406,6 +399,36 @@ int results_append(int fd, const char *line, size_t len)
         len -= (size_t)n;
     }
     return fsync(fd) < 0 ? -errno : 0;
+}
+
+json_t *res_line_begin(res_line_t *l, const char *type)
+{
+    memset(l, 0, sizeof *l);
+    if (!(l->f = open_memstream(&l->buf, &l->len)))
+        return NULL;
+    json_init(&l->j, l->f, false);
+    json_obj_begin(&l->j, NULL);
+    if (type) {
+        json_int(&l->j, "schema_version", RESULTS_SCHEMA);
+        json_str(&l->j, "type", type);
+    }
+    return &l->j;
+}
+
+int res_line_end(res_line_t *l, int fd)
+{
+    json_obj_end(&l->j); /* ends the line: the object is at depth 0 */
+    if (fclose(l->f) != 0) {
+        free(l->buf);
+        l->buf = NULL;
+        return -ENOMEM;
+    }
+    if (fd < 0)
+        return 0;
+    int rc = results_append(fd, l->buf, l->len);
+    free(l->buf);
+    l->buf = NULL;
+    return rc;
 }
 
 /* ---- the derived files ---- */
@@ -572,9 +595,9 @@ static void write_param_cols(FILE *f, const keys_t *k, const res_run_t *r)
 {
     for (size_t i = 0; i < k->n; i++) {
         fputc(',', f);
-        const jv_t *v = jv_get(
-            jv_get(r->line, k->model[i] ? "model_params" : "params"),
-            k->names[i]);
+        const jv_t *v =
+            jv_get(jv_get(r->line, k->model[i] ? "model_params" : "params"),
+                   k->names[i]);
         if (v && v->kind == JV_NUM)
             csv_num(f, v->num);
         else if (v && v->kind == JV_STR)
@@ -615,14 +638,13 @@ static void write_hist(FILE *f, const res_set_t *s, const res_cell_t *c,
         const res_run_t *r = &s->runs[i];
         if (!counts_toward(r) || strcmp(r->cell, c->first->cell) != 0)
             continue;
-        const jv_t *h = jv_get(jv_get(jv_get(r->line, "metrics"), name),
-                               "buckets");
+        const jv_t *h =
+            jv_get(jv_get(jv_get(r->line, "metrics"), name), "buckets");
         for (size_t k = 0; h && h->kind == JV_ARR && k < h->n; k++) {
             const jv_t *t = &h->items[k];
             double lo, hi, cnt;
-            if (t->kind != JV_ARR || t->n != 3 ||
-                !jv_num(&t->items[0], &lo) || !jv_num(&t->items[1], &hi) ||
-                !jv_num(&t->items[2], &cnt))
+            if (t->kind != JV_ARR || t->n != 3 || !jv_num(&t->items[0], &lo) ||
+                !jv_num(&t->items[1], &hi) || !jv_num(&t->items[2], &cnt))
                 continue;
             size_t j = 0;
             while (j < n && b[j].lo != lo)
@@ -695,7 +717,7 @@ static void write_summary(FILE *f, const res_summary_t *a, const keys_t *k)
             fputc(',', f);
             csv_str(f, c->first->cell);
             fprintf(f, ",%s,%zu", c->m[m].name, st->n);
-            double v[] = {st->median, st->mean, st->min,  st->max,
+            double v[] = {st->median, st->mean, st->min,   st->max,
                           st->mad,    st->cv,   st->ci_lo, st->ci_hi};
             for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) {
                 fputc(',', f);
@@ -801,7 +823,8 @@ static void note_noisy(const res_summary_t *a, char *buf, size_t len)
         return;
     buf[0] = '\0';
     for (size_t i = 0; i < a->ncells; i++) {
-        const res_mvals_t *m = results_find_metric(&a->cells[i], "throughput_ops_s");
+        const res_mvals_t *m =
+            results_find_metric(&a->cells[i], "throughput_ops_s");
         if (!m)
             m = results_find_metric(&a->cells[i], "elapsed_ns");
         if (!m || m->st.n < 2 || !(m->st.cv > NOISY_CV))
@@ -812,8 +835,8 @@ static void note_noisy(const res_summary_t *a, char *buf, size_t len)
     }
 }
 
-int results_finalize(const char *dir, char *noisy, size_t noisylen,
-                     char *err, size_t errlen)
+int results_finalize(const char *dir, char *noisy, size_t noisylen, char *err,
+                     size_t errlen)
 {
     res_set_t s;
     if (results_load(dir, true, &s, err, errlen) < 0) {

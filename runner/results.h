@@ -90,7 +90,7 @@ typedef struct res_mvals {
 } res_mvals_t;
 
 typedef struct res_cell {
-    const res_run_t *first; /* names model, workload and parameters */
+    const res_run_t *first;           /* names model, workload and parameters */
     size_t counts[REP_OUTCOME_COUNT]; /* measured repetitions only */
     const char *reason;               /* the first failure's */
     res_mvals_t *m;
@@ -121,12 +121,31 @@ void results_foreach_metric(const res_run_t *run,
  * (throughput_ops_s, else elapsed_ns) varies with a CV above NOISY_CV.
  */
 #define NOISY_CV 0.10
-int results_finalize(const char *dir, char *noisy, size_t noisylen,
-                     char *err, size_t errlen);
+int results_finalize(const char *dir, char *noisy, size_t noisylen, char *err,
+                     size_t errlen);
 
 /* Append one record line (NUL-terminated, newline included) to fd with
  * one write(2), then fsync; 0 or -errno. */
 int results_append(int fd, const char *line, size_t len);
+
+/* A record built in memory, then appended whole (results_append). */
+typedef struct res_line {
+    FILE *f;
+    char *buf;
+    size_t len;
+    json_t j;
+} res_line_t;
+
+/* Open the record's object; with type, "schema_version" and "type" come
+ * first.  NULL when out of memory. */
+json_t *res_line_begin(res_line_t *l, const char *type);
+/* Close the record and append it to fd (0 or -errno); with fd < 0 the
+ * caller takes l->buf and l->len (and frees buf). */
+int res_line_end(res_line_t *l, int fd);
+
+/* "concbench: "-style message into err; returns -1. */
+int results_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Write DIR/bmf.json (Bencher Metric Format) or DIR/gab-bigger.json and
  * DIR/gab-smaller.json (github-action-benchmark's custom formats) from the
