@@ -286,5 +286,10 @@ def test_ab_same_binary_reports_no_change(tmp_path):
     assert res["verdicts"]["no change"] > 0
     base = [json.loads(x) for x in open(out / "base" / "runs.jsonl")]
     reps = sorted({r["rep"] for r in base if r["type"] == "run"})
-    assert reps == [0, 1, 2]
+    # A suspected regression (noise on a busy or sanitized build) is
+    # confirmed by as many rounds again; then it must have gone away.
+    if "confirming" in p.stderr:
+        assert reps == list(range(6))
+    else:
+        assert reps == [0, 1, 2]
     run_cb("ab", CONCBENCH, tmp_path / "nope", "-o", out / "x", check=2)
