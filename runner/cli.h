@@ -171,6 +171,9 @@ struct json;
 void rep_write_params(struct json *j, const char *key,
                       const cb_param_set_t *s);
 void rep_write_metric(struct json *j, const rep_metric_t *m, bool buckets);
+/* A repetition's measurement window and the placement it obtained. */
+void rep_write_window_placement(struct json *j, const run_spec_t *s,
+                                const rep_result_t *r);
 void machine_write_json(struct json *j, const run_spec_t *spec);
 const char *machine_cpu_model(void);
 

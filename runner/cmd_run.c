@@ -458,6 +458,44 @@ void rep_write_metric(json_t *j, const rep_metric_t *m, bool buckets)
     }
 }
 
+static void write_placement(json_t *j, const run_spec_t *s,
+                            const rep_result_t *r)
+{
+    json_obj_begin(j, "placement");
+    json_arr_begin(j, "cpus");
+    for (int i = 0; i < s->ncpus; i++)
+        json_int(j, NULL, s->cpus[i]);
+    json_arr_end(j);
+    if (r->have_placement) {
+        json_arr_begin(j, "seen_cpus");
+        for (int i = 0; i < r->nseen; i++)
+            json_int(j, NULL, r->seen_cpus[i]);
+        json_arr_end(j);
+        json_int(j, "samples", r->samples);
+        json_int(j, "threads_seen", r->threads_seen);
+        json_int(j, "migrations_seen", r->migrations);
+        json_int(j, "voluntary_ctx_switches", r->vcsw);
+        json_int(j, "involuntary_ctx_switches", r->ivcsw);
+        json_int(j, "root_start_cpu", r->start_cpu);
+        json_int(j, "root_end_cpu", r->end_cpu);
+    }
+    json_obj_end(j);
+}
+
+void rep_write_window_placement(json_t *j, const run_spec_t *s,
+                                const rep_result_t *r)
+{
+    json_obj_begin(j, "window");
+    /* Measured by the workload (cb_wl_window_start/stop): the ramp-up
+     * from the model's start until every worker was running, and the
+     * window the throughput is computed over. */
+    json_bool(j, "synchronised", r->window_ns > 0);
+    json_int(j, "open_after_ns", r->window_open_ns);
+    json_int(j, "length_ns", r->window_ns);
+    json_obj_end(j);
+    write_placement(j, s, r);
+}
+
 static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
                        const agg_t *all)
 {
@@ -541,6 +579,7 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
         for (size_t i = 0; i < rep->ncounters; i++)
             json_int(&j, rep->counters[i].name, rep->counters[i].value);
         json_obj_end(&j);
+        rep_write_window_placement(&j, &o->spec, rep);
         json_obj_end(&j);
     }
     json_arr_end(&j);

@@ -275,3 +275,40 @@ def test_instruction_counts_under_callgrind(tmp_path):
     assert len(counted) + len(refused) == len(runs)
     run_cb("matrix", "--quick", "--metric", "cycles", "-o", tmp_path / "x",
            check=2)
+
+
+def test_time_budget_skips_are_recorded_and_resumed(tmp_path):
+    """--max-time stops starting runs; the rest are recorded as skipped,
+    never dropped, and --resume runs exactly those."""
+    out = tmp_path / "budget"
+    timed = [w for w in workload_names() if "duration_ms" in params_of(w)]
+    if not timed:
+        pytest.skip("no workload has a duration_ms parameter")
+    # Twenty runs of at least 50 ms each cannot fit in one second.
+    args = ["matrix", "-w", timed[0], "--quick", "--reps", "10", "-p",
+            "duration_ms=50,51", "--max-time", "1", "-o", out]
+    run_cb(*args, check=0)
+    runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
+    nmodels = len(run_cb("list", "models", check=0).stdout.splitlines())
+    assert len(runs) == 20 * nmodels  # every slot has a record
+    skipped = [r for r in runs if r["outcome"] == "skipped"]
+    assert skipped, "a 1 s budget cannot hold twenty runs of 50 ms"
+    assert all("--max-time" in r["reason"] for r in skipped)
+    cells = read_csv(out / "cells.csv")
+    assert sum(int(c["skipped"]) for c in cells) == len(skipped)
+    run_cb(*args[:-4], "-o", out, "--resume", check=0)
+    runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
+    done = {(r["label"], r["rep"]) for r in runs if r["outcome"] != "skipped"}
+    assert len(done) == 20 * nmodels
+
+
+def test_run_json_reports_window_and_placement():
+    w = tasks_workload()
+    m = run_cb("list", "models", check=0).stdout.split()[0]
+    p = run_cb("run", "-m", m, "-w", w, "--quick", "-p", "ops=1",
+               "--format", "json", check=None)
+    if p.returncode != 0:
+        pytest.skip(f"{m} does not run {w}")
+    rep = json.loads(p.stdout)["repetitions"][0]
+    assert rep["window"]["length_ns"] == rep["metrics"]["elapsed_ns"]
+    assert rep["placement"]["samples"] >= 1
