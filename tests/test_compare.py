@@ -8,6 +8,7 @@ of a known size, with no timing noise in the test itself.
 """
 import csv
 import json
+import math
 import random
 import shutil
 import statistics
@@ -295,3 +296,41 @@ def test_ab_same_binary_reports_no_change(tmp_path):
     else:
         assert reps == [0, 1, 2]
     run_cb("ab", CONCBENCH, tmp_path / "nope", "-o", out / "x", check=2)
+
+
+def normal_u_p(a, b):
+    """Two-sided Mann-Whitney p by the normal approximation with tie and
+    continuity corrections, written out independently of the C code."""
+    values = sorted(a + b)
+    ranks = {}
+    i = 0
+    while i < len(values):
+        j = i
+        while j < len(values) and values[j] == values[i]:
+            j += 1
+        ranks[values[i]] = (i + j + 1) / 2
+        i = j
+    n1, n2, n = len(a), len(b), len(a) + len(b)
+    u = sum(ranks[v] for v in a) - n1 * (n1 + 1) / 2
+    ties = sum(values.count(v) ** 3 - values.count(v) for v in set(values))
+    var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    z = max(0.0, abs(u - n1 * n2 / 2) - 0.5) / var ** 0.5
+    return math.erfc(z / 2 ** 0.5)
+
+
+def test_u_test_p_values(tmp_path):
+    # Exact: five against five, completely separated: 2 / C(10, 5).
+    b = make_results(tmp_path / "b", thr_cells([1.0, 2, 3, 4, 5]))
+    n = make_results(tmp_path / "n", thr_cells([6.0, 7, 8, 9, 10]))
+    row = json.loads(run_cb("compare", b, n, "--format", "json",
+                            check=0).stdout)["rows"][0]
+    assert row["p_value"] == pytest.approx(2 / 252, rel=1e-9)
+    # Ties: the normal approximation with its corrections.
+    a = [1.0, 2, 2, 3, 5, 5, 7]
+    c = [2.0, 3, 3, 4, 6, 8, 8, 9]
+    b = make_results(tmp_path / "b2", thr_cells(a))
+    n = make_results(tmp_path / "n2", thr_cells(c))
+    row = json.loads(run_cb("compare", b, n, "--format", "json",
+                            check=0).stdout)["rows"][0]
+    assert row["p_value"] == pytest.approx(normal_u_p(a, c), rel=1e-9)
+    assert 0.05 < row["p_value"] < 1
