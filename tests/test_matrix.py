@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import CONCBENCH, SCALE, run_cb, workload_names
+from conftest import CONCBENCH, SCALE, model_names, run_cb, workload_names
 
 
 def params_of(workload):
@@ -42,6 +42,19 @@ def tasks_workload():
     pytest.skip("no workload has a tasks parameter")
 
 
+def first_models(n=1):
+    """The first n registered models, as a -m list: the tests stay small
+    however many models exist."""
+    return ",".join(model_names()[:n])
+
+
+def some_workloads(n=3):
+    """A -w list of at most n workloads, the tasks workload among them."""
+    names = [tasks_workload()]
+    names += [w for w in workload_names() if w not in names]
+    return ",".join(names[:n])
+
+
 def read_jsonl(path):
     with open(path) as f:
         return [json.loads(line) for line in f]
@@ -62,15 +75,15 @@ def test_faults_are_recorded_and_the_rest_finishes(tmp_path):
                                       "oom@tasks=4,invariant@tasks=5")
     timeout = max(3, int(2 * SCALE))
     p = subprocess.run(
-        [str(CONCBENCH), "matrix", "-w", w, "--quick", "--reps", "1",
+        [str(CONCBENCH), "matrix", "-m", first_models(), "-w", w,
+         "--quick", "--reps", "1",
          "-p", "tasks=1,2,3,4,5,6", "-p", "ops=1",
          "--timeout", str(timeout), "--mem-cap", "512Mi", "-o", str(out)],
         capture_output=True, text=True, env=env, timeout=120 * SCALE)
     # A broken invariant outranks crashes in the exit status.
     assert p.returncode == 3, p.stderr
     runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
-    nmodels = len(run_cb("list", "models", check=0).stdout.splitlines())
-    assert len(runs) == 6 * nmodels
+    assert len(runs) == 6
     by_tasks = {}
     for r in runs:
         by_tasks.setdefault(r["params"]["tasks"], []).append(r)
@@ -100,9 +113,11 @@ def test_resume_after_interruption(tmp_path):
     """Ctrl-C keeps what finished; --resume runs only the rest, and a
     line cut short by the interruption is repaired."""
     out = tmp_path / "resume"
-    args = [str(CONCBENCH), "matrix", "--quick", "--reps", "2",
-            "-p", "duration_ms=100", "--seed", "7", "-o", str(out)]
-    if not any("duration_ms" in params_of(w) for w in workload_names()):
+    ws = some_workloads(3)
+    args = [str(CONCBENCH), "matrix", "-m", first_models(2), "-w", ws,
+            "--quick", "--reps", "2", "-p", "duration_ms=100", "--seed",
+            "7", "-o", str(out)]
+    if not any("duration_ms" in params_of(w) for w in ws.split(",")):
         args = [a for a in args if a not in ("-p", "duration_ms=100")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -137,12 +152,14 @@ def test_resume_after_interruption(tmp_path):
 def test_resume_refuses_another_matrix(tmp_path):
     out = tmp_path / "m"
     w = workload_names()[0]
-    run_cb("matrix", "-w", w, "--quick", "--reps", "1", "-o", out, check=0)
-    p = run_cb("matrix", "-w", w, "--quick", "--reps", "2", "-o", out,
-               "--resume", check=2)
+    m = first_models()
+    run_cb("matrix", "-m", m, "-w", w, "--quick", "--reps", "1", "-o", out,
+           check=0)
+    p = run_cb("matrix", "-m", m, "-w", w, "--quick", "--reps", "2", "-o",
+               out, "--resume", check=2)
     assert "different matrix" in p.stderr
-    p = run_cb("matrix", "-w", w, "--quick", "--reps", "1", "-o", out,
-               check=2)
+    p = run_cb("matrix", "-m", m, "-w", w, "--quick", "--reps", "1", "-o",
+               out, check=2)
     assert "--resume" in p.stderr
 
 
@@ -166,7 +183,8 @@ def test_placement_window_and_progress(tmp_path):
     progress appears only when asked for off a terminal."""
     out = tmp_path / "pin"
     w = tasks_workload()
-    p = run_cb("matrix", "-w", w, "--quick", "--reps", "1", "--cpus", "0",
+    p = run_cb("matrix", "-m", first_models(2), "-w", w, "--quick",
+               "--reps", "1", "--cpus", "0",
                "--progress", "always", "-p", "ops=1", "-o", out, check=0)
     assert "[1/" in p.stderr and "eta" in p.stderr
     runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
@@ -186,10 +204,12 @@ def test_placement_window_and_progress(tmp_path):
                 "compiler", "cflags", "pu_core", "cpu_flags"):
         assert key in machine, key
     assert machine["cpus"] == [0]
-    q = run_cb("matrix", "-w", w, "--quick", "--reps", "1", "--quiet",
+    q = run_cb("matrix", "-m", first_models(), "-w", w, "--quick",
+               "--reps", "1", "--quiet",
                "-p", "ops=1", "-o", tmp_path / "quiet", check=0)
     assert q.stderr == ""
-    d = run_cb("matrix", "-w", w, "--quick", "--reps", "1", "-p", "ops=1",
+    d = run_cb("matrix", "-m", first_models(), "-w", w, "--quick",
+               "--reps", "1", "-p", "ops=1",
                "-o", tmp_path / "default", check=0)
     assert "[1/" not in d.stderr  # stderr is not a terminal here
 
@@ -197,7 +217,8 @@ def test_placement_window_and_progress(tmp_path):
 def test_order_is_interleaved_and_seeded(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     w = tasks_workload()
-    common = ["matrix", "-w", w, "--quick", "--reps", "2", "-p",
+    common = ["matrix", "-m", first_models(), "-w", w, "--quick", "--reps",
+              "2", "-p",
               "tasks=1,2,3", "-p", "ops=1", "--dry-run"]
     # The dry run does not show the order; run it for real, tiny.
     for d in (a, b):
@@ -262,7 +283,8 @@ def test_instruction_counts_under_callgrind(tmp_path):
         pytest.skip("valgrind cannot run sanitizer builds")
     w = tasks_workload()
     out = tmp_path / "ins"
-    run_cb("matrix", "--quick", "--reps", "1", "--metric", "instructions",
+    run_cb("matrix", "-m", first_models(), "-w", some_workloads(3),
+           "--quick", "--reps", "1", "--metric", "instructions",
            "-p", "tasks=2", "-p", "ops=1", "-o", out, timeout=600, check=0)
     runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
     counted = [r for r in runs if r["outcome"] == "ok"]
@@ -285,12 +307,12 @@ def test_time_budget_skips_are_recorded_and_resumed(tmp_path):
     if not timed:
         pytest.skip("no workload has a duration_ms parameter")
     # Twenty runs of at least 50 ms each cannot fit in one second.
-    args = ["matrix", "-w", timed[0], "--quick", "--reps", "10", "-p",
+    args = ["matrix", "-m", first_models(), "-w", timed[0], "--quick",
+            "--reps", "10", "-p",
             "duration_ms=50,51", "--max-time", "1", "-o", out]
     run_cb(*args, check=0)
     runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
-    nmodels = len(run_cb("list", "models", check=0).stdout.splitlines())
-    assert len(runs) == 20 * nmodels  # every slot has a record
+    assert len(runs) == 20  # every slot has a record
     skipped = [r for r in runs if r["outcome"] == "skipped"]
     assert skipped, "a 1 s budget cannot hold twenty runs of 50 ms"
     assert all("--max-time" in r["reason"] for r in skipped)
@@ -299,7 +321,7 @@ def test_time_budget_skips_are_recorded_and_resumed(tmp_path):
     run_cb(*args[:-4], "-o", out, "--resume", check=0)
     runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
     done = {(r["label"], r["rep"]) for r in runs if r["outcome"] != "skipped"}
-    assert len(done) == 20 * nmodels
+    assert len(done) == 20
 
 
 def test_run_json_reports_window_and_placement():
