@@ -24,7 +24,8 @@ scripts/build.sh build
 cb=build/runner/concbench
 out=${CONCBENCH_RESULTS:-results/default}
 
-# Sweep a parameter only when some workload declares it.
+# Sweep a parameter only when some workload declares it, and only with
+# values every such workload accepts (a dry run checks them).
 declares() {
     local w
     for w in $($cb list workloads | awk '{print $1}'); do
@@ -34,12 +35,20 @@ declares() {
     done
     return 1
 }
+base=(--quick --reps 2 --timeout 30 --max-time 240 --seed 1)
 sweep=()
-if declares tasks; then sweep+=(-p tasks=8,32,128); fi
-if declares accounts; then sweep+=(-p accounts=4,64,1024); fi
+for kv in tasks=8,32,128 accounts=4,64,1024; do
+    key=${kv%%=*}
+    if declares "$key"; then
+        if $cb matrix "${base[@]}" -p "$kv" --dry-run >/dev/null 2>&1; then
+            sweep+=(-p "$kv")
+        else
+            echo "concbench: not sweeping $kv (a workload refuses it)" >&2
+        fi
+    fi
+done
 
-args=(--quick --reps 2 --timeout 30 --max-time 240 --seed 1
-      "${sweep[@]}" "$@")
+args=("${base[@]}" "${sweep[@]}" "$@")
 echo "== the default matrix (estimate first)" >&2
 $cb matrix "${args[@]}" --dry-run | tail -3 >&2
 if [ -e "$out/runs.jsonl" ]; then
