@@ -65,18 +65,6 @@ typedef struct run_opts {
     const char *cpus_arg;
 } run_opts_t;
 
-static int parse_bounded(const char *what, const char *s, int64_t lo,
-                         int64_t hi, int64_t *out)
-{
-    int64_t v;
-    if (cb_parse_int(s, &v) < 0 || v < lo || v > hi)
-        return usage_error("run: %s: '%s' is not an integer in %" PRId64
-                           "..%" PRId64,
-                           what, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
 static void print_names(const char *label, bool models)
 {
     fprintf(stderr, "%s:", label);
@@ -108,7 +96,7 @@ static int apply_param(run_opts_t *o, const char *kv)
     char err[256];
     if (strcmp(key, "seed") == 0) {
         int64_t v = 0;
-        if (parse_bounded("seed", val, 0, INT64_MAX, &v))
+        if (parse_int_arg("run", "seed", val, 0, INT64_MAX, &v))
             return EXIT_USAGE;
         o->spec.seed = (uint64_t)v;
         return 0;
@@ -133,7 +121,7 @@ static int apply_param(run_opts_t *o, const char *kv)
     return EXIT_USAGE;
 }
 
-static int64_t mem_available_bytes(void)
+int64_t mem_available_bytes(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
     char line[256];
@@ -149,24 +137,24 @@ static int64_t mem_available_bytes(void)
 }
 
 /* Refuse what cannot fit, before a child allocates anything. */
-static int check_sizes(const run_opts_t *o)
+int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
 {
     cb_wl_estimate_t est = {0};
-    char err[256] = "";
-    const run_spec_t *s = &o->spec;
-    if (s->workload->estimate(&s->workload_params, &est, err, sizeof err) < 0)
-        return usage_error("run: %s", err);
+    if (s->workload->estimate(&s->workload_params, &est, err, errlen) < 0)
+        return EXIT_USAGE;
     int64_t per_task = (int64_t)s->model->task_cost_bytes(&s->model_params);
     int64_t avail = mem_available_bytes();
     double need = (double)est.tasks * (double)per_task + (double)est.bytes;
-    if (need > (double)avail)
-        return usage_error(
-            "run: this run needs about %.1f MiB (%" PRId64 " tasks x %" PRId64
-            " bytes on %s + %.1f MiB for %s) but %.1f MiB are available; "
-            "lower the sizes",
-            need / 1048576.0, est.tasks, per_task, s->model->name,
-            (double)est.bytes / 1048576.0, s->workload->name,
-            (double)avail / 1048576.0);
+    if (need > (double)avail) {
+        snprintf(err, errlen,
+                 "this run needs about %.1f MiB (%" PRId64 " tasks x %" PRId64
+                 " bytes on %s + %.1f MiB for %s) but %.1f MiB are "
+                 "available; lower the sizes",
+                 need / 1048576.0, est.tasks, per_task, s->model->name,
+                 (double)est.bytes / 1048576.0, s->workload->name,
+                 (double)avail / 1048576.0);
+        return EXIT_USAGE;
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         /* The soft limit is often 1024 while the hard one is far higher:
@@ -176,12 +164,23 @@ static int check_sizes(const run_opts_t *o)
             setrlimit(RLIMIT_NOFILE, &rl);
             getrlimit(RLIMIT_NOFILE, &rl);
         }
-        if (est.fds + 64 > (int64_t)rl.rlim_cur)
-            return usage_error("run: this run needs %" PRId64
-                               " file descriptors but the limit is %llu "
-                               "(ulimit -n); lower the sizes",
-                               est.fds, (unsigned long long)rl.rlim_cur);
+        if (est.fds + 64 > (int64_t)rl.rlim_cur) {
+            snprintf(err, errlen,
+                     "this run needs %" PRId64
+                     " file descriptors but the limit is %llu (ulimit -n); "
+                     "lower the sizes",
+                     est.fds, (unsigned long long)rl.rlim_cur);
+            return EXIT_USAGE;
+        }
     }
+    return 0;
+}
+
+static int check_sizes(const run_opts_t *o)
+{
+    char err[512] = "";
+    if (run_check_sizes(&o->spec, err, sizeof err))
+        return usage_error("run: %s", err);
     return 0;
 }
 
@@ -232,12 +231,12 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             o->cpus_arg = optarg;
             break;
         case O_REPS:
-            if (parse_bounded("--reps", optarg, 1, 1000, &v))
+            if (parse_int_arg("run", "--reps", optarg, 1, 1000, &v))
                 return EXIT_USAGE;
             o->reps = (int)v;
             break;
         case O_WARMUP:
-            if (parse_bounded("--warmup", optarg, 0, 100, &v))
+            if (parse_int_arg("run", "--warmup", optarg, 0, 100, &v))
                 return EXIT_USAGE;
             o->warmup = (int)v;
             break;
@@ -245,12 +244,12 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             o->quick = true;
             break;
         case O_SEED:
-            if (parse_bounded("--seed", optarg, 0, INT64_MAX, &v))
+            if (parse_int_arg("run", "--seed", optarg, 0, INT64_MAX, &v))
                 return EXIT_USAGE;
             o->spec.seed = (uint64_t)v;
             break;
         case O_TIMEOUT:
-            if (parse_bounded("--timeout", optarg, 1, 86400, &v))
+            if (parse_int_arg("run", "--timeout", optarg, 1, 86400, &v))
                 return EXIT_USAGE;
             o->spec.timeout_s = (double)v;
             break;
@@ -401,7 +400,8 @@ static rep_outcome_t overall(const agg_t *a, const char **reason)
      * repetition is never averaged away. */
     static const int rank[] = {[REP_OK] = 0,      [REP_UNSUPPORTED] = 1,
                                [REP_FAILED] = 4,  [REP_ERROR] = 2,
-                               [REP_CRASHED] = 3, [REP_TIMEOUT] = 3};
+                               [REP_CRASHED] = 3, [REP_TIMEOUT] = 3,
+                               [REP_OOM] = 3,     [REP_SKIPPED] = 1};
     rep_outcome_t worst = REP_OK;
     *reason = NULL;
     for (int i = 0; i < a->nreps; i++)
@@ -412,7 +412,7 @@ static rep_outcome_t overall(const agg_t *a, const char **reason)
     return worst;
 }
 
-static void json_params(json_t *j, const char *key, const cb_param_set_t *s)
+void rep_write_params(json_t *j, const char *key, const cb_param_set_t *s)
 {
     json_obj_begin(j, key);
     for (size_t i = 0; i < s->n; i++) {
@@ -424,7 +424,7 @@ static void json_params(json_t *j, const char *key, const cb_param_set_t *s)
     json_obj_end(j);
 }
 
-static void json_metric(json_t *j, const rep_metric_t *m, bool buckets)
+void rep_write_metric(json_t *j, const rep_metric_t *m, bool buckets)
 {
     if (m->kind == CB_METRIC_INT) {
         json_int(j, m->name, (int64_t)m->value);
@@ -458,6 +458,44 @@ static void json_metric(json_t *j, const rep_metric_t *m, bool buckets)
     }
 }
 
+static void write_placement(json_t *j, const run_spec_t *s,
+                            const rep_result_t *r)
+{
+    json_obj_begin(j, "placement");
+    json_arr_begin(j, "cpus");
+    for (int i = 0; i < s->ncpus; i++)
+        json_int(j, NULL, s->cpus[i]);
+    json_arr_end(j);
+    if (r->have_placement) {
+        json_arr_begin(j, "seen_cpus");
+        for (int i = 0; i < r->nseen; i++)
+            json_int(j, NULL, r->seen_cpus[i]);
+        json_arr_end(j);
+        json_int(j, "samples", r->samples);
+        json_int(j, "threads_seen", r->threads_seen);
+        json_int(j, "migrations_seen", r->migrations);
+        json_int(j, "voluntary_ctx_switches", r->vcsw);
+        json_int(j, "involuntary_ctx_switches", r->ivcsw);
+        json_int(j, "root_start_cpu", r->start_cpu);
+        json_int(j, "root_end_cpu", r->end_cpu);
+    }
+    json_obj_end(j);
+}
+
+void rep_write_window_placement(json_t *j, const run_spec_t *s,
+                                const rep_result_t *r)
+{
+    json_obj_begin(j, "window");
+    /* Measured by the workload (cb_wl_window_start/stop): the ramp-up
+     * from the model's start until every worker was running, and the
+     * window the throughput is computed over. */
+    json_bool(j, "synchronised", r->window_ns > 0);
+    json_int(j, "open_after_ns", r->window_open_ns);
+    json_int(j, "length_ns", r->window_ns);
+    json_obj_end(j);
+    write_placement(j, s, r);
+}
+
 static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
                        const agg_t *all)
 {
@@ -474,8 +512,8 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
     json_int(&j, "seed", (int64_t)o->spec.seed);
     json_int(&j, "reps", o->reps);
     json_int(&j, "warmup", o->warmup);
-    json_params(&j, "params", &o->spec.workload_params);
-    json_params(&j, "model_params", &o->spec.model_params);
+    rep_write_params(&j, "params", &o->spec.workload_params);
+    rep_write_params(&j, "model_params", &o->spec.model_params);
     json_str(&j, "outcome", rep_outcome_name(out));
     json_str(&j, "reason", reason);
     machine_write_json(&j, &o->spec);
@@ -517,7 +555,7 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
         json_f64(&j, "wall_s", rep->wall_s);
         json_obj_begin(&j, "metrics");
         for (size_t i = 0; i < rep->nmetrics; i++)
-            json_metric(&j, &rep->metrics[i], true);
+            rep_write_metric(&j, &rep->metrics[i], true);
         json_obj_end(&j);
         json_obj_begin(&j, "series");
         for (size_t i = 0; i < rep->nmetrics; i++) {
@@ -541,6 +579,7 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
         for (size_t i = 0; i < rep->ncounters; i++)
             json_int(&j, rep->counters[i].name, rep->counters[i].value);
         json_obj_end(&j);
+        rep_write_window_placement(&j, &o->spec, rep);
         json_obj_end(&j);
     }
     json_arr_end(&j);

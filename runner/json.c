@@ -138,3 +138,37 @@ void json_null(json_t *j, const char *key)
     key_prefix(j, key);
     fputs("null", j->f);
 }
+
+void json_value(json_t *j, const char *key, const jv_t *v)
+{
+    switch (v->kind) {
+    case JV_NULL:
+        json_null(j, key);
+        break;
+    case JV_BOOL:
+        json_bool(j, key, v->b);
+        break;
+    case JV_NUM:
+        /* Range first: casting an out-of-range double is undefined. */
+        if (fabs(v->num) < 9e15 && v->num == (double)(int64_t)v->num)
+            json_int(j, key, (int64_t)v->num);
+        else
+            json_f64(j, key, v->num);
+        break;
+    case JV_STR:
+        json_str(j, key, v->str);
+        break;
+    case JV_ARR:
+        json_arr_begin(j, key);
+        for (size_t i = 0; i < v->n; i++)
+            json_value(j, NULL, &v->items[i]);
+        json_arr_end(j);
+        break;
+    case JV_OBJ:
+        json_obj_begin(j, key);
+        for (size_t i = 0; i < v->n; i++)
+            json_value(j, v->keys[i], &v->items[i]);
+        json_obj_end(j);
+        break;
+    }
+}

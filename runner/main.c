@@ -6,6 +6,7 @@
  */
 #include "runner/cli.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,20 @@ static const struct {
     {"run", cmd_run, "run one workload on one model and report the figures"},
     {"bench", cmd_bench, "microbenchmarks of the runtime core and the "
                          "models' task costs"},
+    {"matrix", cmd_matrix, "models x workloads x parameters, each "
+                           "repetition in its own process"},
+    {"compare", cmd_compare, "is NEW faster or slower than BASE? "
+                             "(U test, bootstrap CI)"},
+    {"ab", cmd_ab, "two builds interleaved on this machine: did HEAD "
+                   "regress?"},
+    {"hyperfine", cmd_hyperfine, "each model's cell as a whole process "
+                                 "under hyperfine"},
+    {"plot", cmd_plot, "PNG and SVG figures of a results folder "
+                       "(gnuplot)"},
+    {"summary", cmd_summary, "rewrite a results folder's summary files "
+                             "from its runs"},
+    {"export", cmd_export, "a results folder as Bencher (bmf) or "
+                           "github-action-benchmark (gab) JSON"},
 };
 
 int usage_error(const char *fmt, ...)
@@ -39,6 +54,18 @@ int usage_error(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return EXIT_USAGE;
+}
+
+int parse_int_arg(const char *cmd, const char *what, const char *s,
+                  int64_t lo, int64_t hi, int64_t *out)
+{
+    int64_t v;
+    if (cb_parse_int(s, &v) < 0 || v < lo || v > hi)
+        return usage_error("%s: %s: '%s' is not an integer in %" PRId64
+                           "..%" PRId64,
+                           cmd, what, s, lo, hi);
+    *out = v;
+    return 0;
 }
 
 bool is_help(const char *arg)
@@ -58,7 +85,9 @@ static void help(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\n`concbench COMMAND --help` explains each one.\n\n"
-            "exit codes:\n"
+            "exit codes (compare and ab: 1 is a regression, with\n"
+            "--fail-on-regression; matrix: 130 interrupted, --resume "
+            "continues):\n"
             "  0  success\n"
             "  1  a run crashed, timed out or could not start\n"
             "  2  usage: unknown name, malformed or out-of-range argument\n"
@@ -84,7 +113,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
-    usage_error("unknown command '%s'; commands: list, describe, run, bench",
-                argv[1]);
+    fprintf(stderr, "concbench: unknown command '%s'; commands:", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fputc('\n', stderr);
     return EXIT_USAGE;
 }

@@ -14,6 +14,7 @@ PACKAGES=(
     gnuplot-nox                        # plots
     hyperfine                          # whole-process timing
     valgrind                           # memcheck and callgrind runs
+    clang                              # libFuzzer (scripts/fuzz.sh)
 )
 
 missing=()

@@ -2,27 +2,67 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: concbench authors
 #
-# The README's first command: install what is missing, build, and run the
-# main job: every workload on every model, three repetitions each, results
-# as JSON in results/default/ and a summary table on stdout.
+# The README's first command: install what is missing, build, run the
+# default matrix and draw its figures.
+#
+# The default matrix is every model on every workload (as `concbench list`
+# names them) at the workloads' --quick sizes, 2 repetitions each in a
+# seeded random order, plus a sweep of the parameters the figures need
+# when a workload declares them: `tasks` (throughput vs task count) and
+# `accounts` (throughput vs contention).  It is sized for a 2-core machine
+# and capped: --max-time 240 stops starting runs after four minutes and
+# records the rest as skipped (`concbench matrix ... --resume` runs them),
+# so set-up stays under five minutes however many models and workloads
+# there are.  The full-size matrix is in the README.
+#
+#   scripts/setup.sh [extra matrix options...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/deps.sh
 scripts/build.sh build
 cb=build/runner/concbench
-out=results/default
-mkdir -p "$out"
-status=0
-for m in $($cb list models | awk '{print $1}'); do
+out=${CONCBENCH_RESULTS:-results/default}
+
+# Sweep a parameter only when some workload declares it, and only with
+# values every such workload accepts (a dry run checks them).
+declares() {
+    local w
     for w in $($cb list workloads | awk '{print $1}'); do
-        echo "== $w on $m" >&2
-        if ! $cb run -m "$m" -w "$w" --reps 3 --warmup 1 --format json \
-            -o "$out/$m-$w.json"; then
-            status=1
+        if $cb describe "$w" | grep -q "^  $1 "; then
+            return 0
         fi
     done
+    return 1
+}
+base=(--quick --reps 2 --timeout 30 --max-time 240 --seed 1)
+sweep=()
+for kv in tasks=8,32,128 accounts=4,64,1024; do
+    key=${kv%%=*}
+    if declares "$key"; then
+        if $cb matrix "${base[@]}" -p "$kv" --dry-run >/dev/null 2>&1; then
+            sweep+=(-p "$kv")
+        else
+            echo "concbench: not sweeping $kv (a workload refuses it)" >&2
+        fi
+    fi
 done
-/usr/bin/python3 scripts/summary.py "$out"/*.json
-echo "results: $out/" >&2
-exit $status
+
+args=("${base[@]}" "${sweep[@]}" "$@")
+echo "== the default matrix (estimate first)" >&2
+$cb matrix "${args[@]}" --dry-run | tail -3 >&2
+if [ -e "$out/runs.jsonl" ]; then
+    echo "concbench: $out holds an earlier run; moving it to $out.old" >&2
+    rm -rf "$out.old"
+    mv "$out" "$out.old"
+fi
+status=0
+$cb matrix "${args[@]}" -o "$out" || status=$?
+if [ "$status" -eq 2 ] || [ ! -e "$out/runs.jsonl" ]; then
+    exit "$status"
+fi
+echo "== figures" >&2
+$cb plot "$out" >/dev/null || status=1
+$cb summary "$out"
+echo "results: $out/ (summary.csv, runs.jsonl), figures: $out/plots/" >&2
+exit "$status"

@@ -234,6 +234,9 @@ out:
 
 const cb_workload_t cb_workload_cpu_crunch = {
     .name = "cpu-crunch",
+    .no_instruction_count =
+        "its point is preemption and fairness between hogs and probes "
+        "running in parallel, and callgrind runs one thread at a time",
     .summary = "CPU hogs beside sleeping latency probes: preemption and "
                "fairness",
     .description =

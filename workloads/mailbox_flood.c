@@ -292,6 +292,9 @@ out:
 
 const cb_workload_t cb_workload_mailbox_flood = {
     .name = "mailbox-flood",
+    .no_instruction_count =
+        "its point is producers racing a slow consumer (backpressure and "
+        "queue growth), and callgrind runs one thread at a time",
     .summary = "producers flood one slow consumer: unbounded growth, "
                "backpressure or drops",
     .description =

@@ -125,6 +125,11 @@ int64_t cb_wl_elapsed_ns(const cb_wl_ctx_t *c)
     return c->window_stop - c->window_start;
 }
 
+int64_t cb_wl_window_start_ns(const cb_wl_ctx_t *c)
+{
+    return c->window_start;
+}
+
 static cb_metric_t *metric(cb_wl_ctx_t *c, const char *name,
                            cb_metric_kind_t kind)
 {

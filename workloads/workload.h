@@ -49,6 +49,11 @@ typedef struct cb_workload {
     int (*estimate)(const cb_param_set_t *params, cb_wl_estimate_t *est,
                     char *err, size_t errlen);
     void (*run)(cb_wl_ctx_t *ctx);
+    /* Why instruction counts (matrix --metric instructions, under
+     * callgrind, which runs one thread at a time) say nothing about this
+     * workload, e.g. its point is contention or fairness between threads
+     * running in parallel; NULL when counting is meaningful. */
+    const char *no_instruction_count;
 } cb_workload_t;
 
 /* ---- registry ---- */
@@ -125,6 +130,8 @@ void cb_wl_ctx_free(cb_wl_ctx_t *ctx);
 cb_outcome_t cb_wl_outcome(const cb_wl_ctx_t *ctx, const char **reason);
 /* Window length (0 if never opened) and ops reported. */
 int64_t cb_wl_elapsed_ns(const cb_wl_ctx_t *ctx);
+/* CLOCK_MONOTONIC time the window opened (rt_now_ns), 0 if never. */
+int64_t cb_wl_window_start_ns(const cb_wl_ctx_t *ctx);
 size_t cb_wl_metric_count(const cb_wl_ctx_t *ctx);
 const cb_metric_t *cb_wl_metric_at(const cb_wl_ctx_t *ctx, size_t i);
 

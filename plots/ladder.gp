@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+#
+# Percentile ladder from summary.csv: for histogram METRIC, its p50, p90,
+# p99, p99.9 and max (medians over the repetitions, bars the bootstrap 95%
+# interval), one line per series, log y.  Used for probe lateness under
+# CPU hogs: how late a sleeping task wakes while others compute.
+load SCRIPTS.'/common.gp'
+pos(m) = m eq METRIC.'.p50' ? 1 : m eq METRIC.'.p90' ? 2 : \
+         m eq METRIC.'.p99' ? 3 : m eq METRIC.'.p999' ? 4 : \
+         m eq METRIC.'.max' ? 5 : NaN
+set xtics ('p50' 1, 'p90' 2, 'p99' 3, 'p99.9' 4, 'max' 5)
+set xrange [0.7:5.3]
+set logscale y
+set xlabel 'percentile of '.METRIC noenhanced
+set ylabel METRIC.' (ns, log scale)' noenhanced
+plot for [i=1:|G|] DATA using \
+    (in(i) ? pos(strcol('metric')) : NaN):(column('median')): \
+    (column('ci_lo')):(column('ci_hi')) \
+    with yerrorlines ls i title T[i]

@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+#
+# METRIC against the parameter XPARAM from summary.csv, one line per
+# series (a model with the other parameters fixed), medians with their
+# bootstrap 95% interval; log-log.  Used for throughput vs task count and
+# throughput vs contention (accounts in the bank workload: fewer accounts,
+# more conflicts).  Each series is first copied into a datablock of its
+# own rows, because a line through rows filtered out of a shared file
+# breaks at every row that is not the series'.
+load SCRIPTS.'/common.gp'
+do for [i=1:|G|] {
+    eval sprintf('set table $S%d', i)
+    plot DATA using (column(XPARAM)):(column('median')): \
+        (column('ci_lo')):(column('ci_hi')) \
+        with table if (in(i) && strcol('metric') eq METRIC)
+    unset table
+}
+set datafile separator whitespace
+set datafile nocolumnheaders
+set logscale xy
+set xlabel XLABEL noenhanced
+set ylabel YLABEL noenhanced
+plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \
+    smooth unique with lines ls i title T[i], \
+    for [i=1:|G|] sprintf('$S%d', i) using 1:2:3:4 \
+    with yerrorbars ls i pt 7 ps 0.8 notitle

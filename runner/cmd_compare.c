@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * concbench compare BASE NEW: per cell and metric, is NEW faster, slower,
+ * unchanged, or not comparable with BASE?
+ *
+ * The verdict for one metric of one cell:
+ *   1. both sides need successful repetitions of the same cell (model,
+ *      workload, every parameter) on the same machine fingerprint;
+ *      otherwise "not comparable", with the reason;
+ *   2. the change is the ratio of medians NEW / BASE, with a bootstrap 95%
+ *      interval (stats_ratio_ci);
+ *   3. it is significant when the two-sided Mann-Whitney U test over the
+ *      repetitions gives p < alpha (0.05, as Google Benchmark's
+ *      compare.py); with so few repetitions that even a total separation
+ *      cannot reach alpha (3 against 3 gives p >= 0.1), the interval
+ *      excluding 1 decides instead, and the row says so;
+ *   4. a significant change smaller than the metric family's minimum
+ *      effect is "no change": a 1% shift in a 2-core VM's throughput is
+ *      real and uninteresting.  The minimums (--threshold overrides them
+ *      all): throughput 5%, times 5%, medians and means of latencies 5%,
+ *      p90/p99 10%, p99.9 and max 25% (tails move with every stray
+ *      interrupt), memory 5%, fairness 2%, instruction counts 1% (no
+ *      timing noise: callgrind counts the same run the same way).
+ *
+ * "faster" and "slower" mean better and worse in the metric's own
+ * direction: higher throughput and fairness are better, lower times,
+ * latencies and memory are better.  Metrics with no direction (counts,
+ * counters) are reported, never judged.
+ *
+ * Rejected: a t-test on means (repetitions are not normal; one outlier
+ * moves the mean) and a fixed-percentage rule without a test (flags
+ * noise on a busy machine and misses small, steady regressions).
+ */
+#include "runner/cli.h"
+#include "runner/results.h"
+#include "runner/stats.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char compare_usage[] =
+    "usage: concbench compare BASE NEW [--threshold PCT] [--alpha A]\n"
+    "                         [--metric NAME]... [--format "
+    "table|markdown|json]\n"
+    "                         [--all] [--fail-on-regression] [--force]\n"
+    "\n"
+    "Compares two results folders (from matrix, ab or hyperfine) or hyperfine\n"
+    "--export-json files, cell by cell: ratio of medians NEW/BASE with a\n"
+    "bootstrap 95% interval, a Mann-Whitney U test over the repetitions, a\n"
+    "minimum effect per metric family, a geometric mean over the matrix and a\n"
+    "verdict: faster, slower, no change or not comparable.\n"
+    "\n"
+    "  --threshold PCT       minimum effect for every metric (default: per\n"
+    "                        family: throughput 5, times 5, latency p50 5,\n"
+    "                        p99 10, p99.9/max 25, memory 5, fairness 2)\n"
+    "  --alpha A             significance level of the U test (default "
+    "0.05)\n"
+    "  --metric NAME         judge only this metric (repeatable; histogram\n"
+    "                        fields as latency_ns.p99)\n"
+    "  --format FMT          table (default), markdown or json\n"
+    "  --all                 list unchanged rows too (table, markdown)\n"
+    "  --fail-on-regression  exit 1 when a metric got slower\n"
+    "  --force               compare results from different machines\n"
+    "\n"
+    "Exit: 0 ok, 1 a regression (only with --fail-on-regression), 2 usage or\n"
+    "unreadable input, 3 a cell of NEW crashed, hung, ran out of memory or\n"
+    "failed its correctness check.\n";
+
+typedef enum { FMT_TABLE, FMT_MARKDOWN, FMT_JSON } fmt_t;
+
+typedef enum {
+    V_FASTER,
+    V_SLOWER,
+    V_SAME,
+    V_NOT_COMPARABLE,
+} verdict_t;
+
+static const char *const verdict_names[] = {"faster", "slower", "no change",
+                                            "not comparable"};
+
+typedef struct row {
+    const char *cell, *metric;
+    double base, new_, ratio, lo, hi, p, min_effect;
+    size_t nb, nn;
+    verdict_t v;
+    char note[160];
+} row_t;
+
+typedef struct cmp_opts {
+    const char *base, *new_;
+    double threshold; /* fraction; < 0: per family */
+    double alpha;
+    const char *metrics[32];
+    int nmetrics;
+    fmt_t fmt;
+    bool all, fail_on_regression, force;
+} cmp_opts_t;
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static double family_min_effect(const char *m)
+{
+    if (strcmp(m, "instructions") == 0)
+        return 0.01; /* counted, not timed: 1% is a real change */
+    if (strstr(m, "fairness"))
+        return 0.02;
+    if (ends_with(m, ".p999") || ends_with(m, ".max"))
+        return 0.25;
+    if (ends_with(m, ".p90") || ends_with(m, ".p99"))
+        return 0.10;
+    return 0.05;
+}
+
+static int parse_args(int argc, char **argv, cmp_opts_t *o)
+{
+    enum { O_THR = 256, O_ALPHA, O_METRIC, O_FMT, O_ALL, O_FAIL, O_FORCE };
+    static const struct option longopts[] = {
+        {"threshold", required_argument, NULL, O_THR},
+        {"alpha", required_argument, NULL, O_ALPHA},
+        {"metric", required_argument, NULL, O_METRIC},
+        {"format", required_argument, NULL, O_FMT},
+        {"all", no_argument, NULL, O_ALL},
+        {"fail-on-regression", no_argument, NULL, O_FAIL},
+        {"force", no_argument, NULL, O_FORCE},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    o->threshold = -1;
+    o->alpha = 0.05;
+    opterr = 0;
+    optind = 1;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_THR:
+            o->threshold = strtod(optarg, &end) / 100;
+            if (*end || end == optarg || !(o->threshold >= 0) ||
+                o->threshold > 10)
+                return usage_error("compare: --threshold: '%s' is not a "
+                                   "percentage in 0..1000",
+                                   optarg);
+            break;
+        case O_ALPHA:
+            o->alpha = strtod(optarg, &end);
+            if (*end || end == optarg || !(o->alpha > 0) || o->alpha >= 1)
+                return usage_error("compare: --alpha: '%s' is not in (0, 1)",
+                                   optarg);
+            break;
+        case O_METRIC:
+            if (o->nmetrics == 32)
+                return usage_error("compare: too many --metric options");
+            o->metrics[o->nmetrics++] = optarg;
+            break;
+        case O_FMT:
+            if (strcmp(optarg, "table") == 0)
+                o->fmt = FMT_TABLE;
+            else if (strcmp(optarg, "markdown") == 0)
+                o->fmt = FMT_MARKDOWN;
+            else if (strcmp(optarg, "json") == 0)
+                o->fmt = FMT_JSON;
+            else
+                return usage_error("compare: --format: '%s' is not table, "
+                                   "markdown or json",
+                                   optarg);
+            break;
+        case O_ALL:
+            o->all = true;
+            break;
+        case O_FAIL:
+            o->fail_on_regression = true;
+            break;
+        case O_FORCE:
+            o->force = true;
+            break;
+        case 'h':
+            fputs(compare_usage, stdout);
+            return -1;
+        case ':':
+            return usage_error("compare: option %s needs a value",
+                               argv[optind - 1]);
+        default:
+            return usage_error("compare: unknown option '%s'; see concbench "
+                               "compare --help",
+                               argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return usage_error("compare: wants BASE and NEW (results folders or "
+                           "hyperfine exports); see --help");
+    o->base = argv[optind];
+    o->new_ = argv[optind + 1];
+    return 0;
+}
+
+static bool wanted(const cmp_opts_t *o, const char *metric)
+{
+    if (o->nmetrics == 0)
+        return metric_direction(metric) != 0;
+    for (int i = 0; i < o->nmetrics; i++)
+        if (strcmp(o->metrics[i], metric) == 0)
+            return true;
+    return false;
+}
+
+static const res_cell_t *find_cell(const res_summary_t *s, const char *id)
+{
+    for (size_t i = 0; i < s->ncells; i++)
+        if (strcmp(s->cells[i].first->cell, id) == 0)
+            return &s->cells[i];
+    return NULL;
+}
+
+static size_t bad_runs(const res_cell_t *c)
+{
+    return c->counts[REP_FAILED] + c->counts[REP_CRASHED] +
+           c->counts[REP_TIMEOUT] + c->counts[REP_OOM] + c->counts[REP_ERROR];
+}
+
+typedef struct rows {
+    row_t *r;
+    size_t n, cap;
+} rows_t;
+
+static row_t *add_row(rows_t *rs, const char *cell, const char *metric)
+{
+    if (rs->n == rs->cap) {
+        size_t n = rs->cap ? rs->cap * 2 : 64;
+        row_t *p = realloc(rs->r, n * sizeof *p);
+        if (!p)
+            return NULL;
+        rs->r = p;
+        rs->cap = n;
+    }
+    row_t *r = &rs->r[rs->n++];
+    memset(r, 0, sizeof *r);
+    r->cell = cell;
+    r->metric = metric;
+    r->base = r->new_ = r->ratio = r->lo = r->hi = r->p = NAN;
+    r->v = V_NOT_COMPARABLE;
+    return r;
+}
+
+static void judge(const cmp_opts_t *o, const res_mvals_t *b,
+                  const res_mvals_t *n, row_t *r, uint64_t seed)
+{
+    r->nb = b->n;
+    r->nn = n->n;
+    r->base = b->st.median;
+    r->new_ = n->st.median;
+    int dir = metric_direction(r->metric);
+    r->min_effect =
+        o->threshold >= 0 ? o->threshold : family_min_effect(r->metric);
+    if (r->base == 0 || !isfinite(r->base) || !isfinite(r->new_)) {
+        snprintf(r->note, sizeof r->note, "base median is 0 or missing");
+        return;
+    }
+    r->ratio = r->new_ / r->base;
+    stats_ratio_ci(b->v, b->n, n->v, n->n, seed, &r->lo, &r->hi);
+    double u;
+    double floor_p = stats_mann_whitney(b->v, b->n, n->v, n->n, &u, &r->p);
+    bool significant;
+    if (b->n < 2 || n->n < 2) {
+        snprintf(r->note, sizeof r->note,
+                 "needs 2 or more repetitions on each side");
+        return;
+    }
+    if (floor_p < o->alpha) {
+        significant = r->p < o->alpha;
+    } else {
+        significant = isfinite(r->lo) && (r->lo > 1 || r->hi < 1);
+        snprintf(r->note, sizeof r->note,
+                 "U test cannot reach p<%.2g with %zu+%zu repetitions: "
+                 "judged by the interval",
+                 o->alpha, b->n, n->n);
+    }
+    if (!significant || fabs(r->ratio - 1) < r->min_effect || dir == 0) {
+        r->v = V_SAME;
+        return;
+    }
+    bool better = dir > 0 ? r->ratio > 1 : r->ratio < 1;
+    r->v = better ? V_FASTER : V_SLOWER;
+}
+
+static const char *machine_fp(const res_set_t *s)
+{
+    return jv_str(jv_get(s->machine, "fingerprint"));
+}
+
+static void fmt_num(double v, char *buf, size_t len)
+{
+    if (!isfinite(v))
+        snprintf(buf, len, "-");
+    else if (fabs(v) >= 1e5 && fabs(v) < 1e15)
+        snprintf(buf, len, "%.0f", v);
+    else
+        snprintf(buf, len, "%.4g", v);
+}
+
+static void print_rows(const cmp_opts_t *o, const rows_t *rs)
+{
+    bool md = o->fmt == FMT_MARKDOWN;
+    if (md)
+        printf("| cell | metric | base | new | new/base [95%% CI] | p | "
+               "verdict |\n|---|---|---:|---:|---:|---:|---|\n");
+    else
+        printf("%-36s %-22s %12s %12s %22s %7s  %s\n", "cell", "metric", "base",
+               "new", "new/base [95% CI]", "p", "verdict");
+    size_t hidden = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->r[i];
+        if (r->v == V_SAME && !o->all) {
+            hidden++;
+            continue;
+        }
+        char b[32], n[32], ci[64], p[16];
+        fmt_num(r->base, b, sizeof b);
+        fmt_num(r->new_, n, sizeof n);
+        if (isfinite(r->lo))
+            snprintf(ci, sizeof ci, "%.3f [%.3f, %.3f]", r->ratio, r->lo,
+                     r->hi);
+        else
+            fmt_num(r->ratio, ci, sizeof ci);
+        fmt_num(r->p, p, sizeof p);
+        if (md)
+            printf("| %s | %s | %s | %s | %s | %s | %s%s%s |\n", r->cell,
+                   r->metric ? r->metric : "", b, n, ci, p, verdict_names[r->v],
+                   r->note[0] ? ": " : "", r->note);
+        else
+            printf("%-36s %-22s %12s %12s %22s %7s  %s%s%s\n", r->cell,
+                   r->metric ? r->metric : "", b, n, ci, p, verdict_names[r->v],
+                   r->note[0] ? ": " : "", r->note);
+    }
+    if (hidden)
+        printf("%s%zu metric%s with no change not shown (--all shows "
+               "them)\n",
+               md ? "\n" : "", hidden, hidden == 1 ? "" : "s");
+}
+
+static void print_json(const rows_t *rs, const char *reason, double geo,
+                       size_t ngeo, size_t counts[4], size_t crashed)
+{
+    json_t j;
+    json_init(&j, stdout, true);
+    json_obj_begin(&j, NULL);
+    json_int(&j, "schema_version", RESULTS_SCHEMA);
+    json_str(&j, "type", "compare");
+    json_str(&j, "not_comparable_reason", reason);
+    json_f64(&j, "geomean_cost_ratio", geo);
+    json_int(&j, "geomean_metrics", (int64_t)ngeo);
+    json_obj_begin(&j, "verdicts");
+    for (int v = 0; v < 4; v++)
+        json_int(&j, verdict_names[v], (int64_t)counts[v]);
+    json_obj_end(&j);
+    json_int(&j, "new_cells_failed", (int64_t)crashed);
+    json_arr_begin(&j, "rows");
+    for (size_t i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->r[i];
+        json_obj_begin(&j, NULL);
+        json_str(&j, "cell", r->cell);
+        json_str(&j, "metric", r->metric);
+        json_f64(&j, "base_median", r->base);
+        json_f64(&j, "new_median", r->new_);
+        json_f64(&j, "ratio", r->ratio);
+        json_f64(&j, "ratio_ci_lo", r->lo);
+        json_f64(&j, "ratio_ci_hi", r->hi);
+        json_f64(&j, "p_value", r->p);
+        json_f64(&j, "min_effect", r->min_effect);
+        json_int(&j, "n_base", (int64_t)r->nb);
+        json_int(&j, "n_new", (int64_t)r->nn);
+        json_str(&j, "verdict", verdict_names[r->v]);
+        json_str(&j, "note", r->note[0] ? r->note : NULL);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+}
+
+/* Whether two sets may be compared at all; *why says why not. */
+static int compare_sets(const res_set_t *bs, const res_set_t *ns, bool force,
+                        const char **why)
+{
+    const char *fb = machine_fp(bs), *fn = machine_fp(ns);
+    *why = NULL;
+    if (force)
+        return 1;
+    if ((fb == NULL) != (fn == NULL))
+        *why = "one side has no machine fingerprint (machine.json); --force "
+               "compares anyway";
+    else if (fb && strcmp(fb, fn) != 0)
+        *why = "different machine fingerprints (CPU, topology, PUs, kernel, "
+               "VM, CPU limit or sanitizers differ); --force compares "
+               "anyway";
+    return *why == NULL;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    cmp_opts_t o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? EXIT_OK : rc;
+    res_set_t bs, ns;
+    res_summary_t bsum = {0}, nsum = {0};
+    rows_t rs = {0};
+    char err[1024];
+    memset(&ns, 0, sizeof ns);
+    if (results_load(o.base, false, &bs, err, sizeof err) < 0 ||
+        results_load(o.new_, false, &ns, err, sizeof err) < 0) {
+        rc = usage_error("compare: %s", err);
+        goto out;
+    }
+    if (bs.nruns == 0 || ns.nruns == 0) {
+        rc = usage_error("compare: %s holds no runs",
+                         bs.nruns == 0 ? o.base : o.new_);
+        goto out;
+    }
+    if (results_summarise(&bs, &bsum) < 0 ||
+        results_summarise(&ns, &nsum) < 0) {
+        rc = usage_error("compare: out of memory");
+        goto out;
+    }
+    const char *why;
+    bool comparable = compare_sets(&bs, &ns, o.force, &why);
+    size_t counts[4] = {0}, crashed = 0, ngeo = 0;
+    double logsum = 0;
+    for (size_t i = 0; i < bsum.ncells; i++) {
+        const res_cell_t *b = &bsum.cells[i];
+        const res_cell_t *n = find_cell(&nsum, b->first->cell);
+        row_t *r;
+        if (!n || !comparable) {
+            if (!(r = add_row(&rs, b->first->label, NULL)))
+                goto oom;
+            snprintf(r->note, sizeof r->note, "%s",
+                     !comparable ? why
+                                 : "only in BASE (NEW has no cell with "
+                                   "these parameters)");
+            continue;
+        }
+        if (bad_runs(n)) {
+            crashed++;
+            if (!(r = add_row(&rs, b->first->label, NULL)))
+                goto oom;
+            snprintf(r->note, sizeof r->note, "NEW failed: %.140s",
+                     n->reason ? n->reason : "?");
+            continue;
+        }
+        if (!n->counts[REP_OK] || !b->counts[REP_OK]) {
+            if (!(r = add_row(&rs, b->first->label, NULL)))
+                goto oom;
+            snprintf(r->note, sizeof r->note,
+                     "no successful repetition in %s%s%.100s",
+                     b->counts[REP_OK] ? "NEW" : "BASE",
+                     (b->counts[REP_OK] ? n : b)->reason ? ": " : "",
+                     (b->counts[REP_OK] ? n : b)->reason
+                         ? (b->counts[REP_OK] ? n : b)->reason
+                         : "");
+            continue;
+        }
+        for (size_t m = 0; m < b->nm; m++) {
+            const res_mvals_t *bm = &b->m[m];
+            if (!wanted(&o, bm->name))
+                continue;
+            const res_mvals_t *nm = results_find_metric(n, bm->name);
+            if (!(r = add_row(&rs, b->first->label, bm->name)))
+                goto oom;
+            if (!nm) {
+                snprintf(r->note, sizeof r->note, "metric missing in NEW");
+                continue;
+            }
+            judge(&o, bm, nm, r, 0xc0ffee + i * 977 + m);
+            int dir = metric_direction(bm->name);
+            if (isfinite(r->ratio) && r->ratio > 0 && dir != 0 &&
+                r->v != V_NOT_COMPARABLE) {
+                /* Cost: > 1 means NEW is worse, whatever the direction. */
+                logsum += dir < 0 ? log(r->ratio) : -log(r->ratio);
+                ngeo++;
+            }
+        }
+    }
+    for (size_t i = 0; i < nsum.ncells; i++)
+        if (!find_cell(&bsum, nsum.cells[i].first->cell)) {
+            row_t *r = add_row(&rs, nsum.cells[i].first->label, NULL);
+            if (!r)
+                goto oom;
+            snprintf(r->note, sizeof r->note, "only in NEW");
+            if (bad_runs(&nsum.cells[i]))
+                crashed++;
+        }
+    for (size_t i = 0; i < rs.n; i++)
+        counts[rs.r[i].v]++;
+    double geo = ngeo ? exp(logsum / (double)ngeo) : NAN;
+    if (o.fmt == FMT_JSON) {
+        print_json(&rs, why, geo, ngeo, counts, crashed);
+    } else {
+        print_rows(&o, &rs);
+        printf("%s%zu faster, %zu slower, %zu no change, %zu not comparable",
+               o.fmt == FMT_MARKDOWN ? "\n" : "\n", counts[V_FASTER],
+               counts[V_SLOWER], counts[V_SAME], counts[V_NOT_COMPARABLE]);
+        if (ngeo)
+            printf("; geometric mean of the cost ratio over %zu metrics: "
+                   "%.3f (above 1: NEW is worse)",
+                   ngeo, geo);
+        printf("\n");
+        if (why)
+            printf("not comparable: %s\n", why);
+    }
+    if (crashed) {
+        fprintf(stderr,
+                "concbench: compare: %zu cell%s of NEW crashed, hung, ran "
+                "out of memory or failed its check\n",
+                crashed, crashed == 1 ? "" : "s");
+        rc = EXIT_INVARIANT;
+    } else if (o.fail_on_regression && counts[V_SLOWER]) {
+        rc = EXIT_RUN_ERROR;
+    } else {
+        rc = EXIT_OK;
+    }
+    goto out;
+oom:
+    rc = usage_error("compare: out of memory");
+out:
+    free(rs.r);
+    results_summary_free(&bsum);
+    results_summary_free(&nsum);
+    results_free(&bs);
+    results_free(&ns);
+    return rc;
+}

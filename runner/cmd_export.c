@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * concbench export DIR bmf|gab: a results folder in the formats existing
+ * trackers ingest.
+ *
+ *   bmf  Bencher Metric Format: {benchmark: {measure: {value, lower_value,
+ *        upper_value}}}; the benchmark is the cell, the measure the metric
+ *        in kebab case (Bencher creates a measure the first time it sees
+ *        its slug), value the median and the bounds its bootstrap 95%
+ *        interval.
+ *   gab  github-action-benchmark's custom tools take a list of {name,
+ *        unit, value, range, extra} and know one direction per file, so
+ *        there are two: gab-bigger.json (tool customBiggerIsBetter:
+ *        throughput, fairness) and gab-smaller.json (customSmallerIsBetter:
+ *        times, latencies, memory).
+ *
+ * Only metrics with a known direction are exported: a counter that went
+ * up is not a regression or an improvement by itself.
+ */
+#include "runner/results.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int metric_direction(const char *name)
+{
+    if (strncmp(name, "counters.", 9) == 0)
+        return 0;
+    if (strcmp(name, "instructions") == 0)
+        return -1;
+    if (strstr(name, "throughput") || ends_with(name, "_ops_s") ||
+        ends_with(name, "_per_s") || strstr(name, "fairness"))
+        return 1;
+    /* Histograms: the distribution's position; count is how many. */
+    if (ends_with(name, ".count"))
+        return 0;
+    if (strstr(name, "_ns") || ends_with(name, "_s") ||
+        ends_with(name, "_bytes") || strstr(name, "latency") ||
+        strstr(name, "lateness"))
+        return -1;
+    return 0;
+}
+
+static const char *unit_of(const char *name)
+{
+    if (strcmp(name, "instructions") == 0)
+        return "instructions";
+    if (strstr(name, "_ops_s") || strstr(name, "throughput"))
+        return "ops/s";
+    if (strstr(name, "fairness"))
+        return "index";
+    if (strstr(name, "_ns"))
+        return "ns";
+    if (strstr(name, "_bytes"))
+        return "bytes";
+    if (ends_with(name, "_s"))
+        return "s";
+    return "";
+}
+
+static void slug(const char *name, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; *name && i + 1 < len; name++)
+        out[i++] = (*name == '_' || *name == '.') ? '-' : *name;
+    out[i] = '\0';
+}
+
+#define fail results_error
+
+static void write_bmf(FILE *f, const res_summary_t *sum)
+{
+    json_t j;
+    json_init(&j, f, true);
+    json_obj_begin(&j, NULL);
+    for (size_t i = 0; i < sum->ncells; i++) {
+        const res_cell_t *c = &sum->cells[i];
+        if (!c->nm)
+            continue;
+        json_obj_begin(&j, c->first->cell);
+        for (size_t m = 0; m < c->nm; m++) {
+            if (!metric_direction(c->m[m].name))
+                continue;
+            char s[64];
+            slug(c->m[m].name, s, sizeof s);
+            json_obj_begin(&j, s);
+            json_f64(&j, "value", c->m[m].st.median);
+            if (isfinite(c->m[m].st.ci_lo)) {
+                json_f64(&j, "lower_value", c->m[m].st.ci_lo);
+                json_f64(&j, "upper_value", c->m[m].st.ci_hi);
+            }
+            json_obj_end(&j);
+        }
+        json_obj_end(&j);
+    }
+    json_obj_end(&j);
+}
+
+static void write_gab(FILE *f, const res_summary_t *sum, int dir)
+{
+    json_t j;
+    json_init(&j, f, true);
+    json_arr_begin(&j, NULL);
+    for (size_t i = 0; i < sum->ncells; i++) {
+        const res_cell_t *c = &sum->cells[i];
+        for (size_t m = 0; m < c->nm; m++) {
+            const stats_t *st = &c->m[m].st;
+            if (metric_direction(c->m[m].name) != dir)
+                continue;
+            char name[1300], range[64], extra[128];
+            snprintf(name, sizeof name, "%s %s", c->first->cell, c->m[m].name);
+            json_obj_begin(&j, NULL);
+            json_str(&j, "name", name);
+            json_str(&j, "unit", unit_of(c->m[m].name));
+            json_f64(&j, "value", st->median);
+            if (isfinite(st->ci_lo)) {
+                snprintf(range, sizeof range, "± %.6g",
+                         (st->ci_hi - st->ci_lo) / 2);
+                json_str(&j, "range", range);
+            }
+            snprintf(extra, sizeof extra,
+                     "median of %zu repetitions; 95%% CI [%.6g, %.6g]", st->n,
+                     st->ci_lo, st->ci_hi);
+            json_str(&j, "extra", extra);
+            json_obj_end(&j);
+        }
+    }
+    json_arr_end(&j);
+}
+
+static int write_file(const char *dir, const char *name,
+                      const res_summary_t *sum, int gab_dir, char *err,
+                      size_t errlen)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = outfile_open(path, tmp, sizeof tmp);
+    if (!f)
+        return fail(err, errlen, "cannot write %s", path);
+    if (gab_dir)
+        write_gab(f, sum, gab_dir);
+    else
+        write_bmf(f, sum);
+    if (outfile_commit(f, tmp, path) < 0)
+        return fail(err, errlen, "cannot write %s", path);
+    return 0;
+}
+
+static int export_to(const char *dir, const char *fmt, FILE *out, char *err,
+                     size_t errlen)
+{
+    if (strcmp(fmt, "bmf") != 0 && strcmp(fmt, "gab") != 0)
+        return fail(err, errlen, "unknown export format '%s' (bmf, gab)", fmt);
+    res_set_t set;
+    res_summary_t sum = {0};
+    int rc = -1;
+    if (results_load(dir, false, &set, err, errlen) < 0)
+        goto out;
+    if (results_summarise(&set, &sum) < 0) {
+        fail(err, errlen, "out of memory");
+        goto out;
+    }
+    if (out && strcmp(fmt, "bmf") == 0)
+        write_bmf(out, &sum), rc = 0;
+    else if (out) /* one document on stdout: the higher-is-better list */
+        rc = fail(err, errlen,
+                  "gab makes two files (bigger and smaller is better); "
+                  "give -o DIR");
+    else if (strcmp(fmt, "bmf") == 0)
+        rc = write_file(dir, "bmf.json", &sum, 0, err, errlen);
+    else
+        rc = write_file(dir, "gab-bigger.json", &sum, 1, err, errlen) ||
+                     write_file(dir, "gab-smaller.json", &sum, -1, err, errlen)
+                 ? -1
+                 : 0;
+out:
+    results_summary_free(&sum);
+    results_free(&set);
+    return rc;
+}
+
+int export_write(const char *dir, const char *fmt, char *err, size_t errlen)
+{
+    return export_to(dir, fmt, NULL, err, errlen);
+}
+
+int cmd_export(int argc, char **argv)
+{
+    if (argc == 2 && is_help(argv[1])) {
+        printf("usage: concbench export DIR bmf|gab [--stdout]\n\n"
+               "Writes a results folder's medians and 95%% intervals for "
+               "trackers:\n"
+               "  bmf  DIR/bmf.json, Bencher Metric Format (bencher run "
+               "--adapter json)\n"
+               "  gab  DIR/gab-bigger.json and DIR/gab-smaller.json for\n"
+               "       github-action-benchmark's customBiggerIsBetter and\n"
+               "       customSmallerIsBetter tools\n"
+               "--stdout prints bmf instead of writing the file.\n\n"
+               "Exit: 0 ok, 2 usage or unreadable results.\n");
+        return EXIT_OK;
+    }
+    bool to_stdout = argc == 4 && strcmp(argv[3], "--stdout") == 0;
+    if (argc != 3 && !to_stdout)
+        return usage_error("export: usage: concbench export DIR bmf|gab "
+                           "[--stdout]");
+    char err[1024];
+    if (export_to(argv[1], argv[2], to_stdout ? stdout : NULL, err,
+                  sizeof err) < 0)
+        return usage_error("export: %s", err);
+    return EXIT_OK;
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    if (argc == 2 && is_help(argv[1])) {
+        printf("usage: concbench summary DIR\n\n"
+               "Rewrites DIR's derived files (summary.csv, cells.csv, "
+               "runs.csv, hist.csv,\nseries.csv) from its runs.jsonl and "
+               "prints each cell's outcomes.  Use it\nafter merging or "
+               "repairing runs.jsonl by hand.\n\n"
+               "Exit: 0 ok, 2 usage or unreadable results.\n");
+        return EXIT_OK;
+    }
+    if (argc != 2)
+        return usage_error("summary: usage: concbench summary DIR");
+    char err[1024], noisy[8192] = "";
+    res_set_t set;
+    res_summary_t sum = {0};
+    if (results_load(argv[1], false, &set, err, sizeof err) < 0 ||
+        results_finalize(argv[1], noisy, sizeof noisy, err, sizeof err) < 0 ||
+        results_summarise(&set, &sum) < 0) {
+        results_summary_free(&sum);
+        results_free(&set);
+        return usage_error("summary: %s", err);
+    }
+    /* The headline figures a person compares, medians over the
+     * repetitions; "-" where a cell does not report one. */
+    static const char *const cols[] = {"throughput_ops_s", "latency_ns.p50",
+                                       "latency_ns.p99",   "lateness_ns.p99",
+                                       "fairness_jain",    "peak_rss_bytes"};
+    static const char *const heads[] = {"ops/s",    "lat p50 ns", "lat p99 ns",
+                                        "late p99", "jain",       "peak RSS"};
+    printf("%-40s %3s %4s", "cell", "ok", "bad");
+    for (size_t k = 0; k < 6; k++)
+        printf(" %12s", heads[k]);
+    printf("  first failure\n");
+    for (size_t i = 0; i < sum.ncells; i++) {
+        const res_cell_t *c = &sum.cells[i];
+        size_t bad = 0;
+        for (int o = 0; o < REP_OUTCOME_COUNT; o++)
+            bad += o == REP_OK || o == REP_UNSUPPORTED ? 0 : c->counts[o];
+        printf("%-40.40s %3zu %4zu", c->first->label, c->counts[REP_OK], bad);
+        for (size_t k = 0; k < 6; k++) {
+            const res_mvals_t *m = results_find_metric(c, cols[k]);
+            if (!m || !isfinite(m->st.median))
+                printf(" %12s", "-");
+            else if (m->st.median < 10)
+                printf(" %12.3f", m->st.median);
+            else
+                printf(" %12.0f", m->st.median);
+        }
+        printf("  %s\n", c->counts[REP_UNSUPPORTED] && !bad
+                             ? "unsupported by the model"
+                         : c->reason ? c->reason
+                                     : "");
+    }
+    if (noisy[0])
+        printf("\nnoisy (CV above %.0f%%):\n%s", NOISY_CV * 100, noisy);
+    results_summary_free(&sum);
+    results_free(&set);
+    return EXIT_OK;
+}

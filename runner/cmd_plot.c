@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * concbench plot DIR: PNG and SVG figures of a results folder, drawn by
+ * gnuplot with the scripts in plots/.
+ *
+ * The division of labour: this file decides which figures the data can
+ * support and which cells form each series; the scripts read only the
+ * folder's CSV files (results.h) and draw.  A series is handed to a script
+ * as the list of its cell ids, so a script never needs to know which
+ * models, workloads or parameters exist: a model or a workload added
+ * later gets its figures with no change here or in plots/.
+ *
+ * What is drawn, per workload, when its results have it:
+ *   - latency CDFs (a histogram whose name holds "latency"), log x;
+ *   - lateness percentiles (a histogram whose name holds "lateness"): how
+ *     late sleeping probes wake beside CPU hogs;
+ *   - fairness (fairness_jain) per series;
+ *   - throughput against the task count when `tasks` was swept, log-log;
+ *   - throughput against contention when `accounts` was swept (the bank
+ *     workload: fewer accounts, more conflicts);
+ *   - time series (queue length, memory) over the window;
+ *   - wall time per command for hyperfine results;
+ * and over the whole matrix the run-order drift.  A figure the data
+ * cannot support is skipped with a note saying what would produce it.
+ */
+#include "runner/cli.h"
+#include "runner/results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CB_PLOTS_DIR
+#define CB_PLOTS_DIR "plots"
+#endif
+
+static const char plot_usage[] =
+    "usage: concbench plot DIR [-o OUTDIR] [--format png|svg|both]\n"
+    "\n"
+    "Draws the figures a results folder supports with gnuplot (gnuplot-nox)\n"
+    "into OUTDIR (default DIR/plots), as PNG and SVG: latency CDFs per "
+    "model,\nprobe lateness beside CPU hogs, fairness, throughput vs task "
+    "count,\nthroughput vs contention (accounts), queue length and memory "
+    "over time,\nhyperfine wall times, and the run-order drift.  Figures "
+    "the data cannot\nsupport are skipped with a note.  The scripts live in "
+    "plots/ (override\nwith CONCBENCH_PLOTS) and read only DIR's CSV "
+    "files.\n"
+    "\n"
+    "Exit: 0 ok, 1 gnuplot failed or is missing, 2 usage or unreadable "
+    "results.\n";
+
+typedef struct plotter {
+    const char *dir, *outdir, *scripts;
+    const char *formats[2];
+    int nformats;
+    res_set_t set;
+    res_summary_t sum;
+    int made, failed;
+    bool had_param[2]; /* some workload declares tasks, accounts */
+} plotter_t;
+
+/* A gnuplot string literal: single quotes, a quote doubled. */
+static void gp_str(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputc('\'', f);
+        fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+/* Series under construction: cell ids and a title each. */
+typedef struct series {
+    char *ids[256];
+    char titles[256][200];
+    int rep[256];
+    int n;
+    char *buf[256];
+} series_t;
+
+static void series_free(series_t *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->buf[i]);
+    memset(s, 0, sizeof *s);
+}
+
+/* Add cell id to the series titled title (created when new). */
+static void series_add(series_t *s, const char *title, const char *id)
+{
+    int i = 0;
+    while (i < s->n && strcmp(s->titles[i], title) != 0)
+        i++;
+    if (i == s->n) {
+        if (s->n == 256)
+            return;
+        snprintf(s->titles[i], sizeof s->titles[i], "%s", title);
+        s->buf[i] = strdup("|");
+        s->rep[i] = 0;
+        s->n++;
+    }
+    if (!s->buf[i])
+        return;
+    size_t n = strlen(s->buf[i]) + strlen(id) + 2;
+    char *p = realloc(s->buf[i], n);
+    if (!p)
+        return;
+    strcat(p, id);
+    strcat(p, "|");
+    s->buf[i] = p;
+}
+
+/* The label without the workload: "threads tasks=10". */
+static void title_of(const res_run_t *r, const char *drop_param, char *out,
+                     size_t len)
+{
+    const char *l = r->label;
+    size_t wl = strlen(r->workload);
+    out[0] = '\0';
+    size_t o = 0;
+    for (const char *p = l; *p;) {
+        size_t n = strcspn(p, " ");
+        bool skip =
+            (n == wl && strncmp(p, r->workload, n) == 0 && p != l) ||
+            (drop_param && strncmp(p, drop_param, strlen(drop_param)) == 0 &&
+             p[strlen(drop_param)] == '=');
+        if (!skip && o + n + 2 < len) {
+            if (o)
+                out[o++] = ' ';
+            memcpy(out + o, p, n);
+            o += n;
+            out[o] = '\0';
+        }
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+static int run_gnuplot(plotter_t *p, const char *script, const char *name,
+                       const char *vars, const series_t *s)
+{
+    int rc = 0;
+    for (int k = 0; k < p->nformats; k++) {
+        char *cmd = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&cmd, &len);
+        if (!f)
+            return -1;
+        fprintf(f, "FMT='%s'; SCRIPTS=", p->formats[k]);
+        gp_str(f, p->scripts);
+        fprintf(f, "; OUT=");
+        char out[4200];
+        snprintf(out, sizeof out, "%s/%s", p->outdir, name);
+        gp_str(f, out);
+        fprintf(f, "; %s; array G[%d]; array T[%d]; array REP[%d]; ", vars,
+                s->n, s->n, s->n);
+        for (int i = 0; i < s->n; i++) {
+            fprintf(f, "G[%d]=", i + 1);
+            gp_str(f, s->buf[i]);
+            fprintf(f, "; T[%d]=", i + 1);
+            gp_str(f, s->titles[i]);
+            fprintf(f, "; REP[%d]=%d; ", i + 1, s->rep[i]);
+        }
+        fclose(f);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", p->scripts, script);
+        int errfd = memfd_create("gnuplot-stderr", MFD_CLOEXEC);
+        char *argv[] = {"gnuplot", "-e", cmd, path, NULL};
+        int status = spawn_wait(spawn(argv, errfd, false, false));
+        free(cmd);
+        char file[4300];
+        snprintf(file, sizeof file, "%s.%s", out, p->formats[k]);
+        struct stat st;
+        bool ok = status >= 0 && WIFEXITED(status) &&
+                  WEXITSTATUS(status) == 0 && stat(file, &st) == 0 &&
+                  st.st_size > 0;
+        if (ok) {
+            printf("%s\n", file);
+            p->made++;
+        } else {
+            char msg[2048] = "";
+            if (errfd >= 0) {
+                ssize_t n = pread(errfd, msg, sizeof msg - 1, 0);
+                msg[n > 0 ? n : 0] = '\0';
+            }
+            fprintf(stderr, "concbench: plot: gnuplot failed on %s (%s):\n%s",
+                    file, script,
+                    WIFEXITED(status) && WEXITSTATUS(status) == 127
+                        ? "gnuplot is not installed (gnuplot-nox; "
+                          "scripts/deps.sh installs it)\n"
+                        : msg);
+            p->failed++;
+            rc = -1;
+        }
+        if (errfd >= 0)
+            close(errfd);
+    }
+    return rc;
+}
+
+static void skipped(const char *what, const char *why)
+{
+    fprintf(stderr, "concbench: plot: skipped %s: %s\n", what, why);
+}
+
+/* Names of the histograms (metrics with buckets) a cell's runs report. */
+static const jv_t *metrics_of(const plotter_t *p, const res_cell_t *c)
+{
+    for (size_t i = 0; i < p->set.nruns; i++) {
+        const res_run_t *r = &p->set.runs[i];
+        if (!r->warmup && strcmp(r->outcome, "ok") == 0 &&
+            strcmp(r->cell, c->first->cell) == 0)
+            return jv_get(r->line, "metrics");
+    }
+    return NULL;
+}
+
+static int first_ok_rep(const plotter_t *p, const res_cell_t *c,
+                        const char *series)
+{
+    for (size_t i = 0; i < p->set.nruns; i++) {
+        const res_run_t *r = &p->set.runs[i];
+        if (!r->warmup && strcmp(r->outcome, "ok") == 0 &&
+            strcmp(r->cell, c->first->cell) == 0 &&
+            jv_get(jv_get(r->line, "series"), series))
+            return r->rep;
+    }
+    return -1;
+}
+
+static void csv_path(const plotter_t *p, const char *name, char *out,
+                     size_t len)
+{
+    snprintf(out, len, "%s/%s", p->dir, name);
+}
+
+static void vars(char *buf, size_t len, const char *data, const char *title,
+                 const char *extra)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f) {
+        buf[0] = '\0';
+        return;
+    }
+    fputs("DATA=", f);
+    gp_str(f, data);
+    fputs("; TITLE=", f);
+    gp_str(f, title);
+    fprintf(f, "%s%s", extra[0] ? "; " : "", extra);
+    fclose(f);
+    snprintf(buf, len, "%s", s);
+    free(s);
+}
+
+/* Series: one per cell of workload w that reports metric m. */
+static void cells_with(const plotter_t *p, const char *w, const char *m,
+                       series_t *s)
+{
+    for (size_t i = 0; i < p->sum.ncells; i++) {
+        const res_cell_t *c = &p->sum.cells[i];
+        if (strcmp(c->first->workload, w) != 0 || !results_find_metric(c, m))
+            continue;
+        char t[200];
+        title_of(c->first, NULL, t, sizeof t);
+        series_add(s, t, c->first->cell);
+    }
+}
+
+/* How many distinct values param takes over w's cells reporting m. */
+static int distinct_values(const plotter_t *p, const char *w, const char *param,
+                           const char *m)
+{
+    double seen[64];
+    int n = 0;
+    for (size_t i = 0; i < p->sum.ncells; i++) {
+        const res_cell_t *c = &p->sum.cells[i];
+        double v;
+        if (strcmp(c->first->workload, w) != 0 || !results_find_metric(c, m) ||
+            !jv_num(jv_get(jv_get(c->first->line, "params"), param), &v))
+            continue;
+        bool dup = false;
+        for (int k = 0; k < n; k++)
+            dup |= seen[k] == v;
+        if (!dup && n < 64)
+            seen[n++] = v;
+    }
+    return n;
+}
+
+static void plot_xy(plotter_t *p, const char *w, const char *param,
+                    const char *kind, const char *title, const char *xlabel,
+                    const char *hint)
+{
+    const char *m = "throughput_ops_s";
+    char what[256];
+    snprintf(what, sizeof what, "%s of %s", kind, w);
+    int n = distinct_values(p, w, param, m);
+    if (n == 0)
+        return; /* this workload has no such parameter: nothing to say */
+    p->had_param[strcmp(param, "tasks") != 0] = true;
+    if (n < 2) {
+        skipped(what, hint);
+        return;
+    }
+    series_t s = {0};
+    for (size_t i = 0; i < p->sum.ncells; i++) {
+        const res_cell_t *c = &p->sum.cells[i];
+        if (strcmp(c->first->workload, w) != 0 || !results_find_metric(c, m))
+            continue;
+        char t[200];
+        title_of(c->first, param, t, sizeof t);
+        series_add(&s, t, c->first->cell);
+    }
+    char data[4200], v[8192], extra[512], name[512];
+    csv_path(p, "summary.csv", data, sizeof data);
+    snprintf(extra, sizeof extra,
+             "METRIC='%s'; XPARAM='%s'; XLABEL='%s'; "
+             "YLABEL='throughput (operations/s, log scale)'",
+             m, param, xlabel);
+    vars(v, sizeof v, data, title, extra);
+    snprintf(name, sizeof name, "%s-%s", kind, w);
+    run_gnuplot(p, "xy.gp", name, v, &s);
+    series_free(&s);
+}
+
+static void plot_workload(plotter_t *p, const char *w)
+{
+    char data[4200], v[8192], extra[1024], name[512], title[512];
+    const res_cell_t *any = NULL;
+    for (size_t i = 0; i < p->sum.ncells && !any; i++)
+        if (strcmp(p->sum.cells[i].first->workload, w) == 0 &&
+            p->sum.cells[i].counts[REP_OK])
+            any = &p->sum.cells[i];
+    if (!any) {
+        char what[256];
+        snprintf(what, sizeof what, "every figure of %s", w);
+        skipped(what, "no successful repetition");
+        return;
+    }
+    /* Histograms: CDFs for latencies, percentile ladders for lateness. */
+    const jv_t *m = metrics_of(p, any);
+    for (size_t k = 0; m && m->kind == JV_OBJ && k < m->n; k++) {
+        const char *h = m->keys[k];
+        if (!jv_get(&m->items[k], "buckets"))
+            continue;
+        char p50[200];
+        snprintf(p50, sizeof p50, "%s.p50", h);
+        series_t s = {0};
+        cells_with(p, w, p50, &s);
+        if (strstr(h, "lateness")) {
+            csv_path(p, "summary.csv", data, sizeof data);
+            snprintf(title, sizeof title,
+                     "%s: %s percentiles per model (how late sleepers wake "
+                     "beside CPU hogs)",
+                     w, h);
+            snprintf(extra, sizeof extra, "METRIC='%s'", h);
+            vars(v, sizeof v, data, title, extra);
+            snprintf(name, sizeof name, "lateness-%s-%s", w, h);
+            run_gnuplot(p, "ladder.gp", name, v, &s);
+        } else if (strstr(h, "latency")) {
+            csv_path(p, "hist.csv", data, sizeof data);
+            snprintf(title, sizeof title, "%s: %s CDF per model", w, h);
+            snprintf(extra, sizeof extra, "METRIC='%s'", h);
+            vars(v, sizeof v, data, title, extra);
+            snprintf(name, sizeof name, "cdf-%s-%s", w, h);
+            run_gnuplot(p, "cdf.gp", name, v, &s);
+        }
+        series_free(&s);
+    }
+    /* Bars: fairness, and wall time for hyperfine results. */
+    static const struct {
+        const char *metric, *kind, *title, *ylabel, *range;
+    } bars[] = {
+        {"fairness_jain", "fairness",
+         "Jain's fairness index over the CPU hogs' progress (1 = equal "
+         "shares)",
+         "Jain fairness index (1 = equal shares)", "YMIN=0; YMAX=1.05"},
+        {"wall_time_s", "walltime", "wall time of the whole process",
+         "wall time (s)", ""},
+    };
+    for (size_t b = 0; b < sizeof bars / sizeof bars[0]; b++) {
+        series_t s = {0};
+        cells_with(p, w, bars[b].metric, &s);
+        if (s.n) {
+            csv_path(p, "summary.csv", data, sizeof data);
+            snprintf(title, sizeof title, "%s: %s", w, bars[b].title);
+            snprintf(extra, sizeof extra, "METRIC='%s'; YLABEL='%s'%s%s",
+                     bars[b].metric, bars[b].ylabel,
+                     bars[b].range[0] ? "; " : "", bars[b].range);
+            vars(v, sizeof v, data, title, extra);
+            snprintf(name, sizeof name, "%s-%s", bars[b].kind, w);
+            run_gnuplot(p, "bars.gp", name, v, &s);
+        }
+        series_free(&s);
+    }
+    snprintf(title, sizeof title,
+             "%s: throughput vs task count (medians, 95%% intervals)", w);
+    plot_xy(p, w, "tasks", "throughput-vs-tasks", title, "tasks (log scale)",
+            "fewer than two values of tasks; sweep it (-p tasks=10,100,1000)");
+    snprintf(title, sizeof title,
+             "%s: throughput vs contention (fewer accounts, more conflicts)",
+             w);
+    plot_xy(p, w, "accounts", "throughput-vs-contention", title,
+            "accounts (log scale; fewer = more contention)",
+            "fewer than two values of accounts; sweep it "
+            "(-p accounts=4,64,1024)");
+    /* Time series. */
+    const jv_t *ser = NULL;
+    for (size_t i = 0; i < p->set.nruns && !ser; i++)
+        if (strcmp(p->set.runs[i].workload, w) == 0 &&
+            strcmp(p->set.runs[i].outcome, "ok") == 0) {
+            ser = jv_get(p->set.runs[i].line, "series");
+            if (ser && (ser->kind != JV_OBJ || ser->n == 0))
+                ser = NULL;
+        }
+    if (ser) {
+        char metrics[512] = "";
+        for (size_t k = 0; k < ser->n && k < 4; k++) {
+            size_t n = strlen(metrics);
+            snprintf(metrics + n, sizeof metrics - n, "%s%s", k ? " " : "",
+                     ser->keys[k]);
+        }
+        series_t s = {0};
+        for (size_t i = 0; i < p->sum.ncells; i++) {
+            const res_cell_t *c = &p->sum.cells[i];
+            int rep = first_ok_rep(p, c, ser->keys[0]);
+            if (strcmp(c->first->workload, w) != 0 || rep < 0)
+                continue;
+            char t[200];
+            title_of(c->first, NULL, t, sizeof t);
+            series_add(&s, t, c->first->cell);
+            s.rep[s.n - 1] = rep;
+        }
+        csv_path(p, "series.csv", data, sizeof data);
+        snprintf(title, sizeof title,
+                 "%s over time, per model (first measured repetition)", w);
+        snprintf(extra, sizeof extra, "METRICS='%s'", metrics);
+        vars(v, sizeof v, data, title, extra);
+        snprintf(name, sizeof name, "series-%s", w);
+        run_gnuplot(p, "series.gp", name, v, &s);
+        series_free(&s);
+    }
+}
+
+static void plot_drift(plotter_t *p)
+{
+    const char *m = "throughput_ops_s";
+    bool have = false;
+    size_t runs = 0;
+    for (size_t i = 0; i < p->sum.ncells; i++)
+        if (results_find_metric(&p->sum.cells[i], m))
+            have = true;
+    if (!have)
+        m = "wall_time_s";
+    for (size_t i = 0; i < p->sum.ncells; i++) {
+        const res_mvals_t *v = results_find_metric(&p->sum.cells[i], m);
+        runs += v ? v->n : 0;
+    }
+    if (runs < 3) {
+        skipped("run-order drift", "fewer than 3 measured repetitions");
+        return;
+    }
+    series_t s = {0};
+    for (size_t i = 0; i < p->sum.ncells; i++) {
+        const res_cell_t *c = &p->sum.cells[i];
+        if (results_find_metric(c, m))
+            series_add(&s, c->first->model, c->first->cell);
+    }
+    char data[4200], v[8192], extra[256], title[256];
+    csv_path(p, "runs.csv", data, sizeof data);
+    snprintf(title, sizeof title,
+             "run-order drift: each run's %s relative to its cell's median", m);
+    snprintf(extra, sizeof extra, "METRIC='%s'", m);
+    vars(v, sizeof v, data, title, extra);
+    run_gnuplot(p, "drift.gp", "drift", v, &s);
+    series_free(&s);
+}
+
+static const char *find_scripts(void)
+{
+    static char buf[4200];
+    const char *env = getenv("CONCBENCH_PLOTS");
+    struct stat st;
+    if (env && *env)
+        return env;
+    snprintf(buf, sizeof buf, "%s/common.gp", CB_PLOTS_DIR);
+    if (stat(buf, &st) == 0)
+        return CB_PLOTS_DIR;
+    /* Installed: <prefix>/bin/concbench and <prefix>/share/concbench. */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(buf, sizeof buf, "%s/../share/concbench/plots", exe);
+        char probe[4300];
+        snprintf(probe, sizeof probe, "%s/common.gp", buf);
+        if (stat(probe, &st) == 0)
+            return buf;
+    }
+    return CB_PLOTS_DIR;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    plotter_t p = {0};
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *fmt = "both";
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+        if (c == 'o')
+            p.outdir = optarg;
+        else if (c == 'f')
+            fmt = optarg;
+        else if (c == 'h') {
+            fputs(plot_usage, stdout);
+            return EXIT_OK;
+        } else if (c == ':')
+            return usage_error("plot: option %s needs a value",
+                               argv[optind - 1]);
+        else
+            return usage_error("plot: unknown option '%s'; see concbench "
+                               "plot --help",
+                               argv[optind - 1]);
+    }
+    if (argc - optind != 1)
+        return usage_error("plot: wants one results folder; see --help");
+    p.dir = argv[optind];
+    if (strcmp(fmt, "png") == 0 || strcmp(fmt, "both") == 0)
+        p.formats[p.nformats++] = "png";
+    if (strcmp(fmt, "svg") == 0 || strcmp(fmt, "both") == 0)
+        p.formats[p.nformats++] = "svg";
+    if (!p.nformats)
+        return usage_error("plot: --format: '%s' is not png, svg or both", fmt);
+    char err[1024], outbuf[4200], probe[4300];
+    struct stat st;
+    if (stat(p.dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return usage_error("plot: %s is not a results folder", p.dir);
+    if (results_load(p.dir, true, &p.set, err, sizeof err) < 0) {
+        results_free(&p.set);
+        return usage_error("plot: %s", err);
+    }
+    snprintf(probe, sizeof probe, "%s/summary.csv", p.dir);
+    if (stat(probe, &st) < 0 &&
+        results_finalize(p.dir, NULL, 0, err, sizeof err) < 0) {
+        results_free(&p.set);
+        return usage_error("plot: %s", err);
+    }
+    if (results_summarise(&p.set, &p.sum) < 0) {
+        results_summary_free(&p.sum);
+        results_free(&p.set);
+        return usage_error("plot: out of memory");
+    }
+    if (!p.outdir) {
+        snprintf(outbuf, sizeof outbuf, "%s/plots", p.dir);
+        p.outdir = outbuf;
+    }
+    if (mkdir(p.outdir, 0777) < 0 && errno != EEXIST) {
+        results_summary_free(&p.sum);
+        results_free(&p.set);
+        return usage_error("plot: cannot create %s: %s", p.outdir,
+                           strerror(errno));
+    }
+    p.scripts = find_scripts();
+    /* One pass per workload, in the order the results name them. */
+    const char *done[256];
+    int ndone = 0;
+    for (size_t i = 0; i < p.sum.ncells; i++) {
+        const char *w = p.sum.cells[i].first->workload;
+        bool seen = false;
+        for (int k = 0; k < ndone; k++)
+            seen |= strcmp(done[k], w) == 0;
+        if (seen || ndone == 256)
+            continue;
+        done[ndone++] = w;
+        plot_workload(&p, w);
+    }
+    plot_drift(&p);
+    if (!p.had_param[0])
+        skipped("throughput vs task count",
+                "no workload in these results has a `tasks` parameter "
+                "with a throughput");
+    if (!p.had_param[1])
+        skipped("throughput vs contention",
+                "no workload in these results has an `accounts` parameter "
+                "(the bank workload's); run it with -p accounts=4,64,1024");
+    int rc = p.failed ? EXIT_RUN_ERROR : EXIT_OK;
+    if (!p.made && !p.failed)
+        fprintf(stderr, "concbench: plot: nothing to draw in %s\n", p.dir);
+    results_summary_free(&p.sum);
+    results_free(&p.set);
+    return rc;
+}
