@@ -430,6 +430,9 @@ out:
 
 const cb_workload_t cb_workload_bank = {
     .name = "bank",
+    .no_instruction_count =
+        "its point is contention between workers on shared accounts, and "
+        "callgrind runs one thread at a time",
     .summary = "concurrent transfers between accounts and audits of the "
                "total, which must never change",
     .description =
