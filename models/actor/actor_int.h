@@ -68,6 +68,10 @@ struct cb_task {
     rt_stack_t stack;          /* lo == NULL until the first run */
     bool own_stack;            /* mapped for a custom size, not pooled */
     bool started;              /* has a context on its stack */
+    bool copied;               /* stacks=copy: runs on sched's shared
+                                  stack, its live bytes kept in saved */
+    void *saved;               /* stacks=copy: the live top of its stack */
+    size_t saved_len, saved_cap;
     actor_sched_t *sched;      /* the scheduler it last ran on (its home) */
     int pins;                  /* timers/fds armed on sched's poller */
     cb_task_fn fn;
@@ -135,7 +139,8 @@ void actor_unlock(actor_lock_t *l);
     X(receives)                                                                \
     X(messages_skipped)                                                        \
     X(marker_hits)                                                             \
-    X(bytes_copied)
+    X(bytes_copied)                                                            \
+    X(stack_bytes_copied)
 
 struct actor_sched {
     /* Guarded by rq_lock: the run queue (FIFO). */
@@ -154,6 +159,7 @@ struct actor_sched {
     int pu; /* OS index it is pinned to, or -1 */
     rt_poller_t *poller;
     rt_stack_pool_t *stacks;
+    rt_stack_t shared;         /* stacks=copy: the one stack slices run on */
     cb_task_t *current;
     actor_why_t why; /* set by the process just before it switches here */
     cb_task_t *free_procs;
@@ -179,6 +185,7 @@ typedef struct actor_model {
     int64_t reductions;  /* budget per slice; 0: no reduction preemption */
     int64_t max_memory;  /* bytes; 0: no cap */
     size_t stack_bytes;
+    bool copy_stacks;    /* -p stacks=copy */
     uint64_t seed;
     _Atomic uint64_t next_id; /* relaxed: ids need only uniqueness */
     _Atomic int stopping;     /* release by stop, acquire by schedulers */

@@ -392,6 +392,7 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     p->detached = out == NULL || is_root;
     p->is_root = is_root;
     p->started = false;
+    p->copied = false;
     p->reductions = 0;
     p->msgs_in = 0;
     p->msg_bytes_in = 0;
@@ -611,10 +612,16 @@ int64_t actor_live(void)
 static void finish_exit(actor_sched_t *s, cb_task_t *p)
 {
     rt_ctx_destroy(&p->ctx);
-    if (p->own_stack)
+    if (p->copied) {
+        free(p->saved);
+        p->saved = NULL;
+        p->saved_len = p->saved_cap = 0;
+        p->copied = false;
+    } else if (p->own_stack) {
         rt_stack_unmap(&p->stack);
-    else
+    } else {
         rt_stack_release(s->stacks, &p->stack);
+    }
     p->stack = (rt_stack_t){0};
     COUNT(s, exits, 1);
     atomic_store_explicit(&s->live,
@@ -643,9 +650,89 @@ static void finish_exit(actor_sched_t *s, cb_task_t *p)
     }
 }
 
+/*
+ * Copying stacks (-p stacks=copy, after libaco's shared stacks): every
+ * slice of a copy-mode process runs on its scheduler's one shared stack;
+ * when it switches out, the scheduler saves the live bytes [sp, top) into
+ * the process, and copies them back before its next slice.  A parked
+ * process then costs the bytes its stack really used (a few hundred)
+ * instead of a page and two memory maps, which is what lets a million
+ * processes be started at once; the price is two copies per switch and
+ * that a started process can never migrate (its frames hold addresses
+ * inside this scheduler's shared stack), so only processes that have not
+ * run yet are stolen.
+ *
+ * Under ASan the copies must not be checked (the shared stack's shadow
+ * holds the previous process's redzones), so they are plain word loops in
+ * an uninstrumented function, and the restored range is unpoisoned.
+ */
+#if defined(CB_SANITIZE_ADDRESS)
+#include <sanitizer/asan_interface.h>
+__attribute__((no_sanitize("address"), noinline)) static void
+copy_words(void *dst, const void *src, size_t len)
+{
+    volatile uint64_t *d = dst;
+    const volatile uint64_t *from = src;
+    for (size_t i = 0; i < len / 8; i++)
+        d[i] = from[i];
+}
+#else
+static void copy_words(void *dst, const void *src, size_t len)
+{
+    memcpy(dst, src, len);
+}
+#endif
+
+static char *shared_top(actor_sched_t *s)
+{
+    /* Rounded down to 16 bytes, as rt_ctx_make rounds the top it uses. */
+    return (char *)(((uintptr_t)s->shared.lo + s->shared.size) &
+                    ~(uintptr_t)15);
+}
+
+static void stack_save(actor_sched_t *s, cb_task_t *p)
+{
+    char *sp = (char *)((uintptr_t)rt_ctx_saved_sp(&p->ctx) & ~(uintptr_t)7);
+    char *top = shared_top(s);
+    RT_ASSERT(sp >= (char *)s->shared.lo && sp < top);
+    size_t len = (size_t)(top - sp);
+    if (len > p->saved_cap) {
+        size_t cap = (len + 255) & ~(size_t)255;
+        void *b = realloc(p->saved, cap);
+        if (!b)
+            rt_panic("actor: no memory to save a %zu-byte stack", len);
+        p->saved = b;
+        p->saved_cap = cap;
+    }
+    copy_words(p->saved, sp, len);
+    p->saved_len = len;
+    COUNT(s, stack_bytes_copied, (int64_t)len);
+}
+
+static void stack_restore(actor_sched_t *s, cb_task_t *p)
+{
+    char *top = shared_top(s);
+#if defined(CB_SANITIZE_ADDRESS)
+    __asan_unpoison_memory_region(s->shared.lo, s->shared.size);
+#endif
+    copy_words(top - p->saved_len, p->saved, p->saved_len);
+    COUNT(s, stack_bytes_copied, (int64_t)p->saved_len);
+}
+
 static void run_one(actor_sched_t *s, cb_task_t *p)
 {
-    if (!p->started) {
+    if (p->copied) {
+        stack_restore(s, p);
+    } else if (!p->started && actor.copy_stacks && !p->own_stack) {
+#if defined(CB_SANITIZE_ADDRESS)
+        __asan_unpoison_memory_region(s->shared.lo, s->shared.size);
+#endif
+        rt_ctx_make(&p->ctx, s->shared.lo, s->shared.size, proc_entry, p);
+        p->started = true;
+        p->copied = true;
+        /* Its frames will point into this scheduler's shared stack. */
+        p->pins++;
+    } else if (!p->started) {
         /* Stacks are taken at the first run, not at spawn: a process that
          * waits in a run queue costs only its struct. */
         if (!p->own_stack) {
@@ -665,9 +752,11 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
     atomic_store_explicit(&p->state, ACTOR_RUNNING, memory_order_relaxed);
     int64_t budget = actor.reductions ? actor.reductions : INT64_MAX / 2;
     cb__budget = budget;
-    rt_stack_set_current(&p->stack, p->id);
+    rt_stack_set_current(p->copied ? &s->shared : &p->stack, p->id);
     rt_ctx_switch(&s->ctx, &p->ctx);
     rt_stack_set_current(NULL, 0);
+    if (p->copied && s->why != ACTOR_WHY_EXIT)
+        stack_save(s, p);
     s->current = NULL;
     int64_t used = budget - cb__budget;
     if (actor.reductions)
@@ -793,6 +882,8 @@ int actor_sched_start(char *err, size_t errlen)
         if (rc == 0)
             rc = rt_stack_pool_new(&s->stacks, actor.stack_bytes,
                                    STACKS_CACHED);
+        if (rc == 0 && actor.copy_stacks)
+            rc = rt_stack_map(actor.stack_bytes, &s->shared);
         if (rc < 0) {
             snprintf(err, errlen, "scheduler %d: %s", i, cb_strerror(rc));
             return rc;
@@ -827,6 +918,8 @@ void actor_sched_stop(void)
         pthread_join(actor.scheds[i].thread, NULL);
     for (int i = 0; i < actor.nscheds; i++) {
         rt_stack_pool_free(actor.scheds[i].stacks);
+        if (actor.scheds[i].shared.lo)
+            rt_stack_unmap(&actor.scheds[i].shared);
         rt_poller_free(actor.scheds[i].poller);
     }
 }
