@@ -662,6 +662,14 @@ static void finish_exit(actor_sched_t *s, cb_task_t *p)
  * inside this scheduler's shared stack), so only processes that have not
  * run yet are stolen.
  *
+ * A copied process's stack is somewhere else whenever it is not running,
+ * so a pointer into it that another process follows reads whatever runs
+ * there now.  Erlang processes cannot share their stacks; C code can, and
+ * coordinators do (arguments in the root's locals), so the root process
+ * keeps a guarded stack of its own, and so does a process spawned with an
+ * explicit stack_size.  Other processes must not hand out pointers to
+ * their locals in this mode.
+ *
  * Under ASan the copies must not be checked (the shared stack's shadow
  * holds the previous process's redzones), so they are plain word loops in
  * an uninstrumented function, and the restored range is unpoisoned.
@@ -723,7 +731,8 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
 {
     if (p->copied) {
         stack_restore(s, p);
-    } else if (!p->started && actor.copy_stacks && !p->own_stack) {
+    } else if (!p->started && actor.copy_stacks && !p->own_stack &&
+               !p->is_root) {
 #if defined(CB_SANITIZE_ADDRESS)
         __asan_unpoison_memory_region(s->shared.lo, s->shared.size);
 #endif
