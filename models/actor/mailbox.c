@@ -282,6 +282,8 @@ int actor_send(cb_port_t *p, cb_term_t msg)
     }
     m->term = copy;
     m->bytes = sizeof *m + cb_term_heap_bytes(copy);
+    /* Read before the push: from then on m belongs to the receiver. */
+    int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
     actor_mem_add((int64_t)m->bytes);
     int64_t len = atomic_fetch_add_explicit(&p->len, 1,
                                             memory_order_relaxed) + 1;
@@ -296,12 +298,12 @@ int actor_send(cb_port_t *p, cb_term_t msg)
                                                    memory_order_relaxed) +
                                   1,
                               memory_order_relaxed);
-        if (copy != msg)
+        if (copied)
             atomic_store_explicit(
                 &s->c.bytes_copied,
                 atomic_load_explicit(&s->c.bytes_copied,
                                      memory_order_relaxed) +
-                    (int64_t)(m->bytes - sizeof *m),
+                    copied,
                 memory_order_relaxed);
     }
     /* A send costs a reduction on the BEAM too. */
