@@ -219,7 +219,10 @@ static int actor_run(cb_task_fn root, void *arg)
 static int actor_stop(char *err, size_t errlen)
 {
     if (atomic_load(&actor.halted)) {
-        /* The processes are frozen mid-run; nothing can be torn down. */
+        /* The processes are frozen; nothing can be torn down, but no
+         * scheduler may still be finishing a slice when the caller goes
+         * on (it deactivates the model), so the threads are stopped. */
+        actor_sched_halt();
         snprintf(err, errlen, "the VM was stopped by max_memory");
         return -EBUSY;
     }
@@ -248,6 +251,9 @@ static int actor_stop(char *err, size_t errlen)
     actor.nblocks = actor.blocks_cap = 0;
     pthread_mutex_unlock(&actor.reg_mu);
     pthread_cond_destroy(&actor.done_cv);
+    free(actor.scheds);
+    actor.scheds = NULL;
+    actor.nscheds = 0;
     return 0;
 }
 

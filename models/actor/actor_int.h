@@ -143,10 +143,12 @@ void actor_unlock(actor_lock_t *l);
     X(stack_bytes_copied)
 
 struct actor_sched {
-    /* Guarded by rq_lock: the run queue (FIFO). */
+    /* Guarded by rq_lock: the run queue (FIFO).  rq_len is written only
+     * under the lock; thieves peek at it without (relaxed) to skip empty
+     * queues. */
     actor_lock_t rq_lock;
     cb_task_t *rq_head, *rq_tail;
-    int64_t rq_len;
+    _Atomic int64_t rq_len;
     /* 1 while the scheduler sleeps (or is about to) in its poller: the
      * waker that exchanges it to 0 writes the poller's eventfd. */
     _Atomic int sleeping;
@@ -164,6 +166,7 @@ struct actor_sched {
     actor_why_t why; /* set by the process just before it switches here */
     cb_task_t *free_procs;
     int64_t free_count;
+    cb_port_t *free_ports;
     int64_t last_poll_ns;
     uint64_t ticks;
     uint64_t rng;
@@ -198,7 +201,7 @@ typedef struct actor_model {
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
     int root_done; /* guarded by done_mu */
-    /* Every process block ever allocated (freed at stop), and, when the
+    /* Every process or port block ever allocated (freed at stop), and, when the
      * memory cap is on, every open port; both guarded by reg_mu. */
     pthread_mutex_t reg_mu;
     void **blocks;
@@ -210,6 +213,9 @@ typedef struct actor_model {
 extern actor_model_t actor;
 
 /* sched.c */
+/* n zeroed objects of size bytes that live until stop (type-stable
+ * memory: see sched.c and mailbox.c); NULL when out of memory. */
+void *actor_block_alloc(size_t n, size_t size);
 /* The scheduler the calling thread runs, NULL on a foreign thread.  A
  * noinline accessor: a process may migrate between two calls. */
 actor_sched_t *actor_this_sched(void);
@@ -217,6 +223,8 @@ actor_sched_t *actor_this_sched(void);
 cb_task_t *actor_self(void);
 int actor_sched_start(char *err, size_t errlen);
 void actor_sched_stop(void);
+/* Stop the scheduler threads of a VM halted by the memory cap. */
+void actor_sched_halt(void);
 int64_t actor_live(void);
 int actor_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
                 cb_task_t **out);

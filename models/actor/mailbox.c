@@ -110,17 +110,70 @@ static void count(cb_task_t *self, int what, int64_t n)
 #undef BUMP
 }
 
+/*
+ * Ports are type-stable, like processes: a sender touches the port after
+ * its push has made the message visible (to look for a parked receiver),
+ * and by then the receiver may have taken the message and freed the port.
+ * Freed ports therefore go to a per-scheduler cache and their memory is
+ * returned only at stop; a late sender that finds the waiter of the
+ * port's next life takes it and wakes that receiver, which re-checks and
+ * parks again: a spurious wake-up, never a lost one or a write to freed
+ * memory.
+ */
+#define PORT_BLOCK 64
+
+static cb_port_t *port_alloc(void)
+{
+    actor_sched_t *s = actor_this_sched();
+    if (s && s->free_ports) {
+        cb_port_t *p = s->free_ports;
+        s->free_ports = p->reg_next;
+        return p;
+    }
+    size_t n = s ? PORT_BLOCK : 1;
+    cb_port_t *block = actor_block_alloc(n, sizeof *block);
+    if (!block)
+        return NULL;
+    for (size_t i = n - 1; i >= 1; i--) {
+        block[i].reg_next = s->free_ports;
+        s->free_ports = &block[i];
+    }
+    return &block[0];
+}
+
+static void port_recycle(cb_port_t *p)
+{
+    /* A foreign thread has no cache: the port waits for stop. */
+    actor_sched_t *s = actor_this_sched();
+    if (s) {
+        p->reg_next = s->free_ports;
+        s->free_ports = p;
+    }
+}
+
 int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
 {
     cb_port_policy_t policy = opts ? opts->policy : CB_PORT_DEFAULT;
     if (policy != CB_PORT_DEFAULT && policy != CB_PORT_UNBOUNDED)
         return policy > CB_PORT_RENDEZVOUS ? -EINVAL : -ENOTSUP;
-    cb_port_t *p = calloc(1, sizeof *p);
+    cb_port_t *p = port_alloc();
     if (!p)
         return -ENOMEM;
     rt_mpscq_init(&p->q);
-    atomic_init(&p->first, NULL);
+    /* Atomic stores, not initialisation: a sender of the port's previous
+     * life may still be reading waiter (see port_alloc). */
+    atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
+    atomic_store_explicit(&p->len, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->max_len, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->closed, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->receiver, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->last_receiver, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->first, NULL, memory_order_relaxed);
     p->lastp = &p->first;
+    p->mark_link = NULL;
+    p->mark_ref = CB_NIL;
+    p->reg_prev = p->reg_next = NULL;
+    p->registered = false;
     if (actor.max_memory > 0) {
         pthread_mutex_lock(&actor.reg_mu);
         p->reg_next = actor.ports;
@@ -249,7 +302,7 @@ void actor_port_free(cb_port_t *p)
         m = next;
     }
     fold_max(p);
-    free(p);
+    port_recycle(p);
 }
 
 size_t actor_port_length(cb_port_t *p)

@@ -136,6 +136,14 @@ static void kick_idle(actor_sched_t *self)
     }
 }
 
+/* Expects s->rq_lock held. */
+static int64_t rq_add(actor_sched_t *s, int64_t d)
+{
+    int64_t n = atomic_load_explicit(&s->rq_len, memory_order_relaxed) + d;
+    atomic_store_explicit(&s->rq_len, n, memory_order_relaxed);
+    return n;
+}
+
 static void enqueue(actor_sched_t *s, cb_task_t *p)
 {
     p->rq_next = NULL;
@@ -145,7 +153,7 @@ static void enqueue(actor_sched_t *s, cb_task_t *p)
     else
         s->rq_head = p;
     s->rq_tail = p;
-    int64_t len = ++s->rq_len;
+    int64_t len = rq_add(s, 1);
     actor_unlock(&s->rq_lock);
     actor_sched_t *me = actor_this_sched();
     if (me != s)
@@ -162,7 +170,7 @@ static cb_task_t *dequeue(actor_sched_t *s)
         s->rq_head = p->rq_next;
         if (!s->rq_head)
             s->rq_tail = NULL;
-        s->rq_len--;
+        rq_add(s, -1);
     }
     actor_unlock(&s->rq_lock);
     return p;
@@ -174,12 +182,13 @@ static cb_task_t *steal(actor_sched_t *s)
 {
     for (int k = 1; k < actor.nscheds; k++) {
         actor_sched_t *v = &actor.scheds[(s->index + k) % actor.nscheds];
-        if (__atomic_load_n(&v->rq_len, __ATOMIC_RELAXED) < 1)
+        if (atomic_load_explicit(&v->rq_len, memory_order_relaxed) < 1)
             continue;
         cb_task_t *got = NULL, *got_tail = NULL;
         int64_t n = 0;
         actor_lock(&v->rq_lock);
-        int64_t want = (v->rq_len + 1) / 2;
+        int64_t want =
+            (atomic_load_explicit(&v->rq_len, memory_order_relaxed) + 1) / 2;
         cb_task_t **pp = &v->rq_head, *prev = NULL;
         while (*pp && n < want) {
             cb_task_t *p = *pp;
@@ -191,7 +200,7 @@ static cb_task_t *steal(actor_sched_t *s)
             *pp = p->rq_next;
             if (v->rq_tail == p)
                 v->rq_tail = prev;
-            v->rq_len--;
+            rq_add(v, -1);
             p->rq_next = NULL;
             p->sched = s;
             if (got_tail)
@@ -214,7 +223,7 @@ static cb_task_t *steal(actor_sched_t *s)
             else
                 s->rq_head = rest;
             s->rq_tail = got_tail;
-            s->rq_len += n - 1;
+            rq_add(s, n - 1);
             actor_unlock(&s->rq_lock);
         }
         got->rq_next = NULL;
@@ -314,15 +323,9 @@ static void proc_entry(void *arg)
     rt_ctx_switch_final(&p->ctx, &s->ctx);
 }
 
-static cb_task_t *proc_alloc(actor_sched_t *s)
+void *actor_block_alloc(size_t n, size_t size)
 {
-    if (s && s->free_procs) {
-        cb_task_t *p = s->free_procs;
-        s->free_procs = p->free_next;
-        s->free_count--;
-        return p;
-    }
-    cb_task_t *block = calloc(PROC_BLOCK, sizeof *block);
+    void *block = calloc(n, size);
     if (!block)
         return NULL;
     pthread_mutex_lock(&actor.reg_mu);
@@ -339,6 +342,20 @@ static cb_task_t *proc_alloc(actor_sched_t *s)
     }
     actor.blocks[actor.nblocks++] = block;
     pthread_mutex_unlock(&actor.reg_mu);
+    return block;
+}
+
+static cb_task_t *proc_alloc(actor_sched_t *s)
+{
+    if (s && s->free_procs) {
+        cb_task_t *p = s->free_procs;
+        s->free_procs = p->free_next;
+        s->free_count--;
+        return p;
+    }
+    cb_task_t *block = actor_block_alloc(PROC_BLOCK, sizeof *block);
+    if (!block)
+        return NULL;
     atomic_fetch_add_explicit(&actor.procs_allocated, PROC_BLOCK,
                               memory_order_relaxed);
     for (int i = 0; i < PROC_BLOCK; i++) {
@@ -915,6 +932,23 @@ int actor_sched_start(char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+void actor_sched_halt(void)
+{
+    /* Release: pairs with the schedulers' acquire loads of stopping. */
+    atomic_store_explicit(&actor.stopping, 1, memory_order_release);
+    for (int i = 0; i < actor.nscheds; i++)
+        rt_poller_wake(actor.scheds[i].poller);
+    /* A scheduler ends the slice it is in (a budget at most), sees the
+     * halt and leaves; one running a process that never reaches a
+     * reduction point (reductions=0) is given up on after a second. */
+    for (int i = 0; i < actor.nscheds; i++) {
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        at.tv_sec += 1;
+        pthread_timedjoin_np(actor.scheds[i].thread, NULL, &at);
+    }
 }
 
 void actor_sched_stop(void)
