@@ -70,13 +70,13 @@ int main(void)
     double r[5];
     for (int i = 0; i < 5; i++)
         r[i] = one_thread();
-    printf("push+pop, one thread: %.1f ns (median of 5)\n",
-           bench_median(r, 5));
+    printf("push+pop, one thread: %.1f ns (median of 5)\n", bench_median(r, 5));
     for (int p = 1; p <= 4; p *= 2) {
         for (int i = 0; i < 5; i++)
             r[i] = contended(p);
         printf("%d producer thread(s) -> 1 consumer: %.1f M nodes/s "
-               "(median of 5)\n", p, bench_median(r, 5) / 1e6);
+               "(median of 5)\n",
+               p, bench_median(r, 5) / 1e6);
     }
     free(items);
     return 0;

@@ -21,8 +21,8 @@ void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n)
      * park protocol pairs this store with the receiver's seq_cst load of
      * head in rt_mpscq_maybe_nonempty (Dekker: one of the two sees the
      * other). */
-    rt_qnode_t *prev = atomic_exchange_explicit(&q->head, n,
-                                                memory_order_seq_cst);
+    rt_qnode_t *prev =
+        atomic_exchange_explicit(&q->head, n, memory_order_seq_cst);
     /* Release: pairs with the consumer's acquire load of prev->next in
      * pop, so the consumer sees n's contents once it sees the link. */
     atomic_store_explicit(&prev->next, n, memory_order_release);

@@ -179,8 +179,8 @@ static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
     actor.nscheds = n;
     for (int i = 0; i < n; i++) {
         actor.scheds[i].index = i;
-        actor.scheds[i].pu = env->ncpus > 0 ? env->cpus[i]
-                                            : rt_topo_pu_os_index(i);
+        actor.scheds[i].pu =
+            env->ncpus > 0 ? env->cpus[i] : rt_topo_pu_os_index(i);
     }
     actor.reductions = cb_params_int(params, "reductions");
     actor.max_memory = cb_params_int(params, "max_memory");
@@ -241,6 +241,14 @@ static int actor_stop(char *err, size_t errlen)
         return -EBUSY;
     }
     actor_sched_stop();
+    for (int i = 0; i < actor.nscheds; i++) {
+        actor_msg_t *m = actor.scheds[i].free_msgs;
+        while (m) {
+            actor_msg_t *next = (actor_msg_t *)(uintptr_t)m->term;
+            free(m);
+            m = next;
+        }
+    }
     for (int i = 0; i < actor.nscheds; i++)
         RT_ASSERT(actor.scheds[i].rq_head == NULL);
     pthread_mutex_lock(&actor.reg_mu);
@@ -280,8 +288,7 @@ static size_t actor_counters(cb_counter_t *out, size_t max)
     if (n < max)
         out[n++] = (cb_counter_t){
             "processes_allocated",
-            atomic_load_explicit(&actor.procs_allocated,
-                                 memory_order_relaxed)};
+            atomic_load_explicit(&actor.procs_allocated, memory_order_relaxed)};
     return n;
 }
 

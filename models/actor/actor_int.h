@@ -65,28 +65,28 @@ struct cb_task {
     /* Written by the process while it runs, or by the scheduler that runs
      * it while it is switched out. */
     rt_ctx_t ctx;
-    rt_stack_t stack;          /* lo == NULL until the first run */
-    bool own_stack;            /* mapped for a custom size, not pooled */
-    bool started;              /* has a context on its stack */
-    bool copied;               /* stacks=copy: runs on sched's shared
-                                  stack, its live bytes kept in saved */
-    void *saved;               /* stacks=copy: the live top of its stack */
+    rt_stack_t stack; /* lo == NULL until the first run */
+    bool own_stack;   /* mapped for a custom size, not pooled */
+    bool started;     /* has a context on its stack */
+    bool copied;      /* stacks=copy: runs on sched's shared
+                         stack, its live bytes kept in saved */
+    void *saved;      /* stacks=copy: the live top of its stack */
     size_t saved_len, saved_cap;
-    actor_sched_t *sched;      /* the scheduler it last ran on (its home) */
-    int pins;                  /* timers/fds armed on sched's poller */
+    actor_sched_t *sched; /* the scheduler it last ran on (its home) */
+    int pins;             /* timers/fds armed on sched's poller */
     cb_task_fn fn;
     void *arg;
     uint64_t id;
     bool detached;
     bool is_root;
-    int64_t reductions;        /* done, over all its slices */
-    int64_t msgs_in;           /* messages it received */
-    int64_t msg_bytes_in;      /* bytes of those messages (its heap's
-                                  intake: the copies made for it) */
-    rt_timer_t timer;          /* on sched->poller while pins > 0 */
-    uint32_t io_revents;       /* set by the fd callback on sched's thread */
-    cb_port_t *reply;          /* lazily opened: replies from cell owners */
-    uint64_t rng;              /* select's random start */
+    int64_t reductions;   /* done, over all its slices */
+    int64_t msgs_in;      /* messages it received */
+    int64_t msg_bytes_in; /* bytes of those messages (its heap's
+                             intake: the copies made for it) */
+    rt_timer_t timer;     /* on sched->poller while pins > 0 */
+    uint32_t io_revents;  /* set by the fd callback on sched's thread */
+    cb_port_t *reply;     /* lazily opened: replies from cell owners */
+    uint64_t rng;         /* select's random start */
 
     /* Shared with wakers on other threads: see the state table above. */
     _Atomic int state;
@@ -127,7 +127,7 @@ void actor_unlock(actor_lock_t *l);
     X(spawns)                                                                  \
     X(exits)                                                                   \
     X(slices)                                                                  \
-    X(preemptions)                                                         \
+    X(preemptions)                                                             \
     X(yields)                                                                  \
     X(parks)                                                                   \
     X(wakeups_remote)                                                          \
@@ -161,12 +161,14 @@ struct actor_sched {
     int pu; /* OS index it is pinned to, or -1 */
     rt_poller_t *poller;
     rt_stack_pool_t *stacks;
-    rt_stack_t shared;         /* stacks=copy: the one stack slices run on */
+    rt_stack_t shared; /* stacks=copy: the one stack slices run on */
     cb_task_t *current;
     actor_why_t why; /* set by the process just before it switches here */
     cb_task_t *free_procs;
     int64_t free_count;
     cb_port_t *free_ports;
+    actor_msg_t *free_msgs; /* linked through their term field */
+    int64_t nfree_msgs;
     int64_t last_poll_ns;
     uint64_t ticks;
     uint64_t rng;
@@ -185,14 +187,14 @@ struct actor_sched {
 typedef struct actor_model {
     actor_sched_t *scheds;
     int nscheds;
-    int64_t reductions;  /* budget per slice; 0: no reduction preemption */
-    int64_t max_memory;  /* bytes; 0: no cap */
+    int64_t reductions; /* budget per slice; 0: no reduction preemption */
+    int64_t max_memory; /* bytes; 0: no cap */
     size_t stack_bytes;
-    bool copy_stacks;    /* -p stacks=copy */
+    bool copy_stacks; /* -p stacks=copy */
     uint64_t seed;
-    _Atomic uint64_t next_id; /* relaxed: ids need only uniqueness */
-    _Atomic int stopping;     /* release by stop, acquire by schedulers */
-    _Atomic int halted;       /* set once by the memory cap */
+    _Atomic uint64_t next_id;    /* relaxed: ids need only uniqueness */
+    _Atomic int stopping;        /* release by stop, acquire by schedulers */
+    _Atomic int halted;          /* set once by the memory cap */
     _Atomic int64_t foreign_mem; /* mailbox bytes added by non-schedulers */
     _Atomic int64_t procs_allocated;
     _Atomic int64_t nsleeping; /* schedulers asleep now (a hint) */
@@ -257,8 +259,8 @@ void actor_port_free(cb_port_t *p);
 size_t actor_port_length(cb_port_t *p);
 int actor_send(cb_port_t *p, cb_term_t msg);
 int actor_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns);
-int actor_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
-                     cb_term_t *out, int64_t timeout_ns);
+int actor_recv_match(cb_port_t *p, cb_match_fn match, void *ctx, cb_term_t *out,
+                     int64_t timeout_ns);
 int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
                  int64_t timeout_ns);
 cb_term_t actor_recv_mark(cb_port_t *p);
@@ -271,8 +273,7 @@ void actor_biggest_mailbox(int64_t *len, uint64_t *owner);
 void actor_cell_init(void);
 int actor_cell_new(int64_t initial, cb_cell_t **out);
 void actor_cell_free(cb_cell_t *c);
-int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
-                       void *arg);
+int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
 int actor_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
 
 /* process_info(Pid, [message_queue_len, heap_size, reductions]) for the

@@ -115,8 +115,7 @@ void actor_cell_free(cb_cell_t *c)
 }
 
 /* Lock cells (sorted copy in `order`) and fill values in caller order. */
-static int lock_all(cb_cell_t **cells, size_t n, size_t *order,
-                    int64_t *values)
+static int lock_all(cb_cell_t **cells, size_t n, size_t *order, int64_t *values)
 {
     cb_task_t *self = actor_self();
     if (!self || n == 0 || n > CELLS_MAX)
@@ -151,8 +150,7 @@ static int lock_all(cb_cell_t **cells, size_t n, size_t *order,
     return 0;
 }
 
-int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
-                       void *arg)
+int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg)
 {
     size_t order[CELLS_MAX];
     int64_t values[CELLS_MAX];

@@ -59,10 +59,10 @@ struct cb_port {
     rt_mpscq_t q;
     /* Shared with senders. */
     _Atomic int64_t len;
-    _Atomic int64_t max_len;       /* high-water mark (relaxed max) */
-    cb_task_t *_Atomic waiter;     /* a parked receiver, see the essay */
+    _Atomic int64_t max_len;   /* high-water mark (relaxed max) */
+    cb_task_t *_Atomic waiter; /* a parked receiver, see the essay */
     _Atomic int closed;
-    _Atomic uint64_t receiver;     /* id of the process receiving now */
+    _Atomic uint64_t receiver; /* id of the process receiving now */
     _Atomic uint64_t last_receiver;
 
     /* Owned by the receiving process. */
@@ -75,6 +75,39 @@ struct cb_port {
     cb_port_t *reg_prev, *reg_next;
     bool registered;
 };
+
+/*
+ * Message nodes come from a per-scheduler cache (a plain list only its
+ * thread touches) before malloc: a node freed by a receiver serves the
+ * next send on that scheduler.  MSG_CACHE bounds what a scheduler keeps,
+ * so a one-way flood between two schedulers frees the excess instead of
+ * hoarding it.
+ */
+#define MSG_CACHE 4096
+
+static actor_msg_t *msg_alloc(void)
+{
+    actor_sched_t *s = actor_this_sched();
+    if (s && s->free_msgs) {
+        actor_msg_t *m = s->free_msgs;
+        s->free_msgs = (actor_msg_t *)m->term;
+        s->nfree_msgs--;
+        return m;
+    }
+    return malloc(sizeof(actor_msg_t));
+}
+
+static void msg_free(actor_msg_t *m)
+{
+    actor_sched_t *s = actor_this_sched();
+    if (s && s->nfree_msgs < MSG_CACHE) {
+        m->term = (cb_term_t)(uintptr_t)s->free_msgs;
+        s->free_msgs = m;
+        s->nfree_msgs++;
+        return;
+    }
+    free(m);
+}
 
 /* Private-list links: the receiver owns them, so relaxed suffices. */
 static actor_msg_t *at(link_t l)
@@ -91,11 +124,9 @@ static void count(cb_task_t *self, int what, int64_t n)
 {
     actor_sched_t *s = self->sched;
 #define BUMP(f)                                                                \
-    atomic_store_explicit(&s->c.f,                                             \
-                          atomic_load_explicit(&s->c.f,                        \
-                                               memory_order_relaxed) +         \
-                              n,                                               \
-                          memory_order_relaxed)
+    atomic_store_explicit(                                                     \
+        &s->c.f, atomic_load_explicit(&s->c.f, memory_order_relaxed) + n,      \
+        memory_order_relaxed)
     switch (what) {
     case 0:
         BUMP(receives);
@@ -207,8 +238,7 @@ static void claim(cb_port_t *p, cb_task_t *self)
     uint64_t none = 0;
     /* Acquire: the previous receiver's release in unclaim hands over the
      * private list it left. */
-    if (!atomic_compare_exchange_strong_explicit(&p->receiver, &none,
-                                                 self->id,
+    if (!atomic_compare_exchange_strong_explicit(&p->receiver, &none, self->id,
                                                  memory_order_acquire,
                                                  memory_order_relaxed) &&
         none != self->id)
@@ -243,7 +273,7 @@ static void deliver(cb_port_t *p, cb_task_t *self, link_t pp, actor_msg_t *m,
     self->msg_bytes_in += (int64_t)m->bytes;
     actor_mem_add(-(int64_t)m->bytes);
     count(self, 0, 1);
-    free(m);
+    msg_free(m);
 }
 
 static bool is_closed(cb_port_t *p)
@@ -256,8 +286,8 @@ static void wake_waiter(cb_port_t *p)
 {
     /* seq_cst: the sender's half of the Dekker pair (see the essay). */
     if (atomic_load_explicit(&p->waiter, memory_order_seq_cst)) {
-        cb_task_t *w = atomic_exchange_explicit(&p->waiter, NULL,
-                                                memory_order_acq_rel);
+        cb_task_t *w =
+            atomic_exchange_explicit(&p->waiter, NULL, memory_order_acq_rel);
         if (w)
             actor_wake(w);
     }
@@ -298,7 +328,7 @@ void actor_port_free(cb_port_t *p)
         actor_msg_t *next = at(&m->node.next);
         actor_mem_add(-(int64_t)m->bytes);
         cb_term_release(m->term);
-        free(m);
+        msg_free(m);
         m = next;
     }
     fold_max(p);
@@ -328,7 +358,7 @@ int actor_send(cb_port_t *p, cb_term_t msg)
         }
         cb_term_release(msg);
     }
-    actor_msg_t *m = malloc(sizeof *m);
+    actor_msg_t *m = msg_alloc();
     if (!m) {
         cb_term_release(copy);
         return -ENOMEM;
@@ -338,24 +368,22 @@ int actor_send(cb_port_t *p, cb_term_t msg)
     /* Read before the push: from then on m belongs to the receiver. */
     int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
     actor_mem_add((int64_t)m->bytes);
-    int64_t len = atomic_fetch_add_explicit(&p->len, 1,
-                                            memory_order_relaxed) + 1;
+    int64_t len =
+        atomic_fetch_add_explicit(&p->len, 1, memory_order_relaxed) + 1;
     if (len > atomic_load_explicit(&p->max_len, memory_order_relaxed))
         atomic_store_explicit(&p->max_len, len, memory_order_relaxed);
     rt_mpscq_push(&p->q, &m->node);
     wake_waiter(p);
     actor_sched_t *s = actor_this_sched();
     if (s) {
-        atomic_store_explicit(&s->c.sends,
-                              atomic_load_explicit(&s->c.sends,
-                                                   memory_order_relaxed) +
-                                  1,
-                              memory_order_relaxed);
+        atomic_store_explicit(
+            &s->c.sends,
+            atomic_load_explicit(&s->c.sends, memory_order_relaxed) + 1,
+            memory_order_relaxed);
         if (copied)
             atomic_store_explicit(
                 &s->c.bytes_copied,
-                atomic_load_explicit(&s->c.bytes_copied,
-                                     memory_order_relaxed) +
+                atomic_load_explicit(&s->c.bytes_copied, memory_order_relaxed) +
                     copied,
                 memory_order_relaxed);
     }
@@ -445,8 +473,8 @@ int actor_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns)
     return receive(p, NULL, NULL, NULL, out, timeout_ns);
 }
 
-int actor_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
-                     cb_term_t *out, int64_t timeout_ns)
+int actor_recv_match(cb_port_t *p, cb_match_fn match, void *ctx, cb_term_t *out,
+                     int64_t timeout_ns)
 {
     return receive(p, match, ctx, NULL, out, timeout_ns);
 }
@@ -559,8 +587,8 @@ void actor_biggest_mailbox(int64_t *len, uint64_t *owner)
         int64_t l = atomic_load_explicit(&p->len, memory_order_relaxed);
         if (l > *len) {
             *len = l;
-            *owner = atomic_load_explicit(&p->last_receiver,
-                                          memory_order_relaxed);
+            *owner =
+                atomic_load_explicit(&p->last_receiver, memory_order_relaxed);
         }
     }
     pthread_mutex_unlock(&actor.reg_mu);

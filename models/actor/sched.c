@@ -80,11 +80,10 @@ RT_NOINLINE cb_task_t *actor_self(void)
 }
 
 #define COUNT(s, name, n)                                                      \
-    atomic_store_explicit(&(s)->c.name,                                        \
-                          atomic_load_explicit(&(s)->c.name,                   \
-                                               memory_order_relaxed) +         \
-                              (n),                                             \
-                          memory_order_relaxed)
+    atomic_store_explicit(                                                     \
+        &(s)->c.name,                                                          \
+        atomic_load_explicit(&(s)->c.name, memory_order_relaxed) + (n),        \
+        memory_order_relaxed)
 
 /* ---- the run-queue lock ---- */
 
@@ -265,9 +264,11 @@ void actor_wake(cb_task_t *p)
 
 void actor_park_begin(cb_task_t *p)
 {
-    /* seq_cst: ordered before the waiter registration that follows, so a
-     * waker that finds the registration also finds PARKING or later. */
-    atomic_store_explicit(&p->state, ACTOR_PARKING, memory_order_seq_cst);
+    /* Relaxed: every registration that follows (a mailbox's waiter, a
+     * join word) is a seq_cst store or RMW, whose release half publishes
+     * this store to the waker that acquires the registration; timers and
+     * fds fire on this very thread. */
+    atomic_store_explicit(&p->state, ACTOR_PARKING, memory_order_relaxed);
 }
 
 void actor_park_cancel(cb_task_t *p)
@@ -417,19 +418,16 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     p->io_revents = 0;
     p->reply = NULL;
     p->rng = (actor.seed ^ (p->id * 0x9E3779B97F4A7C15ULL)) | 1;
-    atomic_store_explicit(&p->join_word, ACTOR_JOIN_NONE,
-                          memory_order_relaxed);
+    atomic_store_explicit(&p->join_word, ACTOR_JOIN_NONE, memory_order_relaxed);
     atomic_store_explicit(&p->state, ACTOR_RUNNABLE, memory_order_relaxed);
     /* The BEAM puts a new process on its parent's run queue. */
     actor_sched_t *home = s ? s : &actor.scheds[0];
     p->sched = home;
     if (s) {
         COUNT(s, spawns, 1);
-        atomic_store_explicit(&s->live,
-                              atomic_load_explicit(&s->live,
-                                                   memory_order_relaxed) +
-                                  1,
-                              memory_order_relaxed);
+        atomic_store_explicit(
+            &s->live, atomic_load_explicit(&s->live, memory_order_relaxed) + 1,
+            memory_order_relaxed);
     } else {
         /* A foreign thread (run()) spawning the root: count it on
          * scheduler 0 with an RMW, as that thread also writes it. */
@@ -459,16 +457,15 @@ int actor_join(cb_task_t *t)
     if (!t || t->detached || !self || t == self)
         return -EINVAL;
     for (;;) {
-        uintptr_t w = atomic_load_explicit(&t->join_word,
-                                           memory_order_acquire);
+        uintptr_t w = atomic_load_explicit(&t->join_word, memory_order_acquire);
         if (w == ACTOR_JOIN_EXITED)
             break;
         actor_park_begin(self);
         uintptr_t expect = ACTOR_JOIN_NONE;
         if (w == (uintptr_t)self ||
             atomic_compare_exchange_strong_explicit(
-                &t->join_word, &expect, (uintptr_t)self,
-                memory_order_seq_cst, memory_order_acquire)) {
+                &t->join_word, &expect, (uintptr_t)self, memory_order_seq_cst,
+                memory_order_acquire)) {
             /* Re-check after registering (the exit exchanges the word, so
              * it either saw us or we see EXITED now). */
             if (atomic_load_explicit(&t->join_word, memory_order_acquire) ==
@@ -571,11 +568,10 @@ void actor_mem_add(int64_t delta)
 {
     actor_sched_t *s = actor_this_sched();
     if (s)
-        atomic_store_explicit(&s->mem_bytes,
-                              atomic_load_explicit(&s->mem_bytes,
-                                                   memory_order_relaxed) +
-                                  delta,
-                              memory_order_relaxed);
+        atomic_store_explicit(
+            &s->mem_bytes,
+            atomic_load_explicit(&s->mem_bytes, memory_order_relaxed) + delta,
+            memory_order_relaxed);
     else
         atomic_fetch_add_explicit(&actor.foreign_mem, delta,
                                   memory_order_relaxed);
@@ -583,8 +579,8 @@ void actor_mem_add(int64_t delta)
 
 int64_t actor_mem_total(void)
 {
-    int64_t total = atomic_load_explicit(&actor.foreign_mem,
-                                         memory_order_relaxed);
+    int64_t total =
+        atomic_load_explicit(&actor.foreign_mem, memory_order_relaxed);
     for (int i = 0; i < actor.nscheds; i++)
         total += atomic_load_explicit(&actor.scheds[i].mem_bytes,
                                       memory_order_relaxed);
@@ -621,8 +617,7 @@ int64_t actor_live(void)
 {
     int64_t n = 0;
     for (int i = 0; i < actor.nscheds; i++)
-        n += atomic_load_explicit(&actor.scheds[i].live,
-                                  memory_order_relaxed);
+        n += atomic_load_explicit(&actor.scheds[i].live, memory_order_relaxed);
     return n;
 }
 
@@ -641,11 +636,9 @@ static void finish_exit(actor_sched_t *s, cb_task_t *p)
     }
     p->stack = (rt_stack_t){0};
     COUNT(s, exits, 1);
-    atomic_store_explicit(&s->live,
-                          atomic_load_explicit(&s->live,
-                                               memory_order_relaxed) -
-                              1,
-                          memory_order_relaxed);
+    atomic_store_explicit(
+        &s->live, atomic_load_explicit(&s->live, memory_order_relaxed) - 1,
+        memory_order_relaxed);
     atomic_store_explicit(&p->state, ACTOR_DONE, memory_order_relaxed);
     bool root = p->is_root;
     if (p->detached) {
@@ -653,8 +646,7 @@ static void finish_exit(actor_sched_t *s, cb_task_t *p)
     } else {
         /* acq_rel: release everything the process did to the joiner's
          * acquire load; after this exchange p belongs to the joiner. */
-        uintptr_t w = atomic_exchange_explicit(&p->join_word,
-                                               ACTOR_JOIN_EXITED,
+        uintptr_t w = atomic_exchange_explicit(&p->join_word, ACTOR_JOIN_EXITED,
                                                memory_order_acq_rel);
         if (w != ACTOR_JOIN_NONE)
             actor_wake((cb_task_t *)w);
@@ -793,8 +785,7 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
         COUNT(s, preemptions, 1);
         /* fall through */
     case ACTOR_WHY_YIELD:
-        atomic_store_explicit(&p->state, ACTOR_RUNNABLE,
-                              memory_order_relaxed);
+        atomic_store_explicit(&p->state, ACTOR_RUNNABLE, memory_order_relaxed);
         enqueue(s, p);
         break;
     case ACTOR_WHY_PARK: {
@@ -906,8 +897,8 @@ int actor_sched_start(char *err, size_t errlen)
         actor_sched_t *s = &actor.scheds[i];
         int rc = rt_poller_new(&s->poller);
         if (rc == 0)
-            rc = rt_stack_pool_new(&s->stacks, actor.stack_bytes,
-                                   STACKS_CACHED);
+            rc =
+                rt_stack_pool_new(&s->stacks, actor.stack_bytes, STACKS_CACHED);
         if (rc == 0 && actor.copy_stacks)
             rc = rt_stack_map(actor.stack_bytes, &s->shared);
         if (rc < 0) {
@@ -920,8 +911,7 @@ int actor_sched_start(char *err, size_t errlen)
         int rc = pthread_create(&actor.scheds[i].thread, NULL, sched_main,
                                 &actor.scheds[i]);
         if (rc != 0) {
-            snprintf(err, errlen, "starting scheduler %d: %s", i,
-                     strerror(rc));
+            snprintf(err, errlen, "starting scheduler %d: %s", i, strerror(rc));
             atomic_store(&actor.stopping, 1);
             for (int k = 0; k < i; k++) {
                 notify(&actor.scheds[k]);

@@ -195,8 +195,7 @@ static void case_reference_trick(void)
     /* A reference that is not the marked one scans from the start. */
     want_t other = {cb_make_ref()};
     CHECK_EQ(cb_send(p, cb_tuple2(other.ref, cb_int(8))), 0);
-    CHECK_EQ(cb_recv_match_ref(p, other.ref, has_ref, &other, &m,
-                               1000 * MS),
+    CHECK_EQ(cb_recv_match_ref(p, other.ref, has_ref, &other, &m, 1000 * MS),
              0);
     cb_term_release(m);
     CHECK_EQ(counter("messages_skipped") - skipped0, 1 + BACKLOG + 1);
@@ -371,8 +370,7 @@ static const struct {
     {"reference_trick", case_reference_trick, "", 0},
     {"process_info", case_process_info, "", 0},
     {"reductions_bound", case_reductions_bound, "", 1},
-    {"reductions_off_starves", case_reductions_off_starves, "reductions=0",
-     1},
+    {"reductions_off_starves", case_reductions_off_starves, "reductions=0", 1},
     {"copy_stacks", case_copy_stacks, "stacks=copy", 0},
 };
 #define NCASES (sizeof cases / sizeof cases[0])

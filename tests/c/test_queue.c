@@ -63,8 +63,7 @@ static void test_race(void)
     rt_mpscq_init(&q);
     pthread_t t[PRODUCERS];
     for (int p = 0; p < PRODUCERS; p++)
-        CHECK_EQ(pthread_create(&t[p], NULL, produce, (void *)(intptr_t)p),
-                 0);
+        CHECK_EQ(pthread_create(&t[p], NULL, produce, (void *)(intptr_t)p), 0);
     int next[PRODUCERS] = {0};
     long got = 0;
     while (got < (long)PRODUCERS * PER_PRODUCER) {
