@@ -402,6 +402,19 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
             return rc;
         }
         p->own_stack = true;
+    } else if (!actor.copy_stacks || is_root) {
+        /* Taken at spawn, so that running out of stacks (a guarded stack
+         * is two memory maps, and vm.max_map_count allows ~65,000) is
+         * spawn's -ENOMEM, not a scheduler's panic.  A foreign thread
+         * (run() spawning the root) has no pool and maps its own. */
+        int rc = s ? rt_stack_alloc(s->stacks, &p->stack)
+                   : rt_stack_map(actor.stack_bytes, &p->stack);
+        if (rc < 0) {
+            if (s)
+                proc_recycle(s, p);
+            return rc;
+        }
+        p->own_stack = s == NULL;
     }
     p->pins = 0;
     p->fn = fn;
@@ -751,17 +764,6 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
         /* Its frames will point into this scheduler's shared stack. */
         p->pins++;
     } else if (!p->started) {
-        /* Stacks are taken at the first run, not at spawn: a process that
-         * waits in a run queue costs only its struct. */
-        if (!p->own_stack) {
-            int rc = rt_stack_alloc(s->stacks, &p->stack);
-            if (rc < 0)
-                rt_panic("actor: no stack for process %llu: %s (a guarded "
-                         "stack is two memory maps, and vm.max_map_count "
-                         "limits how many processes can be started at "
-                         "once)",
-                         (unsigned long long)p->id, cb_strerror(rc));
-        }
         rt_ctx_make(&p->ctx, p->stack.lo, p->stack.size, proc_entry, p);
         p->started = true;
     }

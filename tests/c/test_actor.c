@@ -232,7 +232,7 @@ static void case_process_info(void)
 
 /* ---- preemption: a probe beside a hog on one scheduler ---- */
 
-#define HOG_MS 1000
+#define HOG_MS 3000
 #define PROBE_SLEEP_MS 5
 
 typedef struct probe {
@@ -279,11 +279,14 @@ static int64_t probe_beside_hog(void)
 
 static void case_reductions_bound(void)
 {
-    /* One scheduler, budget 4000: a slice is 4000 clock reads (well under
-     * 10 ms even under a sanitizer), and the woken probe waits at most
-     * for the hog's slice and the root's.  250 ms is 25x that. */
+    /* One scheduler, budget 4000: a slice is 4000 clock reads (under
+     * 10 ms even under a sanitizer), and a woken probe waits for at most
+     * the hog's slice and the root's.  The bound, a third of HOG_MS, is
+     * 30x that, because the kernel may deschedule the scheduler thread
+     * itself on a loaded machine; it still tells "preempted" from
+     * "starved until the hog ends", which the next case shows. */
     int64_t worst = probe_beside_hog();
-    CHECK_LT(worst, 250 * MS);
+    CHECK_LT(worst, HOG_MS / 3 * MS);
     CHECK_GT(counter("preemptions"), 0);
 }
 
