@@ -539,6 +539,9 @@ int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
         for (size_t k = 0; k < n; k++) {
             size_t i = (start + k) % n;
             cb_port_t *p = ops[i].port;
+            /* Read before draining: a port closed now and empty after the
+             * drain below is closed and drained. */
+            bool closed = is_closed(p);
             claim(p, self);
             drain(p);
             actor_msg_t *m = at(&p->first);
@@ -550,14 +553,7 @@ int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
                 return (int)i;
             }
             unclaim(p);
-            if (is_closed(p)) {
-                claim(p, self);
-                bool empty = drain(p) == 0;
-                unclaim(p);
-                if (!empty) {
-                    k--;
-                    continue;
-                }
+            if (closed) {
                 ops[i].msg = CB_NIL;
                 ops[i].status = -EPIPE;
                 return (int)i;
