@@ -132,6 +132,7 @@ void actor_unlock(actor_lock_t *l);
     X(parks)                                                                   \
     X(wakeups_remote)                                                          \
     X(steals)                                                                  \
+    X(migrations)                                                              \
     X(stolen_processes)                                                        \
     X(sleeps)                                                                  \
     X(polls_busy)                                                              \

@@ -175,60 +175,105 @@ static cb_task_t *dequeue(actor_sched_t *s)
     return p;
 }
 
-/* Take up to half of a victim's unpinned processes (the BEAM migrates
- * work from the longest run queue to idle schedulers). */
+/* Processes a thief looks at per victim, so a queue full of pinned
+ * processes (stacks=copy) is not walked end to end under its lock. */
+#define STEAL_SCAN_MAX 256
+
+/*
+ * Move up to `want` unpinned processes from the head of v's queue (the
+ * ones that would run next there) to s: all of them onto s's queue, except
+ * the first when first_out is given, which the caller runs at once.
+ * Returns how many moved.
+ */
+static int64_t take_from(actor_sched_t *s, actor_sched_t *v, int64_t want,
+                         cb_task_t **first_out)
+{
+    cb_task_t *got = NULL, *got_tail = NULL;
+    int64_t n = 0, looked = 0;
+    actor_lock(&v->rq_lock);
+    cb_task_t **pp = &v->rq_head, *prev = NULL;
+    while (*pp && n < want && looked++ < STEAL_SCAN_MAX) {
+        cb_task_t *p = *pp;
+        if (p->pins > 0) {
+            prev = p;
+            pp = &p->rq_next;
+            continue;
+        }
+        *pp = p->rq_next;
+        if (v->rq_tail == p)
+            v->rq_tail = prev;
+        rq_add(v, -1);
+        p->rq_next = NULL;
+        p->sched = s;
+        if (got_tail)
+            got_tail->rq_next = p;
+        else
+            got = p;
+        got_tail = p;
+        n++;
+    }
+    actor_unlock(&v->rq_lock);
+    if (!got)
+        return 0;
+    cb_task_t *rest = got;
+    int64_t nrest = n;
+    if (first_out) {
+        *first_out = got;
+        rest = got->rq_next;
+        got->rq_next = NULL;
+        nrest--;
+    }
+    if (rest) {
+        actor_lock(&s->rq_lock);
+        if (s->rq_tail)
+            s->rq_tail->rq_next = rest;
+        else
+            s->rq_head = rest;
+        s->rq_tail = got_tail;
+        rq_add(s, nrest);
+        actor_unlock(&s->rq_lock);
+    }
+    COUNT(s, stolen_processes, n);
+    return n;
+}
+
+/* An idle scheduler takes half of the first non-empty queue it finds. */
 static cb_task_t *steal(actor_sched_t *s)
 {
     for (int k = 1; k < actor.nscheds; k++) {
         actor_sched_t *v = &actor.scheds[(s->index + k) % actor.nscheds];
-        if (atomic_load_explicit(&v->rq_len, memory_order_relaxed) < 1)
+        int64_t len = atomic_load_explicit(&v->rq_len, memory_order_relaxed);
+        if (len < 1)
             continue;
-        cb_task_t *got = NULL, *got_tail = NULL;
-        int64_t n = 0;
-        actor_lock(&v->rq_lock);
-        int64_t want =
-            (atomic_load_explicit(&v->rq_len, memory_order_relaxed) + 1) / 2;
-        cb_task_t **pp = &v->rq_head, *prev = NULL;
-        while (*pp && n < want) {
-            cb_task_t *p = *pp;
-            if (p->pins > 0) {
-                prev = p;
-                pp = &p->rq_next;
-                continue;
-            }
-            *pp = p->rq_next;
-            if (v->rq_tail == p)
-                v->rq_tail = prev;
-            rq_add(v, -1);
-            p->rq_next = NULL;
-            p->sched = s;
-            if (got_tail)
-                got_tail->rq_next = p;
-            else
-                got = p;
-            got_tail = p;
-            n++;
+        cb_task_t *first = NULL;
+        if (take_from(s, v, (len + 1) / 2, &first)) {
+            COUNT(s, steals, 1);
+            return first;
         }
-        actor_unlock(&v->rq_lock);
-        if (!got)
-            continue;
-        COUNT(s, steals, 1);
-        COUNT(s, stolen_processes, n);
-        cb_task_t *rest = got->rq_next;
-        if (rest) {
-            actor_lock(&s->rq_lock);
-            if (s->rq_tail)
-                s->rq_tail->rq_next = rest;
-            else
-                s->rq_head = rest;
-            s->rq_tail = got_tail;
-            rq_add(s, n - 1);
-            actor_unlock(&s->rq_lock);
-        }
-        got->rq_next = NULL;
-        return got;
     }
     return NULL;
+}
+
+/*
+ * A busy scheduler evens out its queue with a longer one: stealing alone
+ * never moves work to a scheduler that is never idle, so 8,000 processes
+ * on one queue and 2,000 on the other would keep that 4:1 split of the
+ * CPU for ever.  The BEAM balances run queues periodically in the same
+ * spirit (check_balance, migration paths), with averages over a longer
+ * interval; this is its pairwise, greedy form.
+ */
+static void balance(actor_sched_t *s)
+{
+    int64_t mine = atomic_load_explicit(&s->rq_len, memory_order_relaxed);
+    for (int k = 1; k < actor.nscheds; k++) {
+        actor_sched_t *v = &actor.scheds[(s->index + k) % actor.nscheds];
+        int64_t len = atomic_load_explicit(&v->rq_len, memory_order_relaxed);
+        if (len > mine + 1) {
+            if (take_from(s, v, (len - mine) / 2, NULL))
+                COUNT(s, migrations, 1);
+            return;
+        }
+    }
 }
 
 /* ---- waking and parking ---- */
@@ -830,6 +875,8 @@ static void busy_poll(actor_sched_t *s, bool long_slice)
         COUNT(s, polls_busy, 1);
         rt_poller_poll(s->poller, 0);
         check_memory();
+        if (actor.nscheds > 1)
+            balance(s);
     }
 }
 
