@@ -794,6 +794,8 @@ static void stack_restore(actor_sched_t *s, cb_task_t *p)
     COUNT(s, stack_bytes_copied, (int64_t)p->saved_len);
 }
 
+static void busy_poll(actor_sched_t *s, bool long_slice);
+
 static void run_one(actor_sched_t *s, cb_task_t *p)
 {
     if (p->copied) {
@@ -833,8 +835,13 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
         /* fall through */
     case ACTOR_WHY_YIELD:
         atomic_store_explicit(&p->state, ACTOR_RUNNABLE, memory_order_relaxed);
+        /* Poll first: a process whose timer or fd fired during this slice
+         * goes in the queue ahead of the one that used up its budget, so
+         * it waits for one slice of each other runnable process, not one
+         * more. */
+        busy_poll(s, s->why == ACTOR_WHY_PREEMPT);
         enqueue(s, p);
-        break;
+        return;
     case ACTOR_WHY_PARK: {
         int st = ACTOR_PARKING;
         /* acq_rel: release the process's registration writes to wakers
@@ -853,6 +860,7 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
         finish_exit(s, p);
         break;
     }
+    busy_poll(s, false);
 }
 
 static void check_memory(void)
@@ -928,7 +936,6 @@ static void *sched_main(void *arg)
             p = steal(s);
         if (p) {
             run_one(s, p);
-            busy_poll(s, s->why == ACTOR_WHY_PREEMPT);
             continue;
         }
         if (atomic_load_explicit(&actor.stopping, memory_order_acquire))
