@@ -248,6 +248,9 @@ void actor_park(cb_task_t *p, int64_t deadline_ns);
 void actor_wake(cb_task_t *p);
 /* Mailbox bytes added (delta > 0) or removed, on the calling thread. */
 void actor_mem_add(int64_t delta);
+/* The same, for a caller that already holds its scheduler (NULL: a
+ * foreign thread) and has not switched since reading it. */
+void actor_mem_add_on(actor_sched_t *s, int64_t delta);
 /* Stop the VM with the memory report (the BEAM's out-of-memory crash
  * dump, reduced to its useful line). */
 void actor_halt_memory(int64_t total);

@@ -85,9 +85,8 @@ struct cb_port {
  */
 #define MSG_CACHE 4096
 
-static actor_msg_t *msg_alloc(void)
+static actor_msg_t *msg_alloc(actor_sched_t *s)
 {
-    actor_sched_t *s = actor_this_sched();
     if (s && s->free_msgs) {
         actor_msg_t *m = s->free_msgs;
         s->free_msgs = (actor_msg_t *)m->term;
@@ -97,9 +96,8 @@ static actor_msg_t *msg_alloc(void)
     return malloc(sizeof(actor_msg_t));
 }
 
-static void msg_free(actor_msg_t *m)
+static void msg_free(actor_sched_t *s, actor_msg_t *m)
 {
-    actor_sched_t *s = actor_this_sched();
     if (s && s->nfree_msgs < MSG_CACHE) {
         m->term = (cb_term_t)(uintptr_t)s->free_msgs;
         s->free_msgs = m;
@@ -271,9 +269,10 @@ static void deliver(cb_port_t *p, cb_task_t *self, link_t pp, actor_msg_t *m,
     *out = m->term;
     self->msgs_in++;
     self->msg_bytes_in += (int64_t)m->bytes;
-    actor_mem_add(-(int64_t)m->bytes);
+    /* self runs on self->sched until it next switches. */
+    actor_mem_add_on(self->sched, -(int64_t)m->bytes);
     count(self, 0, 1);
-    msg_free(m);
+    msg_free(self->sched, m);
 }
 
 static bool is_closed(cb_port_t *p)
@@ -322,13 +321,15 @@ void actor_port_free(cb_port_t *p)
     if (!p)
         return;
     RT_ASSERT(atomic_load(&p->waiter) == NULL);
+    /* No switch below: s stays the caller's scheduler. */
+    actor_sched_t *s = actor_this_sched();
     drain(p);
     actor_msg_t *m = at(&p->first);
     while (m) {
         actor_msg_t *next = at(&m->node.next);
-        actor_mem_add(-(int64_t)m->bytes);
+        actor_mem_add_on(s, -(int64_t)m->bytes);
         cb_term_release(m->term);
-        msg_free(m);
+        msg_free(s, m);
         m = next;
     }
     fold_max(p);
@@ -358,7 +359,9 @@ int actor_send(cb_port_t *p, cb_term_t msg)
         }
         cb_term_release(msg);
     }
-    actor_msg_t *m = msg_alloc();
+    /* No switch until the cb_reduce at the end: s stays ours. */
+    actor_sched_t *s = actor_this_sched();
+    actor_msg_t *m = msg_alloc(s);
     if (!m) {
         cb_term_release(copy);
         return -ENOMEM;
@@ -367,14 +370,13 @@ int actor_send(cb_port_t *p, cb_term_t msg)
     m->bytes = sizeof *m + cb_term_heap_bytes(copy);
     /* Read before the push: from then on m belongs to the receiver. */
     int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
-    actor_mem_add((int64_t)m->bytes);
+    actor_mem_add_on(s, (int64_t)m->bytes);
     int64_t len =
         atomic_fetch_add_explicit(&p->len, 1, memory_order_relaxed) + 1;
     if (len > atomic_load_explicit(&p->max_len, memory_order_relaxed))
         atomic_store_explicit(&p->max_len, len, memory_order_relaxed);
     rt_mpscq_push(&p->q, &m->node);
     wake_waiter(p);
-    actor_sched_t *s = actor_this_sched();
     if (s) {
         atomic_store_explicit(
             &s->c.sends,

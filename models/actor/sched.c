@@ -624,7 +624,11 @@ int actor_io_wait(int fd, uint32_t events, int64_t timeout_ns)
 
 void actor_mem_add(int64_t delta)
 {
-    actor_sched_t *s = actor_this_sched();
+    actor_mem_add_on(actor_this_sched(), delta);
+}
+
+void actor_mem_add_on(actor_sched_t *s, int64_t delta)
+{
     if (s)
         atomic_store_explicit(
             &s->mem_bytes,
@@ -821,7 +825,10 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
     cb__budget = budget;
     rt_stack_set_current(p->copied ? &s->shared : &p->stack, p->id);
     rt_ctx_switch(&s->ctx, &p->ctx);
-    rt_stack_set_current(NULL, 0);
+    /* No rt_stack_set_current(NULL) here: the scheduler's own stack is
+     * not a task's, so the stale record can only make the overflow
+     * reporter pass a fault on, which it does for non-task faults anyway,
+     * and a call per slice is saved. */
     if (p->copied && s->why != ACTOR_WHY_EXIT)
         stack_save(s, p);
     s->current = NULL;
