@@ -37,8 +37,8 @@
  *   - the private list holds messages in arrival order; messages are
  *     removed from it only by the receiver, which keeps lastp and
  *     mark_link pointing at live links;
- *   - len counts messages sent and not yet received or freed (a snapshot:
- *     a sender bumps it just before its push).
+ *   - sent - received counts the messages queued (a snapshot: a sender
+ *     bumps sent just before its push).
  *
  * Rejected: a mutex-guarded deque per mailbox (every send from every
  * scheduler would take the receiver's lock; the BEAM moved its
@@ -56,16 +56,20 @@
 typedef rt_qnode_t *_Atomic *link_t;
 
 struct cb_port {
-    rt_mpscq_t q;
-    /* Shared with senders. */
-    _Atomic int64_t len;
-    _Atomic int64_t max_len;   /* high-water mark (relaxed max) */
+    rt_mpscq_t q; /* its head and its tail sit on separate lines */
+
+    /* Written by senders: one RMW on `sent` per message.  The length is
+     * sent - received, so the receiver never writes this line except to
+     * park (waiter). */
+    RT_ALIGNED_CACHELINE _Atomic int64_t sent;
     cb_task_t *_Atomic waiter; /* a parked receiver, see the essay */
     _Atomic int closed;
+
+    /* Written by the receiving process (atomics: others read them). */
+    RT_ALIGNED_CACHELINE _Atomic int64_t received;
     _Atomic uint64_t receiver; /* id of the process receiving now */
     _Atomic uint64_t last_receiver;
-
-    /* Owned by the receiving process. */
+    _Atomic int64_t max_len;   /* high-water mark seen by the receiver */
     rt_qnode_t *_Atomic first; /* the private list (links are relaxed) */
     link_t lastp;              /* the link the next arrival is put at */
     link_t mark_link;          /* the reference trick's marker, or NULL */
@@ -105,6 +109,13 @@ static void msg_free(actor_sched_t *s, actor_msg_t *m)
         return;
     }
     free(m);
+}
+
+/* Messages sent and not yet received (a snapshot). */
+static int64_t queued(cb_port_t *p)
+{
+    int64_t r = atomic_load_explicit(&p->received, memory_order_relaxed);
+    return atomic_load_explicit(&p->sent, memory_order_relaxed) - r;
 }
 
 /* Private-list links: the receiver owns them, so relaxed suffices. */
@@ -192,7 +203,8 @@ int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
     /* Atomic stores, not initialisation: a sender of the port's previous
      * life may still be reading waiter (see port_alloc). */
     atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
-    atomic_store_explicit(&p->len, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->sent, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->received, 0, memory_order_relaxed);
     atomic_store_explicit(&p->max_len, 0, memory_order_relaxed);
     atomic_store_explicit(&p->closed, 0, memory_order_relaxed);
     atomic_store_explicit(&p->receiver, 0, memory_order_relaxed);
@@ -228,6 +240,13 @@ static int64_t drain(cb_port_t *p)
         p->lastp = &m->node.next;
         n++;
     }
+    if (n) {
+        /* Sampled when messages arrive, so senders never read this
+         * line; the receiver is the only writer. */
+        int64_t len = queued(p);
+        if (len > atomic_load_explicit(&p->max_len, memory_order_relaxed))
+            atomic_store_explicit(&p->max_len, len, memory_order_relaxed);
+    }
     return n;
 }
 
@@ -259,7 +278,11 @@ static void unlink_msg(cb_port_t *p, link_t pp, actor_msg_t *m)
         p->lastp = pp;
     if (p->mark_link == own)
         p->mark_link = pp;
-    atomic_fetch_sub_explicit(&p->len, 1, memory_order_relaxed);
+    /* The receiver is the only writer: a store, not an RMW. */
+    atomic_store_explicit(
+        &p->received,
+        atomic_load_explicit(&p->received, memory_order_relaxed) + 1,
+        memory_order_relaxed);
 }
 
 static void deliver(cb_port_t *p, cb_task_t *self, link_t pp, actor_msg_t *m,
@@ -338,7 +361,7 @@ void actor_port_free(cb_port_t *p)
 
 size_t actor_port_length(cb_port_t *p)
 {
-    int64_t n = atomic_load_explicit(&p->len, memory_order_relaxed);
+    int64_t n = queued(p);
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -371,10 +394,7 @@ int actor_send(cb_port_t *p, cb_term_t msg)
     /* Read before the push: from then on m belongs to the receiver. */
     int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
     actor_mem_add_on(s, (int64_t)m->bytes);
-    int64_t len =
-        atomic_fetch_add_explicit(&p->len, 1, memory_order_relaxed) + 1;
-    if (len > atomic_load_explicit(&p->max_len, memory_order_relaxed))
-        atomic_store_explicit(&p->max_len, len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
     rt_mpscq_push(&p->q, &m->node);
     wake_waiter(p);
     if (s) {
@@ -582,7 +602,7 @@ void actor_biggest_mailbox(int64_t *len, uint64_t *owner)
     *owner = 0;
     pthread_mutex_lock(&actor.reg_mu);
     for (cb_port_t *p = actor.ports; p; p = p->reg_next) {
-        int64_t l = atomic_load_explicit(&p->len, memory_order_relaxed);
+        int64_t l = queued(p);
         if (l > *len) {
             *len = l;
             *owner =
