@@ -67,7 +67,7 @@
 
 static _Thread_local actor_sched_t *tls_sched;
 
-actor_sched_t *actor_this_sched(void)
+RT_NOINLINE actor_sched_t *actor_this_sched(void)
 {
     /* The empty asm keeps the compiler from treating the call as const
      * and reusing a result from before a switch (see runtime/ctx.h). */
