@@ -12,7 +12,8 @@ import pytest
 from conftest import CTEST_DIR, SCALE, run_cb, run_json
 
 BIN = CTEST_DIR / "test_actor"
-CASES = ["copy_on_send", "save_pointer", "reference_trick", "process_info",
+CASES = ["copy_on_send", "save_pointer", "reference_trick", "blocked_receive",
+         "process_info",
          "reductions_bound", "reductions_off_starves", "copy_stacks",
          "timer_refused"]
 

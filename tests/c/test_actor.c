@@ -161,6 +161,59 @@ static void case_save_pointer(void)
     cb_port_free(p);
 }
 
+/* ---- a receive with no match blocks only its process ---- */
+
+typedef struct stuck {
+    cb_port_t *in, *report;
+} stuck_t;
+
+static void stuck_main(void *arg)
+{
+    stuck_t *st = arg;
+    cb_term_t m;
+    CHECK_EQ(cb_recv_match(st->in, is_match, NULL, &m, 60000 * MS), 0);
+    CHECK_EQ(cb_send(st->report, cb_atom("matched")), 0);
+}
+
+static void echo_main(void *arg)
+{
+    stuck_t *e = arg;
+    cb_term_t m;
+    while (cb_recv(e->in, &m, CB_FOREVER) == 0)
+        CHECK_EQ(cb_send(e->report, m), 0);
+}
+
+static void case_blocked_receive_blocks_only_its_process(void)
+{
+    /* One scheduler: if the unmatched receive held it, the echo below
+     * could never run. */
+    stuck_t st = {port(), port()};
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ(cb_send(st.in, cb_int(i)), 0);
+    cb_task_t *waiter, *echo;
+    CHECK_EQ(cb_spawn(stuck_main, &st, NULL, &waiter), 0);
+    stuck_t e = {port(), port()};
+    CHECK_EQ(cb_spawn(echo_main, &e, NULL, &echo), 0);
+    for (int i = 0; i < 1000; i++) {
+        cb_term_t m;
+        CHECK_EQ(cb_send(e.in, cb_int(i)), 0);
+        CHECK_EQ(cb_recv(e.report, &m, 10000 * MS), 0);
+        CHECK_EQ(cb_int_value(m), i);
+    }
+    cb_term_t m;
+    CHECK_EQ(cb_recv(st.report, &m, 0), -ETIMEDOUT); /* still waiting */
+    CHECK_EQ(cb_send(st.in, cb_atom("match")), 0);
+    CHECK_EQ(cb_recv(st.report, &m, 10000 * MS), 0);
+    CHECK_EQ(cb_join(waiter), 0);
+    CHECK_EQ(cb_port_length(st.in), 100);
+    cb_port_close(e.in);
+    CHECK_EQ(cb_join(echo), 0);
+    cb_port_free(st.in);
+    cb_port_free(st.report);
+    cb_port_free(e.in);
+    cb_port_free(e.report);
+}
+
 /* ---- the reference trick ---- */
 
 typedef struct want {
@@ -382,6 +435,7 @@ static const struct {
     {"copy_on_send", case_copy_on_send, "", 0},
     {"save_pointer", case_save_pointer, "", 0},
     {"reference_trick", case_reference_trick, "", 0},
+    {"blocked_receive", case_blocked_receive_blocks_only_its_process, "", 1},
     {"process_info", case_process_info, "", 0},
     {"reductions_bound", case_reductions_bound, "", 1},
     {"reductions_off_starves", case_reductions_off_starves, "reductions=0", 1},
