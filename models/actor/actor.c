@@ -13,7 +13,9 @@
  *     scheduler steals half of a busy one's queue; if there is nothing to
  *     steal it sleeps in its poller (epoll) and a scheduler that queues
  *     work for it, or that has more than it can run, wakes it with one
- *     eventfd write.  No scheduler spins when there is no work.
+ *     eventfd write.  Busy schedulers even out their queues every few
+ *     hundred microseconds, as the BEAM balances its run queues.  No
+ *     scheduler spins when there is no work.
  *   - Reduction-counted preemption: a process runs for a budget of
  *     `reductions` (default 4000, the BEAM's CONTEXT_REDS) reduction
  *     points (cb_reduce; a send and a receive count one each) and then
