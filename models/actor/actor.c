@@ -197,6 +197,8 @@ static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
     atomic_store(&actor.nsleeping, 0);
     actor.root_done = 0;
     actor.port_max_len = 0;
+    actor.ports = NULL;
+    atomic_store(&actor.procs_allocated, 0);
     pthread_cond_init(&actor.done_cv, NULL);
     actor_cell_init();
     rc = actor_sched_start(err, errlen);
