@@ -46,6 +46,7 @@ static void node_main(void *arg)
     }
     cb_port_t *mine = NULL;
     int64_t sum = 0, started = 0;
+    bool failed = false;
     if (cb_port_open(NULL, &mine) == 0) {
         int64_t step = n.size / n.div;
         for (int64_t i = 0; i < n.div; i++) {
@@ -62,13 +63,16 @@ static void node_main(void *arg)
         for (int64_t i = 0; i < started; i++) {
             cb_term_t m;
             cb_recv(mine, &m, CB_FOREVER);
-            sum += cb_int_value(m);
+            if (cb_int_value(m) < 0)
+                failed = true; /* a subtree failed: pass it up */
+            else
+                sum += cb_int_value(m);
         }
         cb_port_free(mine);
     }
     /* A node that could not start every child reports a negative sum,
      * which the root turns into a failure instead of a wrong total. */
-    cb_send(n.parent, cb_int(started == n.div ? sum : -1));
+    cb_send(n.parent, cb_int(started == n.div && !failed ? sum : -1));
 }
 
 static int64_t tree_tasks(int64_t leaves, int64_t div)
