@@ -225,6 +225,16 @@ typedef struct cb_model {
     int (*cells_update)(cb_cell_t **cells, size_t n, cb_cells_fn fn,
                         void *arg);
     int (*cells_read)(cb_cell_t **cells, size_t n, int64_t *out);
+
+    /* The BEAM's reference trick (OTP's receive markers): recv_mark makes
+     * a fresh reference bound to the present end of p's queue, and
+     * recv_match_ref(p, ref, ...) then skips every message queued before
+     * that mark, since none of them can contain the reference.  Models
+     * without selective receive return a plain reference from recv_mark
+     * and -ENOTSUP from recv_match_ref. */
+    cb_term_t (*recv_mark)(cb_port_t *p);
+    int (*recv_match_ref)(cb_port_t *p, cb_term_t ref, cb_match_fn match,
+                          void *ctx, cb_term_t *out, int64_t timeout_ns);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */
@@ -345,6 +355,18 @@ static inline int cb_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
                                 cb_term_t *out, int64_t timeout_ns)
 {
     return cb__active->recv_match(p, match, ctx, out, timeout_ns);
+}
+/* A reference for the reference trick: see recv_mark in cb_model_t. */
+static inline cb_term_t cb_recv_mark(cb_port_t *p)
+{
+    return cb__active->recv_mark(p);
+}
+/* A selective receive that may skip what was queued before ref's mark. */
+static inline int cb_recv_match_ref(cb_port_t *p, cb_term_t ref,
+                                    cb_match_fn match, void *ctx,
+                                    cb_term_t *out, int64_t timeout_ns)
+{
+    return cb__active->recv_match_ref(p, ref, match, ctx, out, timeout_ns);
 }
 /* Index of the op that completed, -ETIMEDOUT (timeout 0: nothing ready, the
  * `default` of alts), or -ENOTSUP. */

@@ -177,6 +177,17 @@ __attribute__((noreturn)) void rt_ctx_switch_final(rt_ctx_t *dying,
                                                    rt_ctx_t *to);
 
 /*
+ * The stack pointer suspended context c resumes with: every byte of its
+ * stack that is live lies in [rt_ctx_saved_sp(c), top of its stack).  A
+ * copying-stack scheduler saves exactly that range.  Meaningful only while
+ * c is suspended.
+ */
+static inline void *rt_ctx_saved_sp(const rt_ctx_t *c)
+{
+    return c->sp;
+}
+
+/*
  * Free the sanitizer and valgrind resources of a context that is not
  * running (suspended, finished or never started).  Every context made by
  * rt_ctx_make is destroyed once it will not run again; for a thread

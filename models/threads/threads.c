@@ -407,6 +407,20 @@ static int threads_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
     return -ENOTSUP;
 }
 
+static cb_term_t threads_recv_mark(cb_port_t *p)
+{
+    (void)p;
+    return cb_make_ref();
+}
+
+static int threads_recv_match_ref(cb_port_t *p, cb_term_t ref,
+                                  cb_match_fn match, void *ctx,
+                                  cb_term_t *out, int64_t timeout_ns)
+{
+    (void)ref;
+    return threads_recv_match(p, match, ctx, out, timeout_ns);
+}
+
 const cb_model_t cb_model_threads = {
     .name = "threads",
     .stands_for = "one OS thread per task (core.async `thread`, JVM "
@@ -440,4 +454,6 @@ const cb_model_t cb_model_threads = {
     .cell_free = threads_cell_free,
     .cells_update = threads_cells_update,
     .cells_read = threads_cells_read,
+    .recv_mark = threads_recv_mark,
+    .recv_match_ref = threads_recv_match_ref,
 };

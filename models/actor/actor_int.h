@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Private to models/actor/: the process, scheduler and mailbox structs
+ * shared by actor.c (model table, lifecycle), sched.c (schedulers,
+ * processes, parking), mailbox.c (ports, send, receive) and cell.c.
+ * The design essay is at the top of actor.c.
+ */
+#ifndef ACTOR_INT_H
+#define ACTOR_INT_H
+
+#include "models/model.h"
+#include "runtime/common.h"
+#include "runtime/ctx.h"
+#include "runtime/poller.h"
+#include "runtime/queue.h"
+#include "runtime/stack.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct actor_sched actor_sched_t;
+
+/*
+ * Process states.  Only the transitions below exist; each arrow names who
+ * makes it:
+ *   RUNNABLE -> RUNNING        the scheduler that dequeues it
+ *   RUNNING  -> PARKING        the process itself, before registering as a
+ *                              waiter anywhere
+ *   PARKING  -> RUNNING        the process, when its re-check finds work
+ *   PARKING  -> PARKED         its scheduler, after the switch away (CAS)
+ *   PARKING  -> WAKE_PENDING   a waker that raced with the park (CAS)
+ *   PARKED   -> RUNNABLE       a waker (CAS), which then enqueues it
+ *   WAKE_PENDING -> RUNNABLE   its scheduler, which then enqueues it
+ *   RUNNING  -> RUNNABLE       the scheduler on a yield or a preemption
+ *   RUNNING  -> DONE           the scheduler when the process has exited
+ * A waker that finds any other state does nothing: the process is awake
+ * already, and every park sits in a loop that re-checks its condition, so
+ * a stale or spurious wake-up costs a re-check, never a lost message.
+ */
+enum {
+    ACTOR_RUNNABLE,
+    ACTOR_RUNNING,
+    ACTOR_PARKING,
+    ACTOR_PARKED,
+    ACTOR_WAKE_PENDING,
+    ACTOR_DONE,
+};
+
+/* What a process asks of its scheduler when it switches to it. */
+typedef enum actor_why {
+    ACTOR_WHY_YIELD,   /* go to the back of the run queue */
+    ACTOR_WHY_PREEMPT, /* same, counted as a reduction preemption */
+    ACTOR_WHY_PARK,    /* finish the park (PARKING -> PARKED) */
+    ACTOR_WHY_EXIT,    /* the process returned: free its stack, notify */
+} actor_why_t;
+
+/* join_word values besides a parked joiner's pointer. */
+#define ACTOR_JOIN_NONE ((uintptr_t)0)
+#define ACTOR_JOIN_EXITED ((uintptr_t)1)
+
+struct cb_task {
+    /* Written by the process while it runs, or by the scheduler that runs
+     * it while it is switched out. */
+    rt_ctx_t ctx;
+    rt_stack_t stack; /* lo == NULL until the first run */
+    bool own_stack;   /* mapped for a custom size, not pooled */
+    bool started;     /* has a context on its stack */
+    bool copied;      /* stacks=copy: runs on sched's shared
+                         stack, its live bytes kept in saved */
+    void *saved;      /* stacks=copy: the live top of its stack */
+    size_t saved_len, saved_cap;
+    actor_sched_t *sched; /* the scheduler it last ran on (its home) */
+    int pins;             /* timers/fds armed on sched's poller */
+    cb_task_fn fn;
+    void *arg;
+    uint64_t id;
+    bool detached;
+    bool is_root;
+    int64_t reductions;   /* done, over all its slices */
+    int64_t msgs_in;      /* messages it received */
+    int64_t msg_bytes_in; /* bytes of those messages (its heap's
+                             intake: the copies made for it) */
+    rt_timer_t timer;     /* on sched->poller while pins > 0 */
+    uint32_t io_revents;  /* set by the fd callback on sched's thread */
+    cb_port_t *reply;     /* lazily opened: replies from cell owners */
+    uint64_t rng;         /* select's random start */
+
+    /* Shared with wakers on other threads: see the state table above. */
+    _Atomic int state;
+    /* ACTOR_JOIN_NONE, a joiner parked on this process, or
+     * ACTOR_JOIN_EXITED.  The exit publishes with one exchange, after
+     * which the exiting side never touches the process again. */
+    _Atomic uintptr_t join_word;
+
+    /* Run-queue link: guarded by the lock of the queue it is on. */
+    cb_task_t *rq_next;
+    /* Free-list link: owned by the scheduler whose cache holds it. */
+    cb_task_t *free_next;
+};
+
+/* A message in a mailbox: the node the MPSC queue links, and the copy. */
+typedef struct actor_msg {
+    rt_qnode_t node; /* MPSC link, then the private list's link */
+    cb_term_t term;
+    uint64_t bytes; /* what it is accounted for: node + copied heap */
+} actor_msg_t;
+
+/*
+ * A test-and-test-and-set spinlock for the run queues (the BEAM's run
+ * queues are locked too; its locks spin before they sleep).  Critical
+ * sections are a few pointer moves.  After ~100 spins it yields the CPU,
+ * because on a shared two-core machine the holder may be descheduled.
+ */
+typedef struct actor_lock {
+    _Atomic int held;
+} actor_lock_t;
+
+void actor_lock(actor_lock_t *l);
+void actor_unlock(actor_lock_t *l);
+
+/* Scheduler counters: written only by the scheduler's thread (relaxed
+ * stores, so other threads may read a snapshot), summed at the end. */
+#define ACTOR_SCHED_COUNTERS(X)                                                \
+    X(spawns)                                                                  \
+    X(exits)                                                                   \
+    X(slices)                                                                  \
+    X(preemptions)                                                             \
+    X(yields)                                                                  \
+    X(parks)                                                                   \
+    X(wakeups_remote)                                                          \
+    X(steals)                                                                  \
+    X(migrations)                                                              \
+    X(stolen_processes)                                                        \
+    X(sleeps)                                                                  \
+    X(polls_busy)                                                              \
+    X(sends)                                                                   \
+    X(receives)                                                                \
+    X(messages_skipped)                                                        \
+    X(marker_hits)                                                             \
+    X(bytes_copied)                                                            \
+    X(stack_bytes_copied)
+
+struct actor_sched {
+    /* Guarded by rq_lock: the run queue (FIFO).  rq_len is written only
+     * under the lock; thieves peek at it without (relaxed) to skip empty
+     * queues. */
+    actor_lock_t rq_lock;
+    cb_task_t *rq_head, *rq_tail;
+    _Atomic int64_t rq_len;
+    /* 1 while the scheduler sleeps (or is about to) in its poller: the
+     * waker that exchanges it to 0 writes the poller's eventfd. */
+    _Atomic int sleeping;
+    char pad_[RT_CACHELINE];
+
+    /* Owned by the scheduler thread. */
+    rt_ctx_t ctx;
+    pthread_t thread;
+    int index;
+    int pu; /* OS index it is pinned to, or -1 */
+    rt_poller_t *poller;
+    rt_stack_pool_t *stacks;
+    rt_stack_t shared; /* stacks=copy: the one stack slices run on */
+    cb_task_t *current;
+    actor_why_t why; /* set by the process just before it switches here */
+    cb_task_t *free_procs;
+    int64_t free_count;
+    cb_port_t *free_ports;
+    actor_msg_t *free_msgs; /* linked through their term field */
+    int64_t nfree_msgs;
+    int64_t last_poll_ns;
+    uint64_t ticks;
+    uint64_t rng;
+    /* Bytes of mailboxes this thread added minus those it removed (a
+     * relaxed store by the owner, read by the memory check). */
+    _Atomic int64_t mem_bytes;
+    _Atomic int64_t live; /* spawned here minus exited here (relaxed) */
+    struct {
+#define X(n) _Atomic int64_t n;
+        ACTOR_SCHED_COUNTERS(X)
+#undef X
+    } c;
+};
+
+/* The model's global state (actor.c). */
+typedef struct actor_model {
+    actor_sched_t *scheds;
+    int nscheds;
+    int64_t reductions; /* budget per slice; 0: no reduction preemption */
+    int64_t max_memory; /* bytes; 0: no cap */
+    size_t stack_bytes;
+    bool copy_stacks; /* -p stacks=copy */
+    uint64_t seed;
+    _Atomic uint64_t next_id;    /* relaxed: ids need only uniqueness */
+    _Atomic int stopping;        /* release by stop, acquire by schedulers */
+    _Atomic int halted;          /* set once by the memory cap */
+    _Atomic int64_t foreign_mem; /* mailbox bytes added by non-schedulers */
+    _Atomic int64_t procs_allocated;
+    _Atomic int64_t nsleeping; /* schedulers asleep now (a hint) */
+    /* The root process: run() waits on done_cv until it exits or the
+     * memory cap halts the VM. */
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cv;
+    int root_done; /* guarded by done_mu */
+    /* Every process or port block ever allocated (freed at stop), and, when the
+     * memory cap is on, every open port; both guarded by reg_mu. */
+    pthread_mutex_t reg_mu;
+    void **blocks;
+    size_t nblocks, blocks_cap;
+    cb_port_t *ports;
+    int64_t port_max_len; /* high-water mark of any queue, folded at free */
+} actor_model_t;
+
+extern actor_model_t actor;
+
+/* sched.c */
+/* n zeroed objects of size bytes that live until stop (type-stable
+ * memory: see sched.c and mailbox.c); NULL when out of memory. */
+void *actor_block_alloc(size_t n, size_t size);
+/* The scheduler the calling thread runs, NULL on a foreign thread.  A
+ * noinline accessor: a process may migrate between two calls. */
+actor_sched_t *actor_this_sched(void);
+/* The running process, NULL outside one. */
+cb_task_t *actor_self(void);
+int actor_sched_start(char *err, size_t errlen);
+void actor_sched_stop(void);
+/* Stop the scheduler threads of a VM halted by the memory cap. */
+void actor_sched_halt(void);
+int64_t actor_live(void);
+int actor_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
+                cb_task_t **out);
+/* Spawn the root process from a foreign thread; its exit ends run(). */
+int actor_spawn_root(cb_task_fn fn, void *arg);
+int actor_join(cb_task_t *t);
+void actor_yield(void);
+void actor_reduce_slow(void);
+int actor_sleep(int64_t ns);
+int actor_io_wait(int fd, uint32_t events, int64_t timeout_ns);
+/* Set p PARKING (the process itself, before registering anywhere). */
+void actor_park_begin(cb_task_t *p);
+/* Undo a park whose re-check found work. */
+void actor_park_cancel(cb_task_t *p);
+/* Switch away until woken, or until deadline_ns (>= 0) passes. */
+void actor_park(cb_task_t *p, int64_t deadline_ns);
+/* Make p runnable if it is parked; any thread. */
+void actor_wake(cb_task_t *p);
+/* Mailbox bytes added (delta > 0) or removed, on the calling thread. */
+void actor_mem_add(int64_t delta);
+/* The same, for a caller that already holds its scheduler (NULL: a
+ * foreign thread) and has not switched since reading it. */
+void actor_mem_add_on(actor_sched_t *s, int64_t delta);
+/* Stop the VM with the memory report (the BEAM's out-of-memory crash
+ * dump, reduced to its useful line). */
+void actor_halt_memory(int64_t total);
+int64_t actor_mem_total(void);
+
+/* mailbox.c */
+int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out);
+int actor_port_close(cb_port_t *p);
+void actor_port_free(cb_port_t *p);
+size_t actor_port_length(cb_port_t *p);
+int actor_send(cb_port_t *p, cb_term_t msg);
+int actor_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns);
+int actor_recv_match(cb_port_t *p, cb_match_fn match, void *ctx, cb_term_t *out,
+                     int64_t timeout_ns);
+int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
+                 int64_t timeout_ns);
+cb_term_t actor_recv_mark(cb_port_t *p);
+int actor_recv_match_ref(cb_port_t *p, cb_term_t ref, cb_match_fn match,
+                         void *ctx, cb_term_t *out, int64_t timeout_ns);
+/* The longest registered mailbox: its length and its last receiver. */
+void actor_biggest_mailbox(int64_t *len, uint64_t *owner);
+
+/* cell.c */
+void actor_cell_init(void);
+int actor_cell_new(int64_t initial, cb_cell_t **out);
+void actor_cell_free(cb_cell_t *c);
+int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
+int actor_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
+
+/* process_info(Pid, [message_queue_len, heap_size, reductions]) for the
+ * tests: the intake of the process's heap and its reductions so far. */
+typedef struct actor_info {
+    int64_t reductions;
+    int64_t msgs_in;
+    int64_t msg_bytes_in;
+} actor_info_t;
+void actor_process_info(const cb_task_t *t, actor_info_t *out);
+
+#endif

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Mailboxes of the `actor` model: what a BEAM process's message queue
+ * does, for a port that is an alias of its receiver's mailbox.
+ *
+ * A send deep-copies the message (models/term.h: refc binaries above 64
+ * bytes are shared, not copied), frees the sender's original, and pushes
+ * the copy on the port's lock-free MPSC queue (runtime/queue.h): senders
+ * never block and never take a lock, whatever scheduler they run on, and
+ * each sender's messages stay in its order.  The receiving process moves
+ * what arrived onto a private list that only it touches, and scans that
+ * list: a selective receive keeps its position (the BEAM's save pointer)
+ * across parks, so after a wake-up it looks only at the messages that
+ * arrived since, and a receive that matches nothing costs one pass over
+ * the queue, not one pass per wake-up.
+ *
+ * The reference trick (OTP 24's receive markers): recv_mark creates a
+ * reference and remembers the present end of the private list (after
+ * moving everything already sent onto it).  A recv_match_ref with that
+ * reference starts its scan there: nothing queued before the reference
+ * existed can contain it, so the messages before the mark are skipped
+ * without being looked at, and the cost no longer grows with the backlog.
+ *
+ * Park protocol (a Dekker pair with the sender):
+ *   receiver: state = PARKING; waiter = self (seq_cst); re-check the queue
+ *             with rt_mpscq_maybe_nonempty (a seq_cst load of its head);
+ *   sender:   push (a seq_cst exchange of the head); load waiter (seq_cst);
+ *             if set, exchange it for NULL and wake that process.
+ * One of the two sees the other's store, so a message never sits in a
+ * mailbox whose receiver sleeps.  close uses the same pair with `closed`.
+ *
+ * Invariants:
+ *   - one process at a time receives on a port (the MPSC queue has one
+ *     consumer; `receiver` enforces it and a second concurrent receiver
+ *     aborts with a message, as only a mailbox's owner can receive);
+ *   - the private list holds messages in arrival order; messages are
+ *     removed from it only by the receiver, which keeps lastp and
+ *     mark_link pointing at live links;
+ *   - sent - received counts the messages queued (a snapshot: a sender
+ *     bumps sent just before its push).
+ *
+ * Rejected: a mutex-guarded deque per mailbox (every send from every
+ * scheduler would take the receiver's lock; the BEAM moved its
+ * signal queues to lock-free in-queues for the same reason); copying on
+ * receive instead of on send (the receiver would see the sender's later
+ * writes to the original, which is exactly what copy-on-send rules out).
+ */
+#include "models/actor/actor_int.h"
+
+#include "runtime/clock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+typedef rt_qnode_t *_Atomic *link_t;
+
+struct cb_port {
+    rt_mpscq_t q; /* its head and its tail sit on separate lines */
+
+    /* Written by senders: one RMW on `sent` per message.  The length is
+     * sent - received, so the receiver never writes this line except to
+     * park (waiter). */
+    RT_ALIGNED_CACHELINE _Atomic int64_t sent;
+    cb_task_t *_Atomic waiter; /* a parked receiver, see the essay */
+    _Atomic int closed;
+
+    /* Written by the receiving process (atomics: others read them). */
+    RT_ALIGNED_CACHELINE _Atomic int64_t received;
+    _Atomic uint64_t receiver; /* id of the process receiving now */
+    _Atomic uint64_t last_receiver;
+    _Atomic int64_t max_len;   /* high-water mark seen by the receiver */
+    rt_qnode_t *_Atomic first; /* the private list (links are relaxed) */
+    link_t lastp;              /* the link the next arrival is put at */
+    link_t mark_link;          /* the reference trick's marker, or NULL */
+    cb_term_t mark_ref;
+
+    /* Registry of open ports for the memory report: guarded by reg_mu. */
+    cb_port_t *reg_prev, *reg_next;
+    bool registered;
+};
+
+/*
+ * Message nodes come from a per-scheduler cache (a plain list only its
+ * thread touches) before malloc: a node freed by a receiver serves the
+ * next send on that scheduler.  MSG_CACHE bounds what a scheduler keeps,
+ * so a one-way flood between two schedulers frees the excess instead of
+ * hoarding it.
+ */
+#define MSG_CACHE 4096
+
+static actor_msg_t *msg_alloc(actor_sched_t *s)
+{
+    if (s && s->free_msgs) {
+        actor_msg_t *m = s->free_msgs;
+        s->free_msgs = (actor_msg_t *)m->term;
+        s->nfree_msgs--;
+        return m;
+    }
+    return malloc(sizeof(actor_msg_t));
+}
+
+static void msg_free(actor_sched_t *s, actor_msg_t *m)
+{
+    if (s && s->nfree_msgs < MSG_CACHE) {
+        m->term = (cb_term_t)(uintptr_t)s->free_msgs;
+        s->free_msgs = m;
+        s->nfree_msgs++;
+        return;
+    }
+    free(m);
+}
+
+/* Messages sent and not yet received (a snapshot). */
+static int64_t queued(cb_port_t *p)
+{
+    int64_t r = atomic_load_explicit(&p->received, memory_order_relaxed);
+    return atomic_load_explicit(&p->sent, memory_order_relaxed) - r;
+}
+
+/* Private-list links: the receiver owns them, so relaxed suffices. */
+static actor_msg_t *at(link_t l)
+{
+    return (actor_msg_t *)atomic_load_explicit(l, memory_order_relaxed);
+}
+
+static void put(link_t l, actor_msg_t *m)
+{
+    atomic_store_explicit(l, m ? &m->node : NULL, memory_order_relaxed);
+}
+
+static void count(cb_task_t *self, int what, int64_t n)
+{
+    actor_sched_t *s = self->sched;
+#define BUMP(f)                                                                \
+    atomic_store_explicit(                                                     \
+        &s->c.f, atomic_load_explicit(&s->c.f, memory_order_relaxed) + n,      \
+        memory_order_relaxed)
+    switch (what) {
+    case 0:
+        BUMP(receives);
+        break;
+    case 1:
+        BUMP(messages_skipped);
+        break;
+    case 2:
+        BUMP(marker_hits);
+        break;
+    }
+#undef BUMP
+}
+
+/*
+ * Ports are type-stable, like processes: a sender touches the port after
+ * its push has made the message visible (to look for a parked receiver),
+ * and by then the receiver may have taken the message and freed the port.
+ * Freed ports therefore go to a per-scheduler cache and their memory is
+ * returned only at stop; a late sender that finds the waiter of the
+ * port's next life takes it and wakes that receiver, which re-checks and
+ * parks again: a spurious wake-up, never a lost one or a write to freed
+ * memory.
+ */
+#define PORT_BLOCK 64
+
+static cb_port_t *port_alloc(void)
+{
+    actor_sched_t *s = actor_this_sched();
+    if (s && s->free_ports) {
+        cb_port_t *p = s->free_ports;
+        s->free_ports = p->reg_next;
+        return p;
+    }
+    size_t n = s ? PORT_BLOCK : 1;
+    cb_port_t *block = actor_block_alloc(n, sizeof *block);
+    if (!block)
+        return NULL;
+    for (size_t i = n - 1; i >= 1; i--) {
+        block[i].reg_next = s->free_ports;
+        s->free_ports = &block[i];
+    }
+    return &block[0];
+}
+
+static void port_recycle(cb_port_t *p)
+{
+    /* A foreign thread has no cache: the port waits for stop. */
+    actor_sched_t *s = actor_this_sched();
+    if (s) {
+        p->reg_next = s->free_ports;
+        s->free_ports = p;
+    }
+}
+
+int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
+{
+    cb_port_policy_t policy = opts ? opts->policy : CB_PORT_DEFAULT;
+    if (policy != CB_PORT_DEFAULT && policy != CB_PORT_UNBOUNDED)
+        return policy > CB_PORT_RENDEZVOUS ? -EINVAL : -ENOTSUP;
+    cb_port_t *p = port_alloc();
+    if (!p)
+        return -ENOMEM;
+    rt_mpscq_init(&p->q);
+    /* Atomic stores, not initialisation: a sender of the port's previous
+     * life may still be reading waiter (see port_alloc). */
+    atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
+    atomic_store_explicit(&p->sent, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->received, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->max_len, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->closed, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->receiver, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->last_receiver, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->first, NULL, memory_order_relaxed);
+    p->lastp = &p->first;
+    p->mark_link = NULL;
+    p->mark_ref = CB_NIL;
+    p->reg_prev = p->reg_next = NULL;
+    p->registered = false;
+    if (actor.max_memory > 0) {
+        pthread_mutex_lock(&actor.reg_mu);
+        p->reg_next = actor.ports;
+        if (actor.ports)
+            actor.ports->reg_prev = p;
+        actor.ports = p;
+        p->registered = true;
+        pthread_mutex_unlock(&actor.reg_mu);
+    }
+    *out = p;
+    return 0;
+}
+
+/* Move what senders pushed onto the private list; returns how many. */
+static int64_t drain(cb_port_t *p)
+{
+    int64_t n = 0;
+    rt_qnode_t *node;
+    while ((node = rt_mpscq_pop(&p->q))) {
+        actor_msg_t *m = (actor_msg_t *)node;
+        atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+        put(p->lastp, m);
+        p->lastp = &m->node.next;
+        n++;
+    }
+    if (n) {
+        /* Sampled when messages arrive, so senders never read this
+         * line; the receiver is the only writer. */
+        int64_t len = queued(p);
+        if (len > atomic_load_explicit(&p->max_len, memory_order_relaxed))
+            atomic_store_explicit(&p->max_len, len, memory_order_relaxed);
+    }
+    return n;
+}
+
+static void claim(cb_port_t *p, cb_task_t *self)
+{
+    uint64_t none = 0;
+    /* Acquire: the previous receiver's release in unclaim hands over the
+     * private list it left. */
+    if (!atomic_compare_exchange_strong_explicit(&p->receiver, &none, self->id,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed) &&
+        none != self->id)
+        rt_panic("actor: processes %llu and %llu receive on one mailbox at "
+                 "once; only its owner may receive",
+                 (unsigned long long)none, (unsigned long long)self->id);
+    atomic_store_explicit(&p->last_receiver, self->id, memory_order_relaxed);
+}
+
+static void unclaim(cb_port_t *p)
+{
+    atomic_store_explicit(&p->receiver, 0, memory_order_release);
+}
+
+static void unlink_msg(cb_port_t *p, link_t pp, actor_msg_t *m)
+{
+    link_t own = &m->node.next;
+    put(pp, at(own));
+    if (p->lastp == own)
+        p->lastp = pp;
+    if (p->mark_link == own)
+        p->mark_link = pp;
+    /* The receiver is the only writer: a store, not an RMW. */
+    atomic_store_explicit(
+        &p->received,
+        atomic_load_explicit(&p->received, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+}
+
+static void deliver(cb_port_t *p, cb_task_t *self, link_t pp, actor_msg_t *m,
+                    cb_term_t *out)
+{
+    unlink_msg(p, pp, m);
+    *out = m->term;
+    self->msgs_in++;
+    self->msg_bytes_in += (int64_t)m->bytes;
+    /* self runs on self->sched until it next switches. */
+    actor_mem_add_on(self->sched, -(int64_t)m->bytes);
+    count(self, 0, 1);
+    msg_free(self->sched, m);
+}
+
+static bool is_closed(cb_port_t *p)
+{
+    /* seq_cst: the receiver's half of the close/park Dekker pair. */
+    return atomic_load_explicit(&p->closed, memory_order_seq_cst);
+}
+
+static void wake_waiter(cb_port_t *p)
+{
+    /* seq_cst: the sender's half of the Dekker pair (see the essay). */
+    if (atomic_load_explicit(&p->waiter, memory_order_seq_cst)) {
+        cb_task_t *w =
+            atomic_exchange_explicit(&p->waiter, NULL, memory_order_acq_rel);
+        if (w)
+            actor_wake(w);
+    }
+}
+
+int actor_port_close(cb_port_t *p)
+{
+    atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
+    wake_waiter(p);
+    return 0;
+}
+
+static void fold_max(cb_port_t *p)
+{
+    int64_t m = atomic_load_explicit(&p->max_len, memory_order_relaxed);
+    pthread_mutex_lock(&actor.reg_mu);
+    if (m > actor.port_max_len)
+        actor.port_max_len = m;
+    if (p->registered) {
+        if (p->reg_prev)
+            p->reg_prev->reg_next = p->reg_next;
+        else
+            actor.ports = p->reg_next;
+        if (p->reg_next)
+            p->reg_next->reg_prev = p->reg_prev;
+    }
+    pthread_mutex_unlock(&actor.reg_mu);
+}
+
+void actor_port_free(cb_port_t *p)
+{
+    if (!p)
+        return;
+    RT_ASSERT(atomic_load(&p->waiter) == NULL);
+    /* No switch below: s stays the caller's scheduler. */
+    actor_sched_t *s = actor_this_sched();
+    drain(p);
+    actor_msg_t *m = at(&p->first);
+    while (m) {
+        actor_msg_t *next = at(&m->node.next);
+        actor_mem_add_on(s, -(int64_t)m->bytes);
+        cb_term_release(m->term);
+        msg_free(s, m);
+        m = next;
+    }
+    fold_max(p);
+    port_recycle(p);
+}
+
+size_t actor_port_length(cb_port_t *p)
+{
+    int64_t n = queued(p);
+    return n > 0 ? (size_t)n : 0;
+}
+
+int actor_send(cb_port_t *p, cb_term_t msg)
+{
+    if (atomic_load_explicit(&p->closed, memory_order_acquire)) {
+        cb_term_release(msg);
+        return -EPIPE;
+    }
+    cb_term_t copy = msg;
+    if (cb_is_boxed(msg)) {
+        /* The copy is what the receiver's heap gets; the original dies
+         * with the send, as the sender's term is garbage on the BEAM. */
+        copy = cb_term_copy(msg);
+        if (copy == CB_NIL) {
+            cb_term_release(msg);
+            return -ENOMEM;
+        }
+        cb_term_release(msg);
+    }
+    /* No switch until the cb_reduce at the end: s stays ours. */
+    actor_sched_t *s = actor_this_sched();
+    actor_msg_t *m = msg_alloc(s);
+    if (!m) {
+        cb_term_release(copy);
+        return -ENOMEM;
+    }
+    m->term = copy;
+    m->bytes = sizeof *m + cb_term_heap_bytes(copy);
+    /* Read before the push: from then on m belongs to the receiver. */
+    int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
+    actor_mem_add_on(s, (int64_t)m->bytes);
+    atomic_fetch_add_explicit(&p->sent, 1, memory_order_relaxed);
+    rt_mpscq_push(&p->q, &m->node);
+    wake_waiter(p);
+    if (s) {
+        atomic_store_explicit(
+            &s->c.sends,
+            atomic_load_explicit(&s->c.sends, memory_order_relaxed) + 1,
+            memory_order_relaxed);
+        if (copied)
+            atomic_store_explicit(
+                &s->c.bytes_copied,
+                atomic_load_explicit(&s->c.bytes_copied, memory_order_relaxed) +
+                    copied,
+                memory_order_relaxed);
+    }
+    /* A send costs a reduction on the BEAM too. */
+    cb_reduce(1);
+    return 0;
+}
+
+/* Register self as p's waiter and re-check; true when the park may go on
+ * (nothing arrived and p is open). */
+static bool park_on(cb_port_t *p, cb_task_t *self)
+{
+    atomic_store_explicit(&p->waiter, self, memory_order_seq_cst);
+    return !rt_mpscq_maybe_nonempty(&p->q) && !is_closed(p);
+}
+
+static void unpark_from(cb_port_t *p)
+{
+    atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
+    /* A waker that already took the pointer may still wake us: that wake
+     * finds us RUNNING (or a later park) and is tolerated. */
+}
+
+static int64_t deadline_of(int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return -1;
+    int64_t now = rt_now_ns();
+    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
+
+static int receive(cb_port_t *p, cb_match_fn match, void *ctx, link_t start,
+                   cb_term_t *out, int64_t timeout_ns)
+{
+    cb_task_t *self = actor_self();
+    RT_ASSERT(self != NULL);
+    claim(p, self);
+    int64_t deadline = deadline_of(timeout_ns);
+    drain(p);
+    link_t pp = start ? start : &p->first;
+    int64_t skipped = 0;
+    int rc;
+    for (;;) {
+        actor_msg_t *m;
+        while ((m = at(pp))) {
+            if (!match || match(m->term, ctx)) {
+                deliver(p, self, pp, m, out);
+                rc = 0;
+                goto done;
+            }
+            pp = &m->node.next;
+            skipped++;
+        }
+        if (drain(p))
+            continue;
+        if (is_closed(p)) {
+            if (drain(p))
+                continue;
+            rc = -EPIPE;
+            break;
+        }
+        if (timeout_ns == 0 || (deadline >= 0 && rt_now_ns() >= deadline)) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        actor_park_begin(self);
+        if (!park_on(p, self)) {
+            unpark_from(p);
+            actor_park_cancel(self);
+            if (!drain(p) && !is_closed(p))
+                actor_yield(); /* a sender is mid-push on another core */
+            continue;
+        }
+        actor_park(self, deadline);
+        unpark_from(p);
+    }
+done:
+    if (skipped)
+        count(self, 1, skipped);
+    cb_reduce(1);
+    unclaim(p);
+    return rc;
+}
+
+int actor_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns)
+{
+    return receive(p, NULL, NULL, NULL, out, timeout_ns);
+}
+
+int actor_recv_match(cb_port_t *p, cb_match_fn match, void *ctx, cb_term_t *out,
+                     int64_t timeout_ns)
+{
+    return receive(p, match, ctx, NULL, out, timeout_ns);
+}
+
+cb_term_t actor_recv_mark(cb_port_t *p)
+{
+    cb_task_t *self = actor_self();
+    RT_ASSERT(self != NULL);
+    claim(p, self);
+    /* Everything sent before the reference exists is now on the private
+     * list, in front of the mark. */
+    drain(p);
+    p->mark_ref = cb_make_ref();
+    p->mark_link = p->lastp;
+    unclaim(p);
+    return p->mark_ref;
+}
+
+int actor_recv_match_ref(cb_port_t *p, cb_term_t ref, cb_match_fn match,
+                         void *ctx, cb_term_t *out, int64_t timeout_ns)
+{
+    cb_task_t *self = actor_self();
+    RT_ASSERT(self != NULL);
+    claim(p, self);
+    link_t start = NULL;
+    if (p->mark_link && p->mark_ref == ref) {
+        start = p->mark_link;
+        count(self, 2, 1);
+    }
+    int rc = receive(p, match, ctx, start, out, timeout_ns);
+    claim(p, self);
+    p->mark_link = NULL;
+    p->mark_ref = CB_NIL;
+    unclaim(p);
+    return rc;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A receive on several aliases of the caller's mailbox. */
+int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
+                 int64_t timeout_ns)
+{
+    cb_task_t *self = actor_self();
+    RT_ASSERT(self != NULL);
+    if (n == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].dir != CB_SELECT_RECV)
+            return ops[i].dir == CB_SELECT_SEND ? -ENOTSUP : -EINVAL;
+    int64_t deadline = deadline_of(timeout_ns);
+    for (;;) {
+        size_t start = flags & CB_SELECT_PRIORITY
+                           ? 0
+                           : (size_t)(next_rand(&self->rng) % n);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (start + k) % n;
+            cb_port_t *p = ops[i].port;
+            /* Read before draining: a port closed now and empty after the
+             * drain below is closed and drained. */
+            bool closed = is_closed(p);
+            claim(p, self);
+            drain(p);
+            actor_msg_t *m = at(&p->first);
+            if (m) {
+                deliver(p, self, &p->first, m, &ops[i].msg);
+                ops[i].status = 0;
+                unclaim(p);
+                cb_reduce(1);
+                return (int)i;
+            }
+            unclaim(p);
+            if (closed) {
+                ops[i].msg = CB_NIL;
+                ops[i].status = -EPIPE;
+                return (int)i;
+            }
+        }
+        if (timeout_ns == 0 || (deadline >= 0 && rt_now_ns() >= deadline))
+            return -ETIMEDOUT;
+        actor_park_begin(self);
+        bool go = true;
+        for (size_t i = 0; i < n; i++)
+            go = park_on(ops[i].port, self) && go;
+        if (go)
+            actor_park(self, deadline);
+        else
+            actor_park_cancel(self);
+        for (size_t i = 0; i < n; i++)
+            unpark_from(ops[i].port);
+    }
+}
+
+void actor_biggest_mailbox(int64_t *len, uint64_t *owner)
+{
+    *len = 0;
+    *owner = 0;
+    pthread_mutex_lock(&actor.reg_mu);
+    for (cb_port_t *p = actor.ports; p; p = p->reg_next) {
+        int64_t l = queued(p);
+        if (l > *len) {
+            *len = l;
+            *owner =
+                atomic_load_explicit(&p->last_receiver, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&actor.reg_mu);
+}

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+"""The actor model's own semantics (tests/c/test_actor.c, one case per
+process), and what the runner shows of them: the memory cap stops a
+flooded VM with a report instead of a hang, timer preemption is refused
+with its reason, mailboxes refuse buffer policies the BEAM does not have,
+and the talk cases compute the right answers on both stack modes."""
+import subprocess
+
+import pytest
+
+from conftest import CTEST_DIR, SCALE, run_cb, run_json
+
+BIN = CTEST_DIR / "test_actor"
+CASES = ["copy_on_send", "save_pointer", "reference_trick", "blocked_receive",
+         "process_info",
+         "reductions_bound", "reductions_off_starves", "copy_stacks",
+         "timer_refused"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_actor_case(case):
+    p = subprocess.run([str(BIN), case], capture_output=True, text=True,
+                       timeout=120 * SCALE)
+    assert p.returncode == 0, f"{case}: exit {p.returncode}\n{p.stderr}"
+
+
+def test_max_memory_stops_the_vm_with_a_report():
+    cap = 20_000_000
+    p = run_cb("run", "-m", "actor", "-w", "mailbox-flood",
+               "-p", f"max_memory={cap}", "-p", "duration_ms=60000",
+               "-p", "consume_ns=100000", "--timeout", "120",
+               "--format", "json", timeout=180)
+    # Recorded as an error outcome (not a timeout), with the report on
+    # stderr naming the longest mailbox.
+    assert p.returncode != 0
+    assert "VM stopped" in p.stderr and "max_memory=%d" % cap in p.stderr
+    assert "biggest mailbox: process <0." in p.stderr
+    import json
+    import re
+    d = json.loads(p.stdout)
+    assert d["outcome"] == "error"
+    assert "out of memory" in d["repetitions"][0]["reason"]
+    queued = int(re.search(r"with (\d+) messages", p.stderr).group(1))
+    # Small messages: at least a few bytes each, so the cap is reached
+    # with fewer than cap / 8 of them but more than cap / 1024.
+    assert cap // 1024 < queued < cap // 8
+
+
+def test_timer_preemption_is_refused_with_its_reason():
+    p = run_cb("run", "-m", "actor", "-w", "ping-pong", "--quick",
+               "-p", "preempt=timer")
+    assert p.returncode != 0
+    assert "unsupported" in p.stderr and "dirty scheduler" in p.stderr
+
+
+def test_bounded_mailbox_policies_are_unsupported():
+    p = run_cb("run", "-m", "actor", "-w", "mailbox-flood", "--quick",
+               "-p", "policy=fixed")
+    assert p.returncode == 4, p.stderr
+    assert "unsupported" in p.stderr
+
+
+@pytest.mark.parametrize("stacks", ["guarded", "copy"])
+def test_talk_cases_compute_their_answers(stacks):
+    d = run_json("run", "-m", "actor", "-w", "skynet", "--quick",
+                 "-p", "leaves=10000", "-p", f"stacks={stacks}")
+    assert d["metrics"]["result"] == 10000 * 9999 // 2
+    d = run_json("run", "-m", "actor", "-w", "spawn", "--quick",
+                 "-p", f"stacks={stacks}")
+    assert d["metrics"]["ops"] == 1000
+    d = run_json("run", "-m", "actor", "-w", "ping-pong", "--quick",
+                 "--cpus", "0", "-p", "payload=100", "-p", f"stacks={stacks}")
+    assert d["metrics"]["ops"] == 10000
+
+
+def test_selective_receive_marker_skips_the_backlog():
+    # Counters, not timings: with the trick no queued message is examined.
+    d = run_json("run", "-m", "actor", "-w", "selective-receive", "--quick",
+                 "-p", "trick=yes")
+    c = d["counters"]
+    assert c["marker_hits"] == 2 * 100
+    assert c["messages_skipped"] == 0
+    d = run_json("run", "-m", "actor", "-w", "selective-receive", "--quick",
+                 "-p", "trick=no")
+    assert d["counters"]["messages_skipped"] == 100 * 1000
+
+
+def test_skynet_refused_on_one_thread_per_task():
+    p = run_cb("run", "-m", "threads", "-w", "skynet")
+    assert p.returncode == 2
+    assert "1111111 tasks" in p.stderr
