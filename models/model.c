@@ -9,6 +9,7 @@
 #include "runtime/clock.h"
 #include "runtime/common.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,10 +91,38 @@ const char *cb_strerror(int err)
     }
 }
 
+/* Every slot from `start` on is a function pointer, and none may be NULL:
+ * a capability a model lacks is a slot that returns -ENOTSUP, never a
+ * NULL that crashes the workload that first calls it.  Walking the slots
+ * by position means a slot added tomorrow is checked without editing this
+ * function. */
+typedef int (*any_slot_fn)(void);
+_Static_assert((sizeof(cb_model_t) - offsetof(cb_model_t, start)) %
+                       sizeof(any_slot_fn) ==
+                   0,
+               "cb_model_t ends with function pointers only");
+
+static void check_slots(const cb_model_t *m)
+{
+    const char *base = (const char *)m + offsetof(cb_model_t, start);
+    size_t n = (sizeof(cb_model_t) - offsetof(cb_model_t, start)) /
+               sizeof(any_slot_fn);
+    for (size_t i = 0; i < n; i++) {
+        any_slot_fn f;
+        memcpy(&f, base + i * sizeof f, sizeof f);
+        if (!f)
+            rt_panic("model %s leaves slot %zu of cb_model_t empty (count "
+                     "from `start`); an unsupported call needs a slot that "
+                     "returns -ENOTSUP",
+                     m->name, i);
+    }
+}
+
 int cb_model_start(const cb_model_t *m, const cb_param_set_t *params,
                    const cb_model_env_t *env, char *err, size_t errlen)
 {
     RT_ASSERT(cb__active == NULL);
+    check_slots(m);
     cb__active = m;
     int rc = m->start(params, env, err, errlen);
     if (rc < 0)
@@ -125,4 +154,25 @@ size_t cb_model_counters(cb_counter_t *out, size_t max)
 int64_t cb_now_ns(void)
 {
     return rt_now_ns();
+}
+
+int cb_model_no_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
+                           cb_term_t *out, int64_t timeout_ns)
+{
+    (void)p, (void)match, (void)ctx, (void)out, (void)timeout_ns;
+    return -ENOTSUP;
+}
+
+cb_term_t cb_model_plain_recv_mark(cb_port_t *p)
+{
+    (void)p;
+    return cb_make_ref();
+}
+
+int cb_model_no_recv_match_ref(cb_port_t *p, cb_term_t ref,
+                               cb_match_fn match, void *ctx, cb_term_t *out,
+                               int64_t timeout_ns)
+{
+    (void)ref;
+    return cb_model_no_recv_match(p, match, ctx, out, timeout_ns);
 }

@@ -252,6 +252,17 @@ int cb_model_run(cb_task_fn root, void *arg);
 int cb_model_stop(char *err, size_t errlen);
 size_t cb_model_counters(cb_counter_t *out, size_t max);
 
+/* Slots for a model without selective receive, shared so that each such
+ * model says "unsupported" the same honest way: recv_match and
+ * recv_match_ref return -ENOTSUP, and recv_mark still hands out a plain
+ * reference (make_ref() exists everywhere; only the trick does not). */
+int cb_model_no_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
+                           cb_term_t *out, int64_t timeout_ns);
+cb_term_t cb_model_plain_recv_mark(cb_port_t *p);
+int cb_model_no_recv_match_ref(cb_port_t *p, cb_term_t ref,
+                               cb_match_fn match, void *ctx, cb_term_t *out,
+                               int64_t timeout_ns);
+
 /* The active model; dispatch goes through it. */
 extern const cb_model_t *cb__active;
 

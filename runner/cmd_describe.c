@@ -63,6 +63,10 @@ int cmd_describe(int argc, char **argv)
         printf("workload %s\n  %s\n\n%s\n\nparameters:\n", w->name,
                w->summary, w->description);
         print_params(w->params);
+        if (w->no_instruction_count)
+            printf("\ninstruction counts (--metric instructions): refused: "
+                   "%s\n",
+                   w->no_instruction_count);
         return EXIT_OK;
     }
     fprintf(stderr, "concbench: describe: unknown name '%s'\nmodels:",

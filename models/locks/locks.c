@@ -218,12 +218,6 @@ static const cb_unsupported_t locks_unsupported[] = {
     {0, NULL},
 };
 
-static int locks_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
-                            cb_term_t *out, int64_t timeout_ns)
-{
-    (void)p, (void)match, (void)ctx, (void)out, (void)timeout_ns;
-    return -ENOTSUP;
-}
 
 const cb_model_t cb_model_locks = {
     .name = "locks",
@@ -250,7 +244,9 @@ const cb_model_t cb_model_locks = {
     .port_length = locks_port_length,
     .send = locks_send,
     .recv = locks_recv,
-    .recv_match = locks_recv_match,
+    .recv_match = cb_model_no_recv_match,
+    .recv_mark = cb_model_plain_recv_mark,
+    .recv_match_ref = cb_model_no_recv_match_ref,
     .select = locks_select,
     .sleep = locks_sleep,
     .io_wait = locks_io_wait,

@@ -282,12 +282,6 @@ static const cb_unsupported_t stm_unsupported[] = {
     {0, NULL},
 };
 
-static int stm_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
-                          cb_term_t *out, int64_t timeout_ns)
-{
-    (void)p, (void)match, (void)ctx, (void)out, (void)timeout_ns;
-    return -ENOTSUP;
-}
 
 const cb_model_t cb_model_stm = {
     .name = "stm",
@@ -314,7 +308,9 @@ const cb_model_t cb_model_stm = {
     .port_length = stm_port_length,
     .send = stm_send,
     .recv = stm_recv,
-    .recv_match = stm_recv_match,
+    .recv_match = cb_model_no_recv_match,
+    .recv_mark = cb_model_plain_recv_mark,
+    .recv_match_ref = cb_model_no_recv_match_ref,
     .select = stm_select,
     .sleep = stm_sleep,
     .io_wait = stm_io_wait,

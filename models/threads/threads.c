@@ -400,26 +400,7 @@ static const cb_unsupported_t threads_unsupported[] = {
     {0, NULL},
 };
 
-static int threads_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
-                              cb_term_t *out, int64_t timeout_ns)
-{
-    (void)p, (void)match, (void)ctx, (void)out, (void)timeout_ns;
-    return -ENOTSUP;
-}
 
-static cb_term_t threads_recv_mark(cb_port_t *p)
-{
-    (void)p;
-    return cb_make_ref();
-}
-
-static int threads_recv_match_ref(cb_port_t *p, cb_term_t ref,
-                                  cb_match_fn match, void *ctx,
-                                  cb_term_t *out, int64_t timeout_ns)
-{
-    (void)ref;
-    return threads_recv_match(p, match, ctx, out, timeout_ns);
-}
 
 const cb_model_t cb_model_threads = {
     .name = "threads",
@@ -446,7 +427,7 @@ const cb_model_t cb_model_threads = {
     .port_length = threads_port_length,
     .send = threads_send,
     .recv = threads_recv,
-    .recv_match = threads_recv_match,
+    .recv_match = cb_model_no_recv_match,
     .select = threads_select,
     .sleep = threads_sleep,
     .io_wait = threads_io_wait,
@@ -454,6 +435,6 @@ const cb_model_t cb_model_threads = {
     .cell_free = threads_cell_free,
     .cells_update = threads_cells_update,
     .cells_read = threads_cells_read,
-    .recv_mark = threads_recv_mark,
-    .recv_match_ref = threads_recv_match_ref,
+    .recv_mark = cb_model_plain_recv_mark,
+    .recv_match_ref = cb_model_no_recv_match_ref,
 };
