@@ -240,7 +240,6 @@ static int enqueue(cb_port_t *p, equeue_t *q, int *dirty, entry_t e)
         return rc;
     atomic_fetch_add_explicit(&e.h->refs, 1, memory_order_relaxed);
     p->n_parks++;
-    CSP_COUNT(chan_parks, 1);
     return OP_PARKED;
 }
 
@@ -323,8 +322,6 @@ static int take_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
 out:
     pthread_mutex_unlock(&p->mu);
     finish(wake);
-    if (r == OP_DONE)
-        CSP_COUNT(takes, 1);
     return r;
 }
 
@@ -414,11 +411,6 @@ out:
     finish(wake);
     if (dropped != CB_NIL)
         cb_term_release(dropped);
-    if (r == OP_DONE && *status >= 0) {
-        CSP_COUNT(puts, 1);
-        if (*status == CB_SEND_DROPPED)
-            CSP_COUNT(drops, 1);
-    }
     return r;
 }
 
@@ -504,6 +496,12 @@ static void destroy(cb_port_t *p)
         csp_handler_unref(eq_pop(&p->puts).h);
     while (p->takes.n > 0)
         csp_handler_unref(eq_pop(&p->takes).h);
+    /* Folded when the channel goes: the hot paths touch only the
+     * channel's own counters, under the mutex they hold anyway. */
+    CSP_COUNT(puts, p->n_puts);
+    CSP_COUNT(takes, p->n_takes);
+    CSP_COUNT(chan_parks, p->n_parks);
+    CSP_COUNT(drops, p->n_drops);
     csp_count_max(&csp_totals.max_queue_len, p->max_len);
     pthread_mutex_destroy(&p->mu);
     free(p->puts.a);
@@ -736,14 +734,28 @@ static int validate(cb_select_op_t *ops, size_t n)
     return 0;
 }
 
-/* One pass over the ops in `order`; returns the index that completed, or
- * -1 when every op registered (or would block, not blockable), or -EBUSY
- * / -ENOMEM; *inactive says another op of ours was committed meanwhile. */
-static int pass(cb_select_op_t *ops, const size_t *order, size_t n,
-                cb_port_t *tch, csp_handler_t *h, bool blockable,
+/*
+ * One pass over the ops in a random order (or in order with priority);
+ * returns the index that completed, or -1 when every op registered (or
+ * would block, not blockable), or -EBUSY / -ENOMEM; *inactive says another
+ * op of ours was committed meanwhile.  The order is core.async's
+ * random-array, a Fisher-Yates shuffle, drawn lazily: the pass stops at
+ * the first op that completes, so it pays for the ops it tries, not for
+ * all n (an alts over 1000 channels with one ready costs a few probes).
+ */
+static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
+                csp_handler_t *h, bool blockable, bool priority, uint64_t *rng,
                 bool *inactive)
 {
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
     for (size_t k = 0; k < n; k++) {
+        if (!priority && k + 1 < n) {
+            size_t j = k + next_rand(rng) % (n - k);
+            size_t t = order[k];
+            order[k] = order[j];
+            order[j] = t;
+        }
         size_t i = order[k];
         int status = 0, r;
         cb_term_t v = CB_NIL;
@@ -770,21 +782,6 @@ static int pass(cb_select_op_t *ops, const size_t *order, size_t n,
     return -1;
 }
 
-static void set_order(size_t *order, size_t n, bool priority, uint64_t *rng)
-{
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    if (priority)
-        return;
-    /* core.async's random-array: a Fisher-Yates shuffle. */
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = next_rand(rng) % (i + 1);
-        size_t t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-}
-
 int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
                int64_t timeout_ns)
 {
@@ -808,22 +805,19 @@ int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
     csp_handler_bind(h);
     bool inactive = false;
     cb_port_t *tch = NULL;
-    size_t m = n;
-    set_order(order, m, priority, rng);
     /* A first pass that registers nothing: the common case (something is
      * ready) then needs no timeout channel and leaves no stale handler.
      * With timeout 0 it is the whole of alts with :default. */
-    int done = pass(ops, order, m, NULL, h, false, &inactive);
+    int done = pass(ops, order, n, NULL, h, false, priority, rng, &inactive);
     if (done == -1 && !inactive && timeout_ns != 0) {
         if (timeout_ns > 0) {
             if ((rc = csp_timeout(timeout_ns, &tch)) < 0) {
                 done = rc;
                 goto out;
             }
-            m = n + 1;
-            set_order(order, m, priority, rng);
         }
-        done = pass(ops, order, m, tch, h, true, &inactive);
+        done = pass(ops, order, tch ? n + 1 : n, tch, h, true, priority, rng,
+                    &inactive);
     }
     if (done >= 0)
         goto result;

@@ -109,6 +109,7 @@ static struct {
     rq_t shared;
     _Atomic int64_t queued; /* runnable, in any queue; see the idle protocol */
     _Atomic int nidle;
+    _Atomic int nspinning; /* 0 or 1: a worker looking for work, awake */
     pthread_mutex_t idle_mu; /* guards the sleep/wake hand-off */
     pthread_cond_t idle_cv;
     _Atomic bool stopping;
@@ -117,7 +118,7 @@ static struct {
     /* Live tasks (go + thread); stop waits for 0. */
     pthread_mutex_t live_mu;
     pthread_cond_t live_cv;
-    int64_t live;          /* guarded by live_mu */
+    _Atomic int64_t live;
     _Atomic int64_t live_go; /* for the peak counter */
     _Atomic int64_t blocked_workers;
 } S = {.idle_mu = PTHREAD_MUTEX_INITIALIZER,
@@ -384,7 +385,9 @@ static void make_runnable(cb_task_t *t)
         }
         rq_push(&w->q, t);
     }
-    if (atomic_load(&S.nidle) > 0) {
+    /* A spinning worker will find t; otherwise wake a sleeper.  Both loads
+     * are seq_cst: the idle protocol's load after our store. */
+    if (atomic_load(&S.nspinning) == 0 && atomic_load(&S.nidle) > 0) {
         pthread_mutex_lock(&S.idle_mu);
         pthread_cond_signal(&S.idle_cv);
         pthread_mutex_unlock(&S.idle_mu);
@@ -408,6 +411,19 @@ static cb_task_t *try_pop(csp_worker_t *w)
     return t;
 }
 
+/* How long the spinning worker polls `queued` before it sleeps: about
+ * 20 us here, the order of a futex wake-up plus a thread switch. */
+#define SPIN_CHECKS 2000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 /* The next go block for w, sleeping while there is none; NULL at stop. */
 static cb_task_t *next_task(csp_worker_t *w)
 {
@@ -423,6 +439,21 @@ static cb_task_t *next_task(csp_worker_t *w)
             /* Counted but not pushed yet, or in a queue we just missed. */
             sched_yield();
             continue;
+        }
+        /* One worker at a time spins a little before sleeping (Go's
+         * spinning M): a burst of enqueues then wakes nobody, where each
+         * would otherwise cost a futex wake and a thread switch. */
+        int zero = 0;
+        if (atomic_compare_exchange_strong(&S.nspinning, &zero, 1)) {
+            bool found = false;
+            for (int i = 0; i < SPIN_CHECKS && !found; i++) {
+                found = atomic_load(&S.queued) > 0;
+                cpu_relax();
+            }
+            /* seq_cst store, then the idle protocol's loads below. */
+            atomic_store(&S.nspinning, 0);
+            if (found)
+                continue;
         }
         pthread_mutex_lock(&S.idle_mu);
         atomic_fetch_add(&S.nidle, 1);
@@ -489,11 +520,14 @@ static void after_park(csp_worker_t *w, cb_task_t *t)
 
 static void live_add(int64_t d)
 {
-    pthread_mutex_lock(&S.live_mu);
-    S.live += d;
-    if (S.live == 0)
+    /* acq_rel: the last exit's writes are visible to stop.  The broadcast
+     * is under live_mu, which stop holds from its check to its wait. */
+    if (atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d ==
+        0) {
+        pthread_mutex_lock(&S.live_mu);
         pthread_cond_broadcast(&S.live_cv);
-    pthread_mutex_unlock(&S.live_mu);
+        pthread_mutex_unlock(&S.live_mu);
+    }
 }
 
 static void free_task(cb_task_t *t)
@@ -536,6 +570,8 @@ static void go_entry(void *arg)
     rt_ctx_switch_final(&t->ctx, &w->ctx);
 }
 
+static int prepare_stack(cb_task_t *t, csp_worker_t *w);
+
 static void *worker_main(void *arg)
 {
     csp_worker_t *w = arg;
@@ -546,6 +582,14 @@ static void *worker_main(void *arg)
     rt_ctx_init_thread(&w->ctx);
     cb_task_t *t;
     while ((t = next_task(w))) {
+        if (!t->stack.lo) {
+            /* Spawned by a `thread`: out of memory here is fatal, as a
+             * goroutine's or a JVM thread's stack would be. */
+            int rc = prepare_stack(t, w);
+            if (rc < 0)
+                rt_panic("csp: no stack for go block %llu: %s",
+                         (unsigned long long)t->id, strerror(-rc));
+        }
         t->worker = w;
         set_current(t);
         rt_stack_set_current(&t->stack, t->id);
@@ -614,20 +658,34 @@ static int spawn_thread(cb_task_t *t)
     return 0;
 }
 
-static int spawn_go(cb_task_t *t)
+/* Map t's stack and make its context; expects to run on worker w (or
+ * w == NULL: a fresh mapping). */
+static int prepare_stack(cb_task_t *t, csp_worker_t *w)
 {
-    /* A go block spawning from its worker uses that worker's stack pool
-     * (only this thread touches it now); anyone else maps a fresh stack. */
-    cb_task_t *self = csp_current();
-    size_t want = t->stack_size ? t->stack_size : csp_cfg.stack_bytes;
-    int rc;
-    if (self && self->kind == CSP_GO && !t->stack_size)
-        rc = rt_stack_alloc(self->worker->pool, &t->stack);
-    else
-        rc = rt_stack_map(want, &t->stack);
+    int rc = w && !t->stack_size
+                 ? rt_stack_alloc(w->pool, &t->stack)
+                 : rt_stack_map(t->stack_size ? t->stack_size
+                                              : csp_cfg.stack_bytes,
+                                &t->stack);
     if (rc < 0)
         return rc;
     rt_ctx_make(&t->ctx, t->stack.lo, t->stack.size, go_entry, t);
+    return 0;
+}
+
+static int spawn_go(cb_task_t *t)
+{
+    /* A go block spawning from its worker takes a stack from that
+     * worker's pool now (only this thread touches it), so a failure is
+     * the spawn's.  A `thread` spawning leaves it to the worker that first
+     * runs the go block: a mapping from here would cost an mmap per spawn
+     * (~10 us), and the worker's pool is not ours to touch. */
+    cb_task_t *self = csp_current();
+    if (self && self->kind == CSP_GO) {
+        int rc = prepare_stack(t, self->worker);
+        if (rc < 0)
+            return rc;
+    }
     CSP_COUNT(go_spawned, 1);
     int64_t alive = atomic_fetch_add_explicit(&S.live_go, 1,
                                               memory_order_relaxed) + 1;
@@ -961,11 +1019,12 @@ int csp_sched_start(char *err, size_t errlen)
     memset(&csp_totals, 0, sizeof csp_totals);
     atomic_store(&S.queued, 0);
     atomic_store(&S.nidle, 0);
+    atomic_store(&S.nspinning, 0);
     atomic_store(&S.stopping, false);
     atomic_store(&S.next_id, 1);
     atomic_store(&S.live_go, 0);
     atomic_store(&S.blocked_workers, 0);
-    S.live = 0;
+    atomic_store(&S.live, 0);
     pthread_cond_init(&S.idle_cv, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1036,10 +1095,10 @@ int csp_sched_stop(char *err, size_t errlen)
      * their way out a moment, then say how many are left. */
     struct timespec at = rt_ns_to_timespec(rt_now_ns() + 2 * RT_NS_PER_S);
     pthread_mutex_lock(&S.live_mu);
-    while (S.live > 0)
+    while (atomic_load(&S.live) > 0)
         if (pthread_cond_timedwait(&S.live_cv, &S.live_mu, &at) == ETIMEDOUT)
             break;
-    int64_t left = S.live;
+    int64_t left = atomic_load(&S.live);
     pthread_mutex_unlock(&S.live_mu);
     if (left > 0) {
         snprintf(err, errlen, "%lld tasks still running after the root task "
