@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+"""The `csp` model's own semantics (core.async's): the C cases of
+tests/c/test_csp.c under the parameters each needs, and what the model
+shows through concbench: starvation without preemption, fairness with it,
+backpressure and exact drops, the 1000-channel alts example, and refused
+parameters."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import CTEST_DIR, SCALE, run_cb, run_json
+
+BIN = CTEST_DIR / "test_csp"
+
+# Cases and the model parameters they run under.  Most run under both
+# schedulers; the pool-size cases need their pool.
+CASES = [
+    ("rendezvous_order", []),
+    ("drop_counts", []),
+    ("close_semantics", []),
+    ("pending_limit", []),
+    ("alts_default_priority", []),
+    ("alts_both_ways", []),
+    ("alts_both_ways", ["pool=1"]),
+    ("timeout_channel", []),
+    ("go_thread_interop", []),
+    ("go_thread_interop", ["root=go"]),
+    ("parking_frees_worker", ["pool=2"]),
+    ("parking_frees_worker", ["pool=1"]),
+    ("blocking_starves_pool", ["pool=2", "go_ops=block"]),
+    ("starvation", ["pool=2"]),
+    ("fairness", ["pool=2", "preempt=reductions"]),
+    ("fairness", ["pool=2", "preempt=reductions", "sched=stealing"]),
+    ("spawn_tree", []),
+    ("spawn_tree", ["pool=2", "preempt=reductions", "reductions=10"]),
+]
+STEALING_TOO = {"rendezvous_order", "close_semantics", "pending_limit",
+                "alts_both_ways", "go_thread_interop",
+                "parking_frees_worker", "spawn_tree"}
+
+
+def variants():
+    for case, params in CASES:
+        yield case, params
+        if case in STEALING_TOO and not any(
+                p.startswith("sched=") for p in params):
+            yield case, params + ["sched=stealing"]
+
+
+@pytest.mark.parametrize("case,params", list(variants()),
+                         ids=lambda v: v if isinstance(v, str)
+                         else "+".join(v) or "defaults")
+def test_csp_case(case, params):
+    p = subprocess.run([str(BIN), case, *params], capture_output=True,
+                       text=True, timeout=120 * SCALE)
+    assert p.returncode == 0, f"{case} {params}: exit {p.returncode}\n" \
+        f"{p.stderr}"
+
+
+def test_every_case_listed():
+    out = subprocess.run([str(BIN), "--list"], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert sorted(set(out)) == sorted({c for c, _ in CASES})
+
+
+def crunch(preempt):
+    # As many hogs as workers: without preemption the probe cannot run
+    # until the window ends (one wake-up, ~duration late); with it the
+    # probe wakes about every sleep_us.
+    return run_json("run", "-m", "csp", "-w", "cpu-crunch", "-p", "pool=2",
+                    "-p", "hogs=2", "-p", "probes=1", "-p",
+                    "duration_ms=600", "-p", f"preempt={preempt}")
+
+
+def test_cpu_crunch_starves_without_preemption():
+    d = crunch("none")
+    met = d["metrics"]
+    # The one possible extra wake-up is the probe's first, before the hogs
+    # got both workers.
+    assert met["probe_wakeups"] <= 3
+    assert d["counters"]["preemptions"] == 0
+
+
+def test_cpu_crunch_fair_with_preemption():
+    d = crunch("reductions")
+    met = d["metrics"]
+    # 600 ms of 1 ms sleeps: hundreds of wake-ups when the probe gets a
+    # worker within a slice; ten is a margin for sanitizer builds.
+    assert met["probe_wakeups"] >= 10
+    assert met["lateness_ns"]["p50"] < 300e6
+    assert d["counters"]["preemptions"] > 0
+
+
+def test_mailbox_flood_backpressure():
+    d = run_json("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
+                 "-p", "policy=fixed", "-p", "capacity=16")
+    met = d["metrics"]
+    assert met["dropped"] == 0
+    assert met["peak_queue_len"] <= 16
+    assert met["received"] == met["ops"]
+    # The producers parked on the full channel.
+    assert d["counters"]["chan_parks"] > 0
+
+
+@pytest.mark.parametrize("policy", ["sliding", "dropping"])
+def test_mailbox_flood_drops_counted(policy):
+    d = run_json("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
+                 "-p", f"policy={policy}", "-p", "capacity=8")
+    met = d["metrics"]
+    assert met["dropped"] > 0
+    # Counted per send by the workload and per channel by the model.
+    assert d["counters"]["drops"] == met["dropped"]
+    assert met["received"] == met["ops"] - met["dropped"]
+
+
+def test_unbounded_port_unsupported():
+    p = run_cb("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
+               "-p", "policy=unbounded")
+    assert p.returncode == 4, p.stderr
+
+
+@pytest.mark.parametrize("model", ["csp", "threads"])
+def test_alts_example(model):
+    d = run_json("run", "-m", model, "-w", "alts", "-p", "channels=300",
+                 "-p", "rounds=2")
+    met = d["metrics"]
+    assert met["ops"] == 600
+    assert 0 < met["round_ns_min"] <= met["elapsed_ns"]
+
+
+@pytest.mark.parametrize("opts", [["sched=stealing"], ["root=go"],
+                                  ["pool=1", "preempt=reductions"]])
+def test_alts_under_options(opts):
+    args = []
+    for o in opts:
+        args += ["-p", o]
+    d = run_json("run", "-m", "csp", "-w", "alts", "--quick", *args)
+    assert d["outcome"] == "ok"
+    assert d["metrics"]["ops"] == 200
+
+
+@pytest.mark.parametrize("bad", ["pool=0", "pool=1025", "sched=fifo",
+                                 "preempt=timer", "reductions=0",
+                                 "stack=8", "buffer=0", "go_ops=maybe",
+                                 "root=main"])
+def test_bad_parameters(bad):
+    p = run_cb("run", "-m", "csp", "-w", "alts", "--quick", "-p", bad)
+    assert p.returncode == 2, p.stderr
+    assert bad.split("=")[0] in p.stderr
+
+
+def test_describe_lists_parameters():
+    p = run_cb("describe", "csp", check=0)
+    for name in ("pool", "sched", "preempt", "go_ops", "buffer"):
+        assert name in p.stdout
+    assert "recv_match" in p.stdout or "selective" in p.stdout
