@@ -154,7 +154,8 @@ static int csp_start(const cb_param_set_t *params, const cb_model_env_t *env,
         snprintf(err, errlen, "too many PUs (%d)", env->ncpus);
         return -EINVAL;
     }
-    memcpy(csp_cpus, env->cpus, sizeof(int) * (size_t)env->ncpus);
+    if (env->ncpus > 0)
+        memcpy(csp_cpus, env->cpus, sizeof(int) * (size_t)env->ncpus);
     csp_cfg = (csp_config_t){
         .pool = (int)cb_params_int(params, "pool"),
         .sched = strcmp(cb_params_str(params, "sched"), "stealing") == 0

@@ -993,9 +993,11 @@ static void stop_timer_thread(void)
     /* Requests that raced with the stop start their timers now, so that
      * the pending timeouts are freed with the rest. */
     apply_requests();
-    csp_timeouts_free_pending();
+    /* The poller first: it disarms the timers still in its heap, which
+     * live in the pending timeout records. */
     rt_poller_free(T.poller);
     T.poller = NULL;
+    csp_timeouts_free_pending();
     T.running = false;
 }
 

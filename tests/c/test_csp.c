@@ -17,6 +17,7 @@
 
 #include <poll.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MS 1000000LL
@@ -672,20 +673,22 @@ static void case_spawn_tree(void)
 static const struct {
     const char *name;
     case_fn fn;
+    const char *params; /* the model parameters it runs under by default */
 } cases[] = {
-    {"rendezvous_order", case_rendezvous_order},
-    {"drop_counts", case_drop_counts},
-    {"close_semantics", case_close_semantics},
-    {"pending_limit", case_pending_limit},
-    {"alts_default_priority", case_alts_default_priority},
-    {"alts_both_ways", case_alts_both_ways},
-    {"timeout_channel", case_timeout_channel},
-    {"go_thread_interop", case_go_thread_interop},
-    {"parking_frees_worker", case_parking_frees_worker},
-    {"blocking_starves_pool", case_blocking_starves_pool},
-    {"starvation", case_starvation},
-    {"fairness", case_fairness},
-    {"spawn_tree", case_spawn_tree},
+    {"rendezvous_order", case_rendezvous_order, ""},
+    {"drop_counts", case_drop_counts, ""},
+    {"close_semantics", case_close_semantics, ""},
+    {"pending_limit", case_pending_limit, ""},
+    {"alts_default_priority", case_alts_default_priority, ""},
+    {"alts_both_ways", case_alts_both_ways, ""},
+    {"timeout_channel", case_timeout_channel, ""},
+    {"go_thread_interop", case_go_thread_interop, ""},
+    {"parking_frees_worker", case_parking_frees_worker, "pool=2"},
+    {"blocking_starves_pool", case_blocking_starves_pool,
+     "pool=2 go_ops=block"},
+    {"starvation", case_starvation, "pool=2"},
+    {"fairness", case_fairness, "pool=2 preempt=reductions"},
+    {"spawn_tree", case_spawn_tree, ""},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -697,6 +700,50 @@ static void root(void *arg)
     current_case();
 }
 
+static void set_param(cb_param_set_t *ps, const char *kv, size_t len)
+{
+    char buf[128], err[256];
+    CHECK_LT(len, sizeof buf);
+    memcpy(buf, kv, len);
+    buf[len] = '\0';
+    char *eq = strchr(buf, '=');
+    CHECK(eq != NULL);
+    *eq = '\0';
+    int k = cb_params_find(ps, buf);
+    if (k < 0)
+        CB_FAIL_("no model parameter %s", buf);
+    if (cb_params_set(ps, k, eq + 1, err, sizeof err) < 0)
+        CB_FAIL_("%s", err);
+}
+
+/* Run case c with the given key=value arguments, or its table's. */
+static int run_case(size_t c, int argc, char **argv)
+{
+    const cb_model_t *m = cb_model_find("csp");
+    CHECK(m != NULL);
+    cb_param_set_t ps;
+    cb_params_defaults(&ps, m->params, true);
+    if (argc > 0) {
+        for (int i = 0; i < argc; i++)
+            set_param(&ps, argv[i], strlen(argv[i]));
+    } else {
+        for (const char *p = cases[c].params; *p;) {
+            size_t len = strcspn(p, " ");
+            set_param(&ps, p, len);
+            p += len + (p[len] == ' ');
+        }
+    }
+    char err[256] = "";
+    cb_model_env_t env = {.cpus = NULL, .ncpus = 0, .seed = 1};
+    if (cb_model_start(m, &ps, &env, err, sizeof err) < 0)
+        CB_FAIL_("starting csp: %s", err);
+    current_case = cases[c].fn;
+    CHECK_EQ(cb_model_run(root, NULL), 0);
+    if (cb_model_stop(err, sizeof err) < 0)
+        CB_FAIL_("stopping csp: %s", err);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
@@ -704,34 +751,26 @@ int main(int argc, char **argv)
             printf("%s\n", cases[c].name);
         return 0;
     }
-    if (argc < 2)
-        CB_FAIL_("usage: test_csp --list | CASE [key=value]...");
-    const cb_model_t *m = cb_model_find("csp");
-    CHECK(m != NULL);
-    for (size_t c = 0; c < NCASES; c++)
-        if (strcmp(cases[c].name, argv[1]) == 0)
-            current_case = cases[c].fn;
-    if (!current_case)
+    if (argc >= 2) {
+        for (size_t c = 0; c < NCASES; c++)
+            if (strcmp(cases[c].name, argv[1]) == 0)
+                return run_case(c, argc - 2, argv + 2);
         CB_FAIL_("unknown case %s", argv[1]);
-    cb_param_set_t ps;
-    cb_params_defaults(&ps, m->params, true);
-    char err[256] = "";
-    for (int i = 2; i < argc; i++) {
-        char key[64];
-        const char *eq = strchr(argv[i], '=');
-        CHECK(eq != NULL && (size_t)(eq - argv[i]) < sizeof key);
-        memcpy(key, argv[i], (size_t)(eq - argv[i]));
-        key[eq - argv[i]] = '\0';
-        int k = cb_params_find(&ps, key);
-        CHECK_GE(k, 0);
-        if (cb_params_set(&ps, k, eq + 1, err, sizeof err) < 0)
-            CB_FAIL_("%s", err);
     }
-    cb_model_env_t env = {.cpus = NULL, .ncpus = 0, .seed = 1};
-    if (cb_model_start(m, &ps, &env, err, sizeof err) < 0)
-        CB_FAIL_("starting csp: %s", err);
-    CHECK_EQ(cb_model_run(root, NULL), 0);
-    if (cb_model_stop(err, sizeof err) < 0)
-        CB_FAIL_("stopping csp: %s", err);
-    return 0;
+    /* Every case under its parameters, each in its own process. */
+    int failed = 0;
+    for (size_t c = 0; c < NCASES; c++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(run_case(c, 0, NULL));
+        int st;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            failed++;
+            printf("FAIL %s\n", cases[c].name);
+        }
+    }
+    printf("%zu cases, %d failed\n", NCASES, failed);
+    return failed ? 1 : 0;
 }
