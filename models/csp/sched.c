@@ -1001,16 +1001,18 @@ static void stop_timer_thread(void)
     T.running = false;
 }
 
-static void stop_workers(int n)
+static void stop_workers(int started, int inited)
 {
     atomic_store(&S.stopping, true);
     pthread_mutex_lock(&S.idle_mu);
     pthread_cond_broadcast(&S.idle_cv);
     pthread_mutex_unlock(&S.idle_mu);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < started; i++)
         pthread_join(S.workers[i].thread, NULL);
+    for (int i = 0; i < inited; i++) {
         rt_stack_pool_free(S.workers[i].pool);
         csp_waiter_destroy(&S.workers[i].waiter);
+        pthread_mutex_destroy(&S.workers[i].q.mu);
     }
     free(S.workers);
     S.workers = NULL;
@@ -1059,30 +1061,30 @@ int csp_sched_start(char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for %d workers", S.nworkers);
         return -ENOMEM;
     }
-    int started = 0;
-    for (; started < S.nworkers; started++) {
-        csp_worker_t *w = &S.workers[started];
-        w->idx = started;
-        w->rng = (csp_cfg.seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(started + 1))
-                 | 1;
-        rq_init(&w->q);
-        csp_waiter_init(&w->waiter);
+    /* Every worker's queue exists before any worker can steal from it. */
+    int inited = 0, started = 0;
+    for (; inited < S.nworkers; inited++) {
+        csp_worker_t *w = &S.workers[inited];
+        w->idx = inited;
+        w->rng = (csp_cfg.seed +
+                  0x9E3779B97F4A7C15ULL * (uint64_t)(inited + 1)) |
+                 1;
         /* 1024 cached stacks per worker: a spawn burst of that size
          * reuses stacks instead of mapping them (each costs one resident
          * page or so while cached). */
         if ((rc = rt_stack_pool_new(&w->pool, csp_cfg.stack_bytes, 1024)) <
-            0) {
-            csp_waiter_destroy(&w->waiter);
+            0)
             break;
-        }
-        if ((rc = -pthread_create(&w->thread, NULL, worker_main, w)) < 0) {
-            rt_stack_pool_free(w->pool);
-            csp_waiter_destroy(&w->waiter);
+        rq_init(&w->q);
+        csp_waiter_init(&w->waiter);
+    }
+    for (; inited == S.nworkers && started < S.nworkers; started++) {
+        csp_worker_t *w = &S.workers[started];
+        if ((rc = -pthread_create(&w->thread, NULL, worker_main, w)) < 0)
             break;
-        }
     }
     if (started < S.nworkers) {
-        stop_workers(started);
+        stop_workers(started, inited);
         stop_timer_thread();
         snprintf(err, errlen, "starting worker %d: %s", started,
                  strerror(-rc));
@@ -1107,7 +1109,7 @@ int csp_sched_stop(char *err, size_t errlen)
                  "returned", (long long)left);
         return -EBUSY;
     }
-    stop_workers(S.nworkers);
+    stop_workers(S.nworkers, S.nworkers);
     stop_timer_thread();
     pthread_cond_destroy(&S.idle_cv);
     pthread_cond_destroy(&S.live_cv);
