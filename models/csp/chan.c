@@ -73,7 +73,7 @@ typedef struct equeue {
 } equeue_t;
 
 struct cb_port {
-    pthread_mutex_t mu;
+    csp_lock_t mu; /* guards everything below but refs */
     cb_port_policy_t policy;
     size_t cap;     /* buffer size; 0: unbuffered */
     cb_term_t *buf; /* ring of cap */
@@ -143,15 +143,12 @@ static void eq_sweep(equeue_t *q)
 
 static void h_lock(csp_handler_t *h)
 {
-    /* acquire/release: the flag orders the commit with the result the
-     * committer writes and with the next holder's check. */
-    while (atomic_flag_test_and_set_explicit(&h->lock, memory_order_acquire))
-        ;
+    csp_lock(&h->lock);
 }
 
 static void h_unlock(csp_handler_t *h)
 {
-    atomic_flag_clear_explicit(&h->lock, memory_order_release);
+    csp_unlock(&h->lock);
 }
 
 static bool h_active(csp_handler_t *h)
@@ -253,7 +250,7 @@ static int take_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
 {
     csp_handler_t *wake = NULL;
     int r;
-    pthread_mutex_lock(&p->mu);
+    csp_lock(&p->mu);
     if (!h_active(h)) {
         r = OP_INACTIVE;
         goto out;
@@ -320,7 +317,7 @@ static int take_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
     r = enqueue(p, &p->takes, &p->dirty_takes,
                 (entry_t){.h = h, .index = index});
 out:
-    pthread_mutex_unlock(&p->mu);
+    csp_unlock(&p->mu);
     finish(wake);
     return r;
 }
@@ -335,7 +332,7 @@ static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
     csp_handler_t *wake = NULL;
     cb_term_t dropped = CB_NIL;
     int r;
-    pthread_mutex_lock(&p->mu);
+    csp_lock(&p->mu);
     if (!h_active(h)) {
         r = OP_INACTIVE;
         goto out;
@@ -407,7 +404,7 @@ static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
     r = enqueue(p, &p->puts, &p->dirty_puts,
                 (entry_t){.h = h, .index = index, .val = val});
 out:
-    pthread_mutex_unlock(&p->mu);
+    csp_unlock(&p->mu);
     finish(wake);
     if (dropped != CB_NIL)
         cb_term_release(dropped);
@@ -428,7 +425,6 @@ static int open_chan(cb_port_policy_t policy, size_t cap, cb_port_t **out)
     p->policy = policy;
     p->cap = cap;
     atomic_init(&p->refs, 1);
-    pthread_mutex_init(&p->mu, NULL);
     *out = p;
     return 0;
 }
@@ -461,9 +457,9 @@ int csp_port_open(const cb_port_opts_t *opts, cb_port_t **out)
 
 int csp_port_close(cb_port_t *p)
 {
-    pthread_mutex_lock(&p->mu);
+    csp_lock(&p->mu);
     if (p->closed) {
-        pthread_mutex_unlock(&p->mu);
+        csp_unlock(&p->mu);
         return 0;
     }
     p->closed = true;
@@ -480,7 +476,7 @@ int csp_port_close(cb_port_t *p)
             csp_handler_unref(e.h);
         }
     }
-    pthread_mutex_unlock(&p->mu);
+    csp_unlock(&p->mu);
     for (size_t i = 0; i < k; i++)
         finish(wake[i]);
     free(wake);
@@ -503,7 +499,6 @@ static void destroy(cb_port_t *p)
     CSP_COUNT(chan_parks, p->n_parks);
     CSP_COUNT(drops, p->n_drops);
     csp_count_max(&csp_totals.max_queue_len, p->max_len);
-    pthread_mutex_destroy(&p->mu);
     free(p->puts.a);
     free(p->takes.a);
     free(p->buf);
@@ -525,19 +520,19 @@ void csp_port_free(cb_port_t *p)
 
 size_t csp_port_length(cb_port_t *p)
 {
-    pthread_mutex_lock(&p->mu);
+    csp_lock(&p->mu);
     size_t n = p->bcount;
-    pthread_mutex_unlock(&p->mu);
+    csp_unlock(&p->mu);
     return n;
 }
 
 void csp_chan_stats(cb_port_t *p, csp_chan_stats_t *out)
 {
-    pthread_mutex_lock(&p->mu);
+    csp_lock(&p->mu);
     *out = (csp_chan_stats_t){p->n_puts,  p->n_takes, p->n_parks,
                               p->n_drops, (int64_t)p->puts.n,
                               (int64_t)p->takes.n};
-    pthread_mutex_unlock(&p->mu);
+    csp_unlock(&p->mu);
 }
 
 /* ---- timeout channels ---- */

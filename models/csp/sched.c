@@ -75,7 +75,7 @@
 
 /* A run queue.  head/tail/n guarded by mu. */
 typedef struct rq {
-    pthread_mutex_t mu;
+    csp_lock_t mu;
     cb_task_t *head, *tail;
     int64_t n;
 } RT_ALIGNED_CACHELINE rq_t;
@@ -100,6 +100,8 @@ struct csp_worker {
     int idx;
     int after;   /* set by the go block just before it switches back */
     uint64_t rng; /* steal victims; this worker only */
+    csp_handler_t *hfree; /* free handlers; this worker's thread only */
+    int nfree;
     wstats_t st;
 } RT_ALIGNED_CACHELINE;
 
@@ -230,12 +232,67 @@ bool csp_parks(void)
 
 /* ---- handlers ---- */
 
+void csp_lock_slow(csp_lock_t *l)
+{
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+                return;
+            csp_cpu_relax();
+        }
+        sched_yield();
+    }
+}
+
+/*
+ * Handlers come and go at every park, so each worker thread keeps a cache
+ * of free ones (a malloc and a free per park were a fifth of a round trip).
+ * Only worker threads cache, and a worker drains its cache when it stops;
+ * a handler freed on one worker may be reused by another.
+ */
+#define HANDLER_CACHE 256
+
+static csp_handler_t *handler_alloc(void)
+{
+    csp_worker_t *w = worker_self();
+    if (w && w->hfree) {
+        csp_handler_t *h = w->hfree;
+        w->hfree = h->next_free;
+        w->nfree--;
+        return h;
+    }
+    return malloc(sizeof(csp_handler_t));
+}
+
+static void handler_free(csp_handler_t *h)
+{
+    csp_worker_t *w = worker_self();
+    if (w && w->nfree < HANDLER_CACHE) {
+        h->next_free = w->hfree;
+        w->hfree = h;
+        w->nfree++;
+        return;
+    }
+    free(h);
+}
+
+static void drain_handler_cache(csp_worker_t *w)
+{
+    while (w->hfree) {
+        csp_handler_t *h = w->hfree;
+        w->hfree = h->next_free;
+        free(h);
+    }
+    w->nfree = 0;
+}
+
 csp_handler_t *csp_handler_new(void)
 {
-    csp_handler_t *h = malloc(sizeof *h);
+    csp_handler_t *h = handler_alloc();
     if (!h)
         return NULL;
-    atomic_flag_clear(&h->lock);
+    atomic_init(&h->lock.held, 0);
     atomic_init(&h->active, true);
     atomic_init(&h->refs, 1);
     h->go = NULL;
@@ -251,7 +308,7 @@ void csp_handler_unref(csp_handler_t *h)
     /* acq_rel: the last owner's free must see every other owner's writes
      * (the committer's result stores, the party's reads). */
     if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
-        free(h);
+        handler_free(h);
 }
 
 void csp_handler_bind(csp_handler_t *h)
@@ -309,7 +366,7 @@ int64_t csp_blocked_workers(void)
 
 static void rq_init(rq_t *q)
 {
-    pthread_mutex_init(&q->mu, NULL);
+    atomic_init(&q->mu.held, 0);
     q->head = q->tail = NULL;
     q->n = 0;
 }
@@ -317,19 +374,19 @@ static void rq_init(rq_t *q)
 static void rq_push(rq_t *q, cb_task_t *t)
 {
     t->next = NULL;
-    pthread_mutex_lock(&q->mu);
+    csp_lock(&q->mu);
     if (q->tail)
         q->tail->next = t;
     else
         q->head = t;
     q->tail = t;
     q->n++;
-    pthread_mutex_unlock(&q->mu);
+    csp_unlock(&q->mu);
 }
 
 static cb_task_t *rq_pop(rq_t *q)
 {
-    pthread_mutex_lock(&q->mu);
+    csp_lock(&q->mu);
     cb_task_t *t = q->head;
     if (t) {
         q->head = t->next;
@@ -337,7 +394,7 @@ static cb_task_t *rq_pop(rq_t *q)
             q->tail = NULL;
         q->n--;
     }
-    pthread_mutex_unlock(&q->mu);
+    csp_unlock(&q->mu);
     return t;
 }
 
@@ -345,10 +402,10 @@ static cb_task_t *rq_pop(rq_t *q)
  * Two queue locks are never held at once: the batch is cut out first. */
 static cb_task_t *steal(csp_worker_t *w, rq_t *victim)
 {
-    pthread_mutex_lock(&victim->mu);
+    csp_lock(&victim->mu);
     int64_t take = (victim->n + 1) / 2;
     if (take == 0) {
-        pthread_mutex_unlock(&victim->mu);
+        csp_unlock(&victim->mu);
         return NULL;
     }
     cb_task_t *first = victim->head, *last = first;
@@ -358,7 +415,7 @@ static cb_task_t *steal(csp_worker_t *w, rq_t *victim)
     if (!victim->head)
         victim->tail = NULL;
     victim->n -= take;
-    pthread_mutex_unlock(&victim->mu);
+    csp_unlock(&victim->mu);
     last->next = NULL;
     WSTAT_ADD(w, steals);
     cb_task_t *rest = first->next;
@@ -415,15 +472,6 @@ static cb_task_t *try_pop(csp_worker_t *w)
  * 20 us here, the order of a futex wake-up plus a thread switch. */
 #define SPIN_CHECKS 2000
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
-}
-
 /* The next go block for w, sleeping while there is none; NULL at stop. */
 static cb_task_t *next_task(csp_worker_t *w)
 {
@@ -448,7 +496,7 @@ static cb_task_t *next_task(csp_worker_t *w)
             bool found = false;
             for (int i = 0; i < SPIN_CHECKS && !found; i++) {
                 found = atomic_load(&S.queued) > 0;
-                cpu_relax();
+                csp_cpu_relax();
             }
             /* seq_cst store, then the idle protocol's loads below. */
             atomic_store(&S.nspinning, 0);
@@ -583,8 +631,8 @@ static void *worker_main(void *arg)
     cb_task_t *t;
     while ((t = next_task(w))) {
         if (!t->stack.lo) {
-            /* Spawned by a `thread`: out of memory here is fatal, as a
-             * goroutine's or a JVM thread's stack would be. */
+            /* Its first run.  Out of memory here is fatal, as for a
+             * goroutine's stack ("runtime: out of memory"). */
             int rc = prepare_stack(t, w);
             if (rc < 0)
                 rt_panic("csp: no stack for go block %llu: %s",
@@ -617,6 +665,7 @@ static void *worker_main(void *arg)
             rt_panic("csp: a go block switched back without a reason");
         }
     }
+    drain_handler_cache(w);
     rt_stack_thread_term();
     return NULL;
 }
@@ -675,17 +724,11 @@ static int prepare_stack(cb_task_t *t, csp_worker_t *w)
 
 static int spawn_go(cb_task_t *t)
 {
-    /* A go block spawning from its worker takes a stack from that
-     * worker's pool now (only this thread touches it), so a failure is
-     * the spawn's.  A `thread` spawning leaves it to the worker that first
-     * runs the go block: a mapping from here would cost an mmap per spawn
-     * (~10 us), and the worker's pool is not ours to touch. */
-    cb_task_t *self = csp_current();
-    if (self && self->kind == CSP_GO) {
-        int rc = prepare_stack(t, self->worker);
-        if (rc < 0)
-            return rc;
-    }
+    /* The stack is mapped by the worker that first runs the go block:
+     * a go block waiting in a run queue costs its task record only (a
+     * breadth-first tree of a million spawns would otherwise hold a
+     * million stacks before any of them ran), and a `thread` never
+     * touches a worker's stack pool. */
     CSP_COUNT(go_spawned, 1);
     int64_t alive = atomic_fetch_add_explicit(&S.live_go, 1,
                                               memory_order_relaxed) + 1;
@@ -1012,7 +1055,6 @@ static void stop_workers(int started, int inited)
     for (int i = 0; i < inited; i++) {
         rt_stack_pool_free(S.workers[i].pool);
         csp_waiter_destroy(&S.workers[i].waiter);
-        pthread_mutex_destroy(&S.workers[i].q.mu);
     }
     free(S.workers);
     S.workers = NULL;
