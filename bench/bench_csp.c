@@ -273,6 +273,8 @@ static void sky_node(void *arg)
     cb_send(s->up, cb_int(sum));
 }
 
+static int64_t skynet_peak; /* go blocks alive at once, last run */
+
 static void skynet(void *arg)
 {
     double *out = arg;
@@ -283,6 +285,11 @@ static void skynet(void *arg)
     cb_term_t m;
     cb_recv(up, &m, CB_FOREVER);
     *out = (double)(cb_now_ns() - t0) / 1e6;
+    cb_counter_t c[CB_COUNTERS_MAX];
+    size_t nc = cb_model_counters(c, CB_COUNTERS_MAX);
+    for (size_t i = 0; i < nc; i++)
+        if (strcmp(c[i].name, "go_peak") == 0)
+            skynet_peak = c[i].value;
     if (cb_int_value(m) != (int64_t)1000000 * 999999 / 2) {
         fprintf(stderr, "bench_csp: skynet summed %lld\n",
                 (long long)cb_int_value(m));
@@ -338,7 +345,9 @@ int main(int argc, char **argv)
         return 0;
 #ifdef CB_NO_GUARD_PAGES
     printf("csp_skynet_ms_shared: %.0f\n", figure(skynet, two, 1));
+    printf("# go blocks alive at once: %lld\n", (long long)skynet_peak);
     printf("csp_skynet_ms_stealing: %.0f\n", figure(skynet, two_st, 2));
+    printf("# go blocks alive at once: %lld\n", (long long)skynet_peak);
 #else
     (void)two, (void)two_st, (void)skynet;
     printf("# csp_skynet_ms: needs a CB_GUARD_PAGES=OFF build (more live "

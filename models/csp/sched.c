@@ -100,6 +100,8 @@ struct csp_worker {
     int idx;
     int after;   /* set by the go block just before it switches back */
     uint64_t rng; /* steal victims; this worker only */
+    _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
+    int streak;           /* consecutive runnext picks; this worker only */
     csp_handler_t *hfree; /* free handlers; this worker's thread only */
     int nfree;
     wstats_t st;
@@ -435,12 +437,20 @@ static void make_runnable(cb_task_t *t)
         rq_push(&S.shared, t);
     } else {
         csp_worker_t *w = worker_self();
-        if (!w) {
+        if (w) {
+            /* Go's runnext: what this worker just readied or spawned runs
+             * next, and the one it displaces goes to the queue's tail.
+             * acq_rel: hands t (and what its waker wrote) to whoever takes
+             * it from the slot, here or by stealing. */
+            cb_task_t *old = atomic_exchange_explicit(&w->runnext, t,
+                                                      memory_order_acq_rel);
+            if (old)
+                rq_push(&w->q, old);
+        } else {
             uint64_t i = atomic_fetch_add_explicit(&S.rr, 1,
                                                    memory_order_relaxed);
-            w = &S.workers[i % (uint64_t)S.nworkers];
+            rq_push(&S.workers[i % (uint64_t)S.nworkers].q, t);
         }
-        rq_push(&w->q, t);
     }
     /* A spinning worker will find t; otherwise wake a sleeper.  Both loads
      * are seq_cst: the idle protocol's load after our store. */
@@ -451,12 +461,28 @@ static void make_runnable(cb_task_t *t)
     }
 }
 
+/* Go's schedule() looks past runnext every 61 ticks; so do we. */
+#define RUNNEXT_STREAK 61
+
 static cb_task_t *try_pop(csp_worker_t *w)
 {
     if (csp_cfg.sched == CSP_SCHED_SHARED)
         return rq_pop(&S.shared);
-    cb_task_t *t = rq_pop(&w->q);
-    if (t || S.nworkers == 1)
+    cb_task_t *t;
+    /* runnext first, but not for ever: two go blocks readying each other
+     * would otherwise keep the queue waiting (Go bounds it with the time
+     * slice runnext inherits; here every RUNNEXT_STREAK picks). */
+    if (w->streak < RUNNEXT_STREAK &&
+        (t = atomic_exchange_explicit(&w->runnext, NULL,
+                                      memory_order_acq_rel))) {
+        w->streak++;
+        return t;
+    }
+    w->streak = 0;
+    if ((t = rq_pop(&w->q)) ||
+        (t = atomic_exchange_explicit(&w->runnext, NULL,
+                                      memory_order_acq_rel)) ||
+        S.nworkers == 1)
         return t;
     w->rng ^= w->rng << 13, w->rng ^= w->rng >> 7, w->rng ^= w->rng << 17;
     int start = (int)(w->rng % (uint64_t)S.nworkers);
@@ -464,6 +490,14 @@ static cb_task_t *try_pop(csp_worker_t *w)
         csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
         if (v != w)
             t = steal(w, &v->q);
+    }
+    /* Queues empty everywhere: a victim's runnext, as Go's runqsteal. */
+    for (int k = 0; k < S.nworkers && !t; k++) {
+        csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
+        if (v != w &&
+            (t = atomic_exchange_explicit(&v->runnext, NULL,
+                                          memory_order_acq_rel)))
+            WSTAT_ADD(w, steals);
     }
     return t;
 }
