@@ -33,13 +33,16 @@ static cb_port_t *chan(cb_port_policy_t policy, size_t cap)
     return p;
 }
 
-static int64_t take_int(cb_port_t *p)
+static int64_t take_int_at(cb_port_t *p, int line)
 {
     cb_term_t m = CB_NIL;
-    CHECK_EQ(cb_recv(p, &m, LONG), 0);
+    int rc = cb_recv(p, &m, LONG);
+    if (rc != 0)
+        CB_FAIL_("take at line %d: %s", line, cb_strerror(rc));
     CHECK(cb_is_int(m));
     return cb_int_value(m);
 }
+#define take_int(p) take_int_at((p), __LINE__)
 
 static int64_t counter(const char *name)
 {
