@@ -44,18 +44,24 @@
  *     as in core.async).
  *
  * Idle protocol (why no wake-up is lost): a producer increments `queued`
- * and then reads `nidle`; a worker going to sleep increments `nidle` under
- * idle_mu and then reads `queued`.  Both are sequentially consistent, so
- * at least one sees the other; the producer that sees a sleeper signals
- * under idle_mu, which the sleeper holds from its check until its wait.
+ * and then reads `nspinning` and `nidle`; a worker going to sleep
+ * increments `nidle` under idle_mu and then reads `queued`.  All are
+ * sequentially consistent, so at least one sees the other; the producer
+ * that sees a sleeper (and no spinner) signals under idle_mu, which the
+ * sleeper holds from its check until its wait.  At most one worker spins
+ * for a few microseconds before sleeping (Go's spinning M), and producers
+ * leave the wake-up to it; so a worker that pops a go block while more
+ * are queued wakes a sleeper in turn (Go's wakep), or a burst enqueued
+ * during one spin would leave all but one go block waiting behind a busy
+ * worker while others sleep.
  *
  * Rejected: waking a worker per enqueue unconditionally (a futex call per
- * message hand-off even when every worker is busy); spinning idle workers
- * (two cores are shared with the rest of the machine here, and spinning
- * would hide wake-up latency that core.async pays too); per-worker pollers
- * (a hog would then delay the timers of every go block that slept on its
- * worker; core.async's timeouts run on their own daemon thread, and so do
- * ours: the timer thread below).
+ * message hand-off even when every worker is busy); letting every idle
+ * worker spin (two cores are shared with the rest of the machine here,
+ * and eight spinning workers would starve the busy ones); per-worker
+ * pollers (a hog would then delay the timers of every go block that slept
+ * on its worker; core.async's timeouts run on their own daemon thread, and
+ * so do ours: the timer thread below).
  */
 #include "models/csp/csp_int.h"
 
@@ -429,6 +435,18 @@ static cb_task_t *steal(csp_worker_t *w, rq_t *victim)
     return first;
 }
 
+/* A spinning worker will find the work; otherwise wake a sleeper.  Both
+ * loads are seq_cst: the idle protocol's load after the caller's store to
+ * `queued`. */
+static void wake_idle(void)
+{
+    if (atomic_load(&S.nspinning) == 0 && atomic_load(&S.nidle) > 0) {
+        pthread_mutex_lock(&S.idle_mu);
+        pthread_cond_signal(&S.idle_cv);
+        pthread_mutex_unlock(&S.idle_mu);
+    }
+}
+
 static void make_runnable(cb_task_t *t)
 {
     /* seq_cst: the idle protocol's store-then-load (file comment). */
@@ -452,13 +470,7 @@ static void make_runnable(cb_task_t *t)
             rq_push(&S.workers[i % (uint64_t)S.nworkers].q, t);
         }
     }
-    /* A spinning worker will find t; otherwise wake a sleeper.  Both loads
-     * are seq_cst: the idle protocol's load after our store. */
-    if (atomic_load(&S.nspinning) == 0 && atomic_load(&S.nidle) > 0) {
-        pthread_mutex_lock(&S.idle_mu);
-        pthread_cond_signal(&S.idle_cv);
-        pthread_mutex_unlock(&S.idle_mu);
-    }
+    wake_idle();
 }
 
 /* Go's schedule() looks past runnext every 61 ticks; so do we. */
@@ -512,7 +524,12 @@ static cb_task_t *next_task(csp_worker_t *w)
     for (;;) {
         cb_task_t *t = try_pop(w);
         if (t) {
-            atomic_fetch_sub(&S.queued, 1);
+            /* More work behind this one: pass the wake-up on, since
+             * producers that saw a spinning worker woke nobody and that
+             * spinner is about to be busy (Go's wakep on leaving the
+             * spinning state). */
+            if (atomic_fetch_sub(&S.queued, 1) > 1)
+                wake_idle();
             return t;
         }
         if (atomic_load(&S.stopping))
