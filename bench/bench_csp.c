@@ -14,9 +14,9 @@
  *   csp_parked_bytes         resident bytes per go block parked on a take
  *                            (its own unbuffered channel included), with
  *                            PARKED alive at once
- *   csp_skynet_ms            skynet: a 10-ary tree of 1M leaf go blocks,
- *                            each sending its number up, on pool=2 (both
- *                            schedulers)
+ *   csp_skynet_ms_*          skynet: a 10-ary tree of 1M leaf go blocks,
+ *                            each sending its number up, on pool=2, under
+ *                            each scheduler
  *
  *   bench_csp [PARKED [NAME]]  NAME: only that figure (round_trip,
  *                            buffered, spawn, parked, skynet).
@@ -24,9 +24,11 @@
  *                            stack is two mappings, and vm.max_map_count
  *                            (65530) caps a process at ~32 K live stacks;
  *                            a CB_GUARD_PAGES=OFF build takes 100000.
- *                            For the same reason skynet (a breadth-first
- *                            tree: ~111 K inner go blocks parked at once)
- *                            runs only in a CB_GUARD_PAGES=OFF build.
+ *                            For the same reason skynet under the FIFO
+ *                            schedulers (breadth first: ~111 K inner go
+ *                            blocks parked at once) runs only in a
+ *                            CB_GUARD_PAGES=OFF build; sched=lifo (depth
+ *                            first) runs everywhere.
  *
  * Medians of REPS runs.  Figures only; nothing is asserted.
  */
@@ -343,15 +345,20 @@ int main(int argc, char **argv)
                figure(parked, one, 1), parked_n);
     if (!WANT("skynet"))
         return 0;
+    static const char *const two_lifo[] = {"pool=2", "sched=lifo"};
+    printf("csp_skynet_ms_lifo: %.0f\n", figure(skynet, two_lifo, 2));
+    printf("# go blocks alive at once: %lld\n", (long long)skynet_peak);
 #ifdef CB_NO_GUARD_PAGES
     printf("csp_skynet_ms_shared: %.0f\n", figure(skynet, two, 1));
     printf("# go blocks alive at once: %lld\n", (long long)skynet_peak);
     printf("csp_skynet_ms_stealing: %.0f\n", figure(skynet, two_st, 2));
     printf("# go blocks alive at once: %lld\n", (long long)skynet_peak);
 #else
-    (void)two, (void)two_st, (void)skynet;
-    printf("# csp_skynet_ms: needs a CB_GUARD_PAGES=OFF build (more live "
-           "stacks than vm.max_map_count allows with guard pages)\n");
+    (void)two, (void)two_st;
+    printf("# csp_skynet_ms_shared, _stealing: need a CB_GUARD_PAGES=OFF "
+           "build (breadth first, ~1M go blocks alive, ~111 K of them "
+           "with stacks: more than vm.max_map_count allows with guard "
+           "pages)\n");
 #endif
     return 0;
 }

@@ -28,6 +28,13 @@ VARIANTS = [
     ("parking_frees_worker", ["pool=2", "sched=stealing"]),
     ("fairness", ["pool=2", "preempt=reductions", "sched=stealing"]),
     ("spawn_tree", ["sched=stealing"]),
+    ("spawn_tree", ["sched=lifo"]),
+    ("spawn_tree", ["pool=1", "sched=lifo"]),
+    ("alts_both_ways", ["sched=lifo"]),
+    ("parking_frees_worker", ["pool=2", "sched=lifo"]),
+    ("pending_limit", ["sched=lifo"]),
+    ("starvation", ["pool=2", "sched=lifo"]),
+    ("fairness", ["pool=2", "preempt=reductions", "sched=lifo"]),
     ("spawn_tree", ["pool=2", "preempt=reductions", "reductions=10"]),
 ]
 
@@ -129,7 +136,8 @@ def test_alts_example(model):
     assert 0 < met["round_ns_min"] <= met["elapsed_ns"]
 
 
-@pytest.mark.parametrize("opts", [["sched=stealing"], ["root=go"],
+@pytest.mark.parametrize("opts", [["sched=stealing"], ["sched=lifo"],
+                                  ["root=go"],
                                   ["pool=1", "preempt=reductions"]])
 def test_alts_under_options(opts):
     args = []

@@ -82,9 +82,11 @@ static const cb_param_def_t csp_params[] = {
      .max = 1024},
     {.name = "sched",
      .kind = CB_PARAM_ENUM,
-     .help = "run queues: shared (one, as core.async's executor) or "
-             "stealing (one per worker with work stealing, as Go)",
-     .choices = "shared|stealing",
+     .help = "run queues: shared (one FIFO, as core.async's executor), "
+             "stealing (a FIFO per worker with runnext and stealing, as "
+             "Go) or lifo (a LIFO per worker, stealing the oldest: "
+             "depth-first, as Cilk, Rayon, Tokio's LIFO slot)",
+     .choices = "shared|stealing|lifo",
      .enum_def = "shared"},
     {.name = "preempt",
      .kind = CB_PARAM_ENUM,
@@ -160,6 +162,8 @@ static int csp_start(const cb_param_set_t *params, const cb_model_env_t *env,
         .pool = (int)cb_params_int(params, "pool"),
         .sched = strcmp(cb_params_str(params, "sched"), "stealing") == 0
                      ? CSP_SCHED_STEALING
+                 : strcmp(cb_params_str(params, "sched"), "lifo") == 0
+                     ? CSP_SCHED_LIFO
                      : CSP_SCHED_SHARED,
         .preempt = strcmp(cb_params_str(params, "preempt"), "reductions") == 0
                        ? CSP_PREEMPT_REDUCTIONS

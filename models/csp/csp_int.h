@@ -131,7 +131,7 @@ typedef struct csp_worker csp_worker_t;
 struct cb_task {
     rt_ctx_t ctx;       /* GO: written by the worker running it */
     rt_stack_t stack;   /* GO: mapped on first run, by the worker */
-    cb_task_t *next;    /* run queue link, guarded by the queue's mu */
+    cb_task_t *next, *prev; /* run queue links, guarded by the queue's mu */
     csp_worker_t *worker; /* GO: the worker running it now */
     cb_task_fn fn;
     void *arg;
@@ -221,7 +221,7 @@ void csp_count_max(_Atomic int64_t *field, int64_t v);
 
 /* ---- configuration, constant between start and stop ---- */
 
-enum { CSP_SCHED_SHARED, CSP_SCHED_STEALING };
+enum { CSP_SCHED_SHARED, CSP_SCHED_STEALING, CSP_SCHED_LIFO };
 enum { CSP_PREEMPT_NONE, CSP_PREEMPT_REDUCTIONS };
 enum { CSP_ROOT_THREAD, CSP_ROOT_GO };
 

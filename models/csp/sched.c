@@ -24,13 +24,17 @@
  * Exactly one wake-up answers each park, because a handler is committed
  * once; a second wake-up of a running go block is a broken invariant.
  *
- * Run queues.  sched=shared: one FIFO under one mutex, as core.async's
+ * Run queues.  sched=shared: one FIFO under one lock, as core.async's
  * go pool is one ThreadPoolExecutor with one queue.  sched=stealing: one
- * FIFO per worker; a go block woken or spawned by a worker goes to that
- * worker's queue, one woken by another thread goes round robin, and an
- * idle worker steals half of a victim's queue (Go's runqsteal).  Idle
- * workers sleep on one condition variable; `queued` counts runnable go
- * blocks across all queues.
+ * FIFO per worker plus a runnext slot; a go block woken or spawned by a
+ * worker goes to that worker's runnext (the one it displaces to the
+ * queue's tail), one woken by another thread goes round robin, and an
+ * idle worker steals half of a victim's queue, then its runnext (Go's
+ * runqput and runqsteal).  sched=lifo: one LIFO per worker, thieves take
+ * the oldest half (Cilk's and Rayon's deques): depth first, so a tree of
+ * spawns keeps a path alive instead of a whole level (skynet: ~2,500 go
+ * blocks alive at once instead of a million).  Idle workers sleep on one
+ * condition variable; `queued` counts runnable go blocks in all queues.
  *
  * Invariants:
  *   - a go block is in at most one run queue, and only while RUNNING and
@@ -372,6 +376,9 @@ int64_t csp_blocked_workers(void)
 
 /* ---- run queues ---- */
 
+/* Go's runqsteal takes half a victim's queue (of 256 slots at most). */
+#define STEAL_MAX 128
+
 static void rq_init(rq_t *q)
 {
     atomic_init(&q->mu.held, 0);
@@ -379,60 +386,75 @@ static void rq_init(rq_t *q)
     q->n = 0;
 }
 
-static void rq_push(rq_t *q, cb_task_t *t)
+static void rq_push(rq_t *q, cb_task_t *t, bool at_head)
 {
-    t->next = NULL;
     csp_lock(&q->mu);
-    if (q->tail)
-        q->tail->next = t;
-    else
+    if (at_head) {
+        t->prev = NULL;
+        t->next = q->head;
+        if (q->head)
+            q->head->prev = t;
+        else
+            q->tail = t;
         q->head = t;
-    q->tail = t;
+    } else {
+        t->next = NULL;
+        t->prev = q->tail;
+        if (q->tail)
+            q->tail->next = t;
+        else
+            q->head = t;
+        q->tail = t;
+    }
     q->n++;
     csp_unlock(&q->mu);
 }
 
-static cb_task_t *rq_pop(rq_t *q)
+/* Expects q->mu; unlinks t. */
+static void rq_unlink(rq_t *q, cb_task_t *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        q->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        q->tail = t->prev;
+    q->n--;
+}
+
+static cb_task_t *rq_pop(rq_t *q, bool from_tail)
 {
     csp_lock(&q->mu);
-    cb_task_t *t = q->head;
-    if (t) {
-        q->head = t->next;
-        if (!q->head)
-            q->tail = NULL;
-        q->n--;
-    }
+    cb_task_t *t = from_tail ? q->tail : q->head;
+    if (t)
+        rq_unlink(q, t);
     csp_unlock(&q->mu);
     return t;
 }
 
-/* Move half of victim's queue (at least one) to w's; return one of them.
- * Two queue locks are never held at once: the batch is cut out first. */
-static cb_task_t *steal(csp_worker_t *w, rq_t *victim)
+/* Move half of victim's queue (at least one) from its oldest end to w's
+ * queue; return one of them.  Two queue locks are never held at once: the
+ * batch is cut out first. */
+static cb_task_t *steal(csp_worker_t *w, rq_t *victim, bool oldest_at_tail)
 {
+    cb_task_t *batch[STEAL_MAX];
+    int got = 0;
     csp_lock(&victim->mu);
     int64_t take = (victim->n + 1) / 2;
-    if (take == 0) {
-        csp_unlock(&victim->mu);
-        return NULL;
+    while (got < take && got < STEAL_MAX) {
+        cb_task_t *t = oldest_at_tail ? victim->tail : victim->head;
+        rq_unlink(victim, t);
+        batch[got++] = t;
     }
-    cb_task_t *first = victim->head, *last = first;
-    for (int64_t i = 1; i < take; i++)
-        last = last->next;
-    victim->head = last->next;
-    if (!victim->head)
-        victim->tail = NULL;
-    victim->n -= take;
     csp_unlock(&victim->mu);
-    last->next = NULL;
+    if (got == 0)
+        return NULL;
     WSTAT_ADD(w, steals);
-    cb_task_t *rest = first->next;
-    while (rest) {
-        cb_task_t *nx = rest->next;
-        rq_push(&w->q, rest);
-        rest = nx;
-    }
-    return first;
+    for (int i = 1; i < got; i++)
+        rq_push(&w->q, batch[i], false);
+    return batch[0];
 }
 
 /* A spinning worker will find the work; otherwise wake a sleeper.  Both
@@ -451,49 +473,60 @@ static void make_runnable(cb_task_t *t)
 {
     /* seq_cst: the idle protocol's store-then-load (file comment). */
     atomic_fetch_add(&S.queued, 1);
+    csp_worker_t *w = csp_cfg.sched == CSP_SCHED_SHARED ? NULL : worker_self();
     if (csp_cfg.sched == CSP_SCHED_SHARED) {
-        rq_push(&S.shared, t);
+        rq_push(&S.shared, t, false);
+    } else if (!w) {
+        uint64_t i = atomic_fetch_add_explicit(&S.rr, 1, memory_order_relaxed);
+        rq_push(&S.workers[i % (uint64_t)S.nworkers].q, t, false);
+    } else if (csp_cfg.sched == CSP_SCHED_LIFO) {
+        /* Depth first: what this worker just readied or spawned runs
+         * next, on top of what it readied before. */
+        rq_push(&w->q, t, true);
     } else {
-        csp_worker_t *w = worker_self();
-        if (w) {
-            /* Go's runnext: what this worker just readied or spawned runs
-             * next, and the one it displaces goes to the queue's tail.
-             * acq_rel: hands t (and what its waker wrote) to whoever takes
-             * it from the slot, here or by stealing. */
-            cb_task_t *old = atomic_exchange_explicit(&w->runnext, t,
-                                                      memory_order_acq_rel);
-            if (old)
-                rq_push(&w->q, old);
-        } else {
-            uint64_t i = atomic_fetch_add_explicit(&S.rr, 1,
-                                                   memory_order_relaxed);
-            rq_push(&S.workers[i % (uint64_t)S.nworkers].q, t);
-        }
+        /* Go's runnext: what this worker just readied or spawned runs
+         * next, and the one it displaces goes to the queue's tail.
+         * acq_rel: hands t (and what its waker wrote) to whoever takes it
+         * from the slot, here or by stealing. */
+        cb_task_t *old = atomic_exchange_explicit(&w->runnext, t,
+                                                  memory_order_acq_rel);
+        if (old)
+            rq_push(&w->q, old, false);
     }
     wake_idle();
 }
 
-/* Go's schedule() looks past runnext every 61 ticks; so do we. */
+/* Go's schedule() looks past runnext every 61 ticks; so do we.  A LIFO
+ * queue looks at its oldest end more rarely: each look starts a new
+ * subtree of a depth-first computation (skynet: 30,000 go blocks alive
+ * at once with 61, 2,500 with 1024) and 1024 still bounds how long
+ * the oldest waits behind a ping-pong pair. */
 #define RUNNEXT_STREAK 61
+#define LIFO_STREAK 1024
 
 static cb_task_t *try_pop(csp_worker_t *w)
 {
     if (csp_cfg.sched == CSP_SCHED_SHARED)
-        return rq_pop(&S.shared);
-    cb_task_t *t;
-    /* runnext first, but not for ever: two go blocks readying each other
-     * would otherwise keep the queue waiting (Go bounds it with the time
-     * slice runnext inherits; here every RUNNEXT_STREAK picks). */
-    if (w->streak < RUNNEXT_STREAK &&
-        (t = atomic_exchange_explicit(&w->runnext, NULL,
-                                      memory_order_acq_rel))) {
-        w->streak++;
-        return t;
+        return rq_pop(&S.shared, false);
+    cb_task_t *t = NULL;
+    bool lifo = csp_cfg.sched == CSP_SCHED_LIFO;
+    /* The newest first (runnext, or the top of a LIFO queue), but not for
+     * ever: two go blocks readying each other would otherwise keep the
+     * older ones waiting (Go bounds runnext with the time slice it
+     * inherits; here every RUNNEXT_STREAK picks take the oldest). */
+    if (w->streak < (lifo ? LIFO_STREAK : RUNNEXT_STREAK)) {
+        t = lifo ? rq_pop(&w->q, false)
+                 : atomic_exchange_explicit(&w->runnext, NULL,
+                                            memory_order_acq_rel);
+        if (t) {
+            w->streak++;
+            return t;
+        }
     }
     w->streak = 0;
-    if ((t = rq_pop(&w->q)) ||
-        (t = atomic_exchange_explicit(&w->runnext, NULL,
-                                      memory_order_acq_rel)) ||
+    if ((t = rq_pop(&w->q, lifo)) ||
+        (!lifo && (t = atomic_exchange_explicit(&w->runnext, NULL,
+                                                memory_order_acq_rel))) ||
         S.nworkers == 1)
         return t;
     w->rng ^= w->rng << 13, w->rng ^= w->rng >> 7, w->rng ^= w->rng << 17;
@@ -501,10 +534,10 @@ static cb_task_t *try_pop(csp_worker_t *w)
     for (int k = 0; k < S.nworkers && !t; k++) {
         csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
         if (v != w)
-            t = steal(w, &v->q);
+            t = steal(w, &v->q, lifo);
     }
     /* Queues empty everywhere: a victim's runnext, as Go's runqsteal. */
-    for (int k = 0; k < S.nworkers && !t; k++) {
+    for (int k = 0; !lifo && k < S.nworkers && !t; k++) {
         csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
         if (v != w &&
             (t = atomic_exchange_explicit(&v->runnext, NULL,
