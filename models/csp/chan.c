@@ -737,13 +737,13 @@ static int validate(cb_select_op_t *ops, size_t n)
  * random-array, a Fisher-Yates shuffle, drawn lazily: the pass stops at
  * the first op that completes, so it pays for the ops it tries, not for
  * all n (an alts over 1000 channels with one ready costs a few probes).
+ * order[0..n) must hold a permutation of 0..n) (any one: shuffling a
+ * permutation uniformly gives a uniform permutation), unless priority.
  */
 static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
                 csp_handler_t *h, bool blockable, bool priority, uint64_t *rng,
                 bool *inactive)
 {
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
     for (size_t k = 0; k < n; k++) {
         if (!priority && k + 1 < n) {
             size_t j = k + next_rand(rng) % (n - k);
@@ -751,7 +751,7 @@ static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
             order[k] = order[j];
             order[j] = t;
         }
-        size_t i = order[k];
+        size_t i = priority ? k : order[k];
         int status = 0, r;
         cb_term_t v = CB_NIL;
         if (tch && i == n - 1)
@@ -777,6 +777,49 @@ static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
     return -1;
 }
 
+/*
+ * Point *order at m slots holding a permutation of 0..m).  Small alts use
+ * the caller's array; a task keeps its last permutation (the shuffle does
+ * not need the identity), so an alts over 1000 channels does not rewrite
+ * 1000 slots before each pass; other threads get a fresh array, which the
+ * caller allocated.  False when out of memory.
+ */
+static bool prepare_order(cb_task_t *t, size_t **order, size_t *small,
+                          size_t m)
+{
+    if (m <= 17 || !t) {
+        for (size_t i = 0; i < m; i++)
+            (*order)[i] = i;
+        return true;
+    }
+    if (t->order_cap < m) {
+        size_t cap = m + 1;
+        size_t *a = realloc(t->order, cap * sizeof *a);
+        if (!a)
+            return false;
+        t->order = a;
+        t->order_cap = cap;
+        t->order_m = 0;
+    }
+    size_t *a = t->order;
+    if (t->order_m + 1 == m) {
+        a[m - 1] = m - 1; /* one more op: the timeout channel's */
+    } else if (t->order_m == m + 1) {
+        for (size_t i = 0; i < m; i++) /* one fewer: drop value m */
+            if (a[i] == m) {
+                a[i] = a[m];
+                break;
+            }
+    } else if (t->order_m != m) {
+        for (size_t i = 0; i < m; i++)
+            a[i] = i;
+    }
+    t->order_m = m;
+    *order = a;
+    (void)small;
+    return true;
+}
+
 int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
                int64_t timeout_ns)
 {
@@ -788,12 +831,14 @@ int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
     uint64_t scratch = (uint64_t)rt_now_ns() | 1;
     uint64_t *rng = self ? &self->rng : &scratch;
     bool priority = flags & CB_SELECT_PRIORITY;
-    size_t small[16], *order = small;
-    if (n + 1 > 16 && !(order = malloc((n + 1) * sizeof *order)))
+    size_t small[17], *order = small;
+    if (n + 1 > 17 && !self && !(order = malloc((n + 1) * sizeof *order)))
+        return -ENOMEM;
+    if (!prepare_order(self, &order, small, n))
         return -ENOMEM;
     csp_handler_t *h = csp_handler_new();
     if (!h) {
-        if (order != small)
+        if (order != small && !self)
             free(order);
         return -ENOMEM;
     }
@@ -810,6 +855,10 @@ int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
                 done = rc;
                 goto out;
             }
+        }
+        if (tch && !prepare_order(self, &order, small, n + 1)) {
+            done = -ENOMEM;
+            goto out;
         }
         done = pass(ops, order, tch ? n + 1 : n, tch, h, true, priority, rng,
                     &inactive);
@@ -846,7 +895,7 @@ out:
     if (tch)
         csp_port_unref(tch);
     csp_handler_unref(h);
-    if (order != small)
+    if (order != small && !self)
         free(order);
     return rc;
 }

@@ -137,6 +137,8 @@ struct cb_task {
     void *arg;
     uint64_t id;
     uint64_t rng;       /* select's random order; owner only */
+    size_t *order;      /* select's last permutation; owner only */
+    size_t order_cap, order_m;
     _Atomic int park;   /* GO: CSP_RUNNING / PARKED / WAKE_PENDING */
     /* Join: NULL, a joiner's handler, or CSP_JOINED_DONE (exited). */
     _Atomic(csp_handler_t *) joiner;

@@ -664,6 +664,7 @@ static void live_add(int64_t d)
 
 static void free_task(cb_task_t *t)
 {
+    free(t->order);
     if (t->waiter) {
         csp_waiter_destroy(t->waiter);
         free(t->waiter);
