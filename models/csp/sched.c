@@ -469,13 +469,18 @@ static void wake_idle(void)
     }
 }
 
-static void make_runnable(cb_task_t *t)
+/* Queue t; `behind` (a go block that yielded or was preempted) puts it
+ * behind everything queued, never in runnext or on top of a LIFO: Go puts
+ * a preempted goroutine on the global queue for the same reason. */
+static void enqueue_task(cb_task_t *t, bool behind)
 {
     /* seq_cst: the idle protocol's store-then-load (file comment). */
     atomic_fetch_add(&S.queued, 1);
     csp_worker_t *w = csp_cfg.sched == CSP_SCHED_SHARED ? NULL : worker_self();
     if (csp_cfg.sched == CSP_SCHED_SHARED) {
         rq_push(&S.shared, t, false);
+    } else if (w && behind) {
+        rq_push(&w->q, t, false);
     } else if (!w) {
         uint64_t i = atomic_fetch_add_explicit(&S.rr, 1, memory_order_relaxed);
         rq_push(&S.workers[i % (uint64_t)S.nworkers].q, t, false);
@@ -494,6 +499,11 @@ static void make_runnable(cb_task_t *t)
             rq_push(&w->q, old, false);
     }
     wake_idle();
+}
+
+static void make_runnable(cb_task_t *t)
+{
+    enqueue_task(t, false);
 }
 
 /* Go's schedule() looks past runnext every 61 ticks; so do we.  A LIFO
@@ -739,7 +749,7 @@ static void *worker_main(void *arg)
             after_park(w, t);
             break;
         case CSP_AFTER_YIELD:
-            make_runnable(t);
+            enqueue_task(t, true);
             break;
         case CSP_AFTER_EXIT:
             rt_ctx_destroy(&t->ctx);
