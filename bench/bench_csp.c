@@ -341,8 +341,8 @@ int main(int argc, char **argv)
     if (WANT("spawn"))
         printf("csp_spawn_ns: %.0f\n", figure(spawn_cost, one, 1));
     if (WANT("parked"))
-        printf("csp_parked_bytes: %.0f (%d parked)\n",
-               figure(parked, one, 1), parked_n);
+        printf("csp_parked_bytes: %.0f (%d parked)\n", figure(parked, one, 1),
+               parked_n);
     if (!WANT("skynet"))
         return 0;
     static const char *const two_lifo[] = {"pool=2", "sched=lifo"};

@@ -87,8 +87,8 @@ void csp_cell_free(cb_cell_t *c)
 
 static int by_address(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t)*(cb_cell_t *const *)a;
-    uintptr_t y = (uintptr_t)*(cb_cell_t *const *)b;
+    uintptr_t x = (uintptr_t) * (cb_cell_t *const *)a;
+    uintptr_t y = (uintptr_t) * (cb_cell_t *const *)b;
     return (x > y) - (x < y);
 }
 

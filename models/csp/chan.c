@@ -342,8 +342,7 @@ static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
         *status = -EPIPE;
         goto out;
     }
-    if (p->cap > 0 &&
-        (p->bcount < p->cap || p->policy != CB_PORT_FIXED)) {
+    if (p->cap > 0 && (p->bcount < p->cap || p->policy != CB_PORT_FIXED)) {
         if (!commit1(h)) {
             r = OP_INACTIVE;
             goto out;
@@ -529,9 +528,9 @@ size_t csp_port_length(cb_port_t *p)
 void csp_chan_stats(cb_port_t *p, csp_chan_stats_t *out)
 {
     csp_lock(&p->mu);
-    *out = (csp_chan_stats_t){p->n_puts,  p->n_takes, p->n_parks,
-                              p->n_drops, (int64_t)p->puts.n,
-                              (int64_t)p->takes.n};
+    *out =
+        (csp_chan_stats_t){p->n_puts,  p->n_takes,         p->n_parks,
+                           p->n_drops, (int64_t)p->puts.n, (int64_t)p->takes.n};
     csp_unlock(&p->mu);
 }
 
@@ -723,8 +722,7 @@ static int validate(cb_select_op_t *ops, size_t n)
     if (sends && recvs)
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n && ops[i].dir == CB_SELECT_SEND; j++)
-                if (ops[j].dir == CB_SELECT_RECV &&
-                    ops[j].port == ops[i].port)
+                if (ops[j].dir == CB_SELECT_RECV && ops[j].port == ops[i].port)
                     return -EINVAL;
     return 0;
 }
@@ -759,8 +757,7 @@ static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
         else if (ops[i].dir == CB_SELECT_RECV)
             r = take_op(ops[i].port, h, (int)i, blockable, &v, &status);
         else
-            r = put_op(ops[i].port, h, (int)i, blockable, ops[i].msg,
-                       &status);
+            r = put_op(ops[i].port, h, (int)i, blockable, ops[i].msg, &status);
         if (r == OP_DONE) {
             h->index = (int)i;
             h->status = status;
@@ -784,8 +781,7 @@ static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
  * 1000 slots before each pass; other threads get a fresh array, which the
  * caller allocated.  False when out of memory.
  */
-static bool prepare_order(cb_task_t *t, size_t **order, size_t *small,
-                          size_t m)
+static bool prepare_order(cb_task_t *t, size_t **order, size_t *small, size_t m)
 {
     if (m <= 17 || !t) {
         for (size_t i = 0; i < m; i++)

@@ -46,7 +46,10 @@ typedef struct csp_lock {
     _Atomic int held;
 } csp_lock_t;
 
-#define CSP_LOCK_INIT {0}
+#define CSP_LOCK_INIT                                                          \
+    {                                                                          \
+        0                                                                      \
+    }
 
 static inline void csp_cpu_relax(void)
 {
@@ -63,9 +66,8 @@ static inline void csp_lock(csp_lock_t *l)
 {
     /* acquire: pairs with csp_unlock's release; orders the critical
      * section after the previous holder's. */
-    if (__builtin_expect(!atomic_exchange_explicit(&l->held, 1,
-                                                   memory_order_acquire),
-                         1))
+    if (__builtin_expect(
+            !atomic_exchange_explicit(&l->held, 1, memory_order_acquire), 1))
         return;
     csp_lock_slow(l);
 }
@@ -105,9 +107,9 @@ typedef struct csp_handler {
     cb_task_t *go;        /* the go block to unpark, or NULL */
     csp_waiter_t *waiter; /* else the OS thread to wake */
     /* The result, written by the committer before the wake-up. */
-    int index;     /* which op completed */
-    int status;    /* 0, CB_SEND_DROPPED, -EPIPE */
-    cb_term_t val; /* a take's value */
+    int index;                     /* which op completed */
+    int status;                    /* 0, CB_SEND_DROPPED, -EPIPE */
+    cb_term_t val;                 /* a take's value */
     struct csp_handler *next_free; /* a worker's cache of free handlers */
 } csp_handler_t;
 
@@ -129,22 +131,22 @@ enum { CSP_RUNNING = 0, CSP_PARKED = 1, CSP_WAKE_PENDING = 2 };
 typedef struct csp_worker csp_worker_t;
 
 struct cb_task {
-    rt_ctx_t ctx;       /* GO: written by the worker running it */
-    rt_stack_t stack;   /* GO: mapped on first run, by the worker */
+    rt_ctx_t ctx;           /* GO: written by the worker running it */
+    rt_stack_t stack;       /* GO: mapped on first run, by the worker */
     cb_task_t *next, *prev; /* run queue links, guarded by the queue's mu */
-    csp_worker_t *worker; /* GO: the worker running it now */
+    csp_worker_t *worker;   /* GO: the worker running it now */
     cb_task_fn fn;
     void *arg;
     uint64_t id;
-    uint64_t rng;       /* select's random order; owner only */
-    size_t *order;      /* select's last permutation; owner only */
+    uint64_t rng;  /* select's random order; owner only */
+    size_t *order; /* select's last permutation; owner only */
     size_t order_cap, order_m;
-    _Atomic int park;   /* GO: CSP_RUNNING / PARKED / WAKE_PENDING */
+    _Atomic int park; /* GO: CSP_RUNNING / PARKED / WAKE_PENDING */
     /* Join: NULL, a joiner's handler, or CSP_JOINED_DONE (exited). */
     _Atomic(csp_handler_t *) joiner;
-    int kind;           /* CSP_GO or CSP_THREAD */
+    int kind; /* CSP_GO or CSP_THREAD */
     bool detached;
-    size_t stack_size;  /* GO: 0 for the model's default */
+    size_t stack_size;    /* GO: 0 for the model's default */
     csp_waiter_t *waiter; /* THREAD: how it blocks */
     pthread_t thread;     /* THREAD */
 };

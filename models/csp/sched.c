@@ -98,7 +98,8 @@ typedef struct wstats {
 
 #define WSTAT_ADD(w, f)                                                        \
     atomic_store_explicit(                                                     \
-        &(w)->st.f, atomic_load_explicit(&(w)->st.f, memory_order_relaxed) + 1, \
+        &(w)->st.f,                                                            \
+        atomic_load_explicit(&(w)->st.f, memory_order_relaxed) + 1,            \
         memory_order_relaxed)
 
 struct csp_worker {
@@ -108,7 +109,7 @@ struct csp_worker {
     csp_waiter_t waiter;   /* go_ops=block: the worker thread blocks here */
     pthread_t thread;
     int idx;
-    int after;   /* set by the go block just before it switches back */
+    int after;    /* set by the go block just before it switches back */
     uint64_t rng; /* steal victims; this worker only */
     _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
     int streak;           /* consecutive runnext picks; this worker only */
@@ -123,7 +124,7 @@ static struct {
     rq_t shared;
     _Atomic int64_t queued; /* runnable, in any queue; see the idle protocol */
     _Atomic int nidle;
-    _Atomic int nspinning; /* 0 or 1: a worker looking for work, awake */
+    _Atomic int nspinning;   /* 0 or 1: a worker looking for work, awake */
     pthread_mutex_t idle_mu; /* guards the sleep/wake hand-off */
     pthread_cond_t idle_cv;
     _Atomic bool stopping;
@@ -182,9 +183,9 @@ void csp_count_max(_Atomic int64_t *field, int64_t v)
 {
     int64_t cur = atomic_load_explicit(field, memory_order_relaxed);
     /* Relaxed: a high-water mark, ordered with nothing else. */
-    while (v > cur && !atomic_compare_exchange_weak_explicit(
-                          field, &cur, v, memory_order_relaxed,
-                          memory_order_relaxed))
+    while (v > cur &&
+           !atomic_compare_exchange_weak_explicit(
+               field, &cur, v, memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
@@ -493,8 +494,8 @@ static void enqueue_task(cb_task_t *t, bool behind)
          * next, and the one it displaces goes to the queue's tail.
          * acq_rel: hands t (and what its waker wrote) to whoever takes it
          * from the slot, here or by stealing. */
-        cb_task_t *old = atomic_exchange_explicit(&w->runnext, t,
-                                                  memory_order_acq_rel);
+        cb_task_t *old =
+            atomic_exchange_explicit(&w->runnext, t, memory_order_acq_rel);
         if (old)
             rq_push(&w->q, old, false);
     }
@@ -549,9 +550,8 @@ static cb_task_t *try_pop(csp_worker_t *w)
     /* Queues empty everywhere: a victim's runnext, as Go's runqsteal. */
     for (int k = 0; !lifo && k < S.nworkers && !t; k++) {
         csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
-        if (v != w &&
-            (t = atomic_exchange_explicit(&v->runnext, NULL,
-                                          memory_order_acq_rel)))
+        if (v != w && (t = atomic_exchange_explicit(&v->runnext, NULL,
+                                                    memory_order_acq_rel)))
             WSTAT_ADD(w, steals);
     }
     return t;
@@ -626,9 +626,9 @@ void csp_unpark(cb_task_t *t)
          * block; it pairs with the worker's CAS in after_park (early
          * wake-up) or with the run queue's mutex (normal wake-up). */
         if (s == CSP_PARKED) {
-            if (atomic_compare_exchange_weak_explicit(
-                    &t->park, &s, CSP_RUNNING, memory_order_acq_rel,
-                    memory_order_acquire)) {
+            if (atomic_compare_exchange_weak_explicit(&t->park, &s, CSP_RUNNING,
+                                                      memory_order_acq_rel,
+                                                      memory_order_acquire)) {
                 make_runnable(t);
                 return;
             }
@@ -664,8 +664,7 @@ static void live_add(int64_t d)
 {
     /* acq_rel: the last exit's writes are visible to stop.  The broadcast
      * is under live_mu, which stop holds from its check to its wait. */
-    if (atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d ==
-        0) {
+    if (atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d == 0) {
         pthread_mutex_lock(&S.live_mu);
         pthread_cond_broadcast(&S.live_cv);
         pthread_mutex_unlock(&S.live_mu);
@@ -692,8 +691,8 @@ static void task_done(cb_task_t *t)
     } else {
         /* acq_rel: publishes the task's writes to the joiner (the model's
          * "exit happens-before join returns"); pairs with csp_join. */
-        csp_handler_t *j = atomic_exchange_explicit(
-            &t->joiner, CSP_JOINED_DONE, memory_order_acq_rel);
+        csp_handler_t *j = atomic_exchange_explicit(&t->joiner, CSP_JOINED_DONE,
+                                                    memory_order_acq_rel);
         if (j) {
             atomic_store_explicit(&j->active, false, memory_order_release);
             csp_handler_wake(j);
@@ -787,8 +786,8 @@ static int spawn_thread(cb_task_t *t)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, t->stack_size ? t->stack_size
-                                                   : 256 * 1024);
+    pthread_attr_setstacksize(&attr,
+                              t->stack_size ? t->stack_size : 256 * 1024);
     CSP_COUNT(threads_spawned, 1);
     live_add(1);
     /* The thread may finish (and free a detached t) before create returns:
@@ -806,11 +805,11 @@ static int spawn_thread(cb_task_t *t)
  * w == NULL: a fresh mapping). */
 static int prepare_stack(cb_task_t *t, csp_worker_t *w)
 {
-    int rc = w && !t->stack_size
-                 ? rt_stack_alloc(w->pool, &t->stack)
-                 : rt_stack_map(t->stack_size ? t->stack_size
-                                              : csp_cfg.stack_bytes,
-                                &t->stack);
+    int rc =
+        w && !t->stack_size
+            ? rt_stack_alloc(w->pool, &t->stack)
+            : rt_stack_map(t->stack_size ? t->stack_size : csp_cfg.stack_bytes,
+                           &t->stack);
     if (rc < 0)
         return rc;
     rt_ctx_make(&t->ctx, t->stack.lo, t->stack.size, go_entry, t);
@@ -825,8 +824,8 @@ static int spawn_go(cb_task_t *t)
      * million stacks before any of them ran), and a `thread` never
      * touches a worker's stack pool. */
     CSP_COUNT(go_spawned, 1);
-    int64_t alive = atomic_fetch_add_explicit(&S.live_go, 1,
-                                              memory_order_relaxed) + 1;
+    int64_t alive =
+        atomic_fetch_add_explicit(&S.live_go, 1, memory_order_relaxed) + 1;
     csp_count_max(&csp_totals.go_peak, alive);
     live_add(1);
     make_runnable(t);
@@ -876,9 +875,9 @@ int csp_join(cb_task_t *t)
         csp_handler_bind(h);
         csp_handler_t *expect = NULL;
         /* Pairs with task_done's exchange. */
-        if (atomic_compare_exchange_strong_explicit(
-                &t->joiner, &expect, h, memory_order_acq_rel,
-                memory_order_acquire))
+        if (atomic_compare_exchange_strong_explicit(&t->joiner, &expect, h,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire))
             csp_wait_handler(h);
         else
             RT_ASSERT(expect == CSP_JOINED_DONE);
@@ -914,8 +913,7 @@ void csp_yield(void)
 void csp_reduce_slow(void)
 {
     cb_task_t *t = csp_current();
-    if (!t || t->kind != CSP_GO ||
-        csp_cfg.preempt != CSP_PREEMPT_REDUCTIONS) {
+    if (!t || t->kind != CSP_GO || csp_cfg.preempt != CSP_PREEMPT_REDUCTIONS) {
         /* No preemption: the hog keeps its worker (core.async). */
         cb__budget = INT64_MAX;
         return;
@@ -997,8 +995,7 @@ static void sleep_apply(csp_preq_t *req, void *poller)
 static void block_sleep(int64_t ns)
 {
     struct timespec at = rt_ns_to_timespec(rt_now_ns() + ns);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) ==
-           EINTR)
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
         ;
 }
 
@@ -1018,9 +1015,8 @@ int csp_sleep(int64_t ns)
         return 0;
     }
     /* On the go block's stack, which stays put until the wake-up. */
-    sleep_req_t r = {.req.apply = sleep_apply,
-                     .deadline = rt_now_ns() + ns,
-                     .task = t};
+    sleep_req_t r = {
+        .req.apply = sleep_apply, .deadline = rt_now_ns() + ns, .task = t};
     csp_timer_submit(&r.req);
     csp_park(t);
     return 0;
@@ -1203,14 +1199,12 @@ int csp_sched_start(char *err, size_t errlen)
     for (; inited < S.nworkers; inited++) {
         csp_worker_t *w = &S.workers[inited];
         w->idx = inited;
-        w->rng = (csp_cfg.seed +
-                  0x9E3779B97F4A7C15ULL * (uint64_t)(inited + 1)) |
-                 1;
+        w->rng =
+            (csp_cfg.seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(inited + 1)) | 1;
         /* 1024 cached stacks per worker: a spawn burst of that size
          * reuses stacks instead of mapping them (each costs one resident
          * page or so while cached). */
-        if ((rc = rt_stack_pool_new(&w->pool, csp_cfg.stack_bytes, 1024)) <
-            0)
+        if ((rc = rt_stack_pool_new(&w->pool, csp_cfg.stack_bytes, 1024)) < 0)
             break;
         rq_init(&w->q);
         csp_waiter_init(&w->waiter);
@@ -1223,8 +1217,7 @@ int csp_sched_start(char *err, size_t errlen)
     if (started < S.nworkers) {
         stop_workers(started, inited);
         stop_timer_thread();
-        snprintf(err, errlen, "starting worker %d: %s", started,
-                 strerror(-rc));
+        snprintf(err, errlen, "starting worker %d: %s", started, strerror(-rc));
         return rc;
     }
     return 0;
@@ -1242,8 +1235,10 @@ int csp_sched_stop(char *err, size_t errlen)
     int64_t left = atomic_load(&S.live);
     pthread_mutex_unlock(&S.live_mu);
     if (left > 0) {
-        snprintf(err, errlen, "%lld tasks still running after the root task "
-                 "returned", (long long)left);
+        snprintf(err, errlen,
+                 "%lld tasks still running after the root task "
+                 "returned",
+                 (long long)left);
         return -EBUSY;
     }
     stop_workers(S.nworkers, S.nworkers);
@@ -1270,8 +1265,8 @@ size_t csp_sched_counters(cb_counter_t *out, size_t max)
     size_t n = 0;
 #define X(name)                                                                \
     if (n < max) {                                                             \
-        int64_t v = atomic_load_explicit(&csp_totals.name,                     \
-                                         memory_order_relaxed);                \
+        int64_t v =                                                            \
+            atomic_load_explicit(&csp_totals.name, memory_order_relaxed);      \
         if (strcmp(#name, "context_switches") == 0)                            \
             v += sw[0];                                                        \
         else if (strcmp(#name, "parks") == 0)                                  \
