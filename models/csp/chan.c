@@ -240,6 +240,39 @@ static int enqueue(cb_port_t *p, equeue_t *q, int *dirty, entry_t e)
     return OP_PARKED;
 }
 
+/* Expects mu.  Pop q's entries until one whose handler commits: true with
+ * *e filled (its reference now the caller's), false when q held only
+ * stale ones (dropped). */
+static bool pop_live(equeue_t *q, entry_t *e)
+{
+    while (q->n > 0) {
+        *e = eq_pop(q);
+        if (commit1(e->h))
+            return true;
+        csp_handler_unref(e->h);
+    }
+    return false;
+}
+
+/* Expects mu.  Rendezvous: pop q's entries until one commits together with
+ * h.  OP_DONE with *e filled, OP_INACTIVE when h itself was committed
+ * elsewhere (the entry stays queued), 0 when no live entry is left. */
+static int match(equeue_t *q, csp_handler_t *h, entry_t *e)
+{
+    while (q->n > 0) {
+        *e = eq_pop(q);
+        int c = commit2(h, e->h);
+        if (c == BOTH)
+            return OP_DONE;
+        if (c == A_DEAD) {
+            eq_unpop(q, *e);
+            return OP_INACTIVE;
+        }
+        csp_handler_unref(e->h);
+    }
+    return 0;
+}
+
 /*
  * take!: OP_DONE with *val and *status, OP_PARKED, OP_INACTIVE (h was
  * committed by another op of its alts), OP_WOULD_BLOCK (not blockable) or
@@ -264,42 +297,28 @@ static int take_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
         *status = 0;
         p->n_takes++;
         /* A slot opened: the oldest live pending put moves in. */
-        while (p->puts.n > 0 && p->bcount < p->cap) {
-            entry_t e = eq_pop(&p->puts);
-            if (commit1(e.h)) {
-                buf_push(p, e.val);
-                p->n_puts++;
-                deliver(e.h, e.index, 0, CB_NIL);
-                wake = e.h;
-                break;
-            }
-            csp_handler_unref(e.h);
+        entry_t e;
+        if (pop_live(&p->puts, &e)) {
+            buf_push(p, e.val);
+            p->n_puts++;
+            deliver(e.h, e.index, 0, CB_NIL);
+            wake = e.h;
         }
         r = OP_DONE;
         goto out;
     }
     /* Unbuffered (or an empty buffer, where no put is ever pending). */
-    while (p->puts.n > 0) {
-        entry_t e = eq_pop(&p->puts);
-        int c = commit2(h, e.h);
-        if (c == A_DEAD) {
-            eq_unpop(&p->puts, e);
-            r = OP_INACTIVE;
-            goto out;
-        }
-        if (c == B_DEAD) {
-            csp_handler_unref(e.h);
-            continue;
-        }
+    entry_t e;
+    if ((r = match(&p->puts, h, &e)) == OP_DONE) {
         deliver(e.h, e.index, 0, CB_NIL);
         wake = e.h;
         *val = e.val;
         *status = 0;
         p->n_puts++;
         p->n_takes++;
-        r = OP_DONE;
-        goto out;
     }
+    if (r)
+        goto out;
     if (p->closed) {
         if (!commit1(h)) {
             r = OP_INACTIVE;
@@ -361,40 +380,27 @@ static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
             buf_push(p, val);
         }
         p->n_puts++;
-        while (p->takes.n > 0 && p->bcount > 0) {
-            entry_t e = eq_pop(&p->takes);
-            if (commit1(e.h)) {
-                deliver(e.h, e.index, 0, buf_pop(p));
-                p->n_takes++;
-                wake = e.h;
-                break;
-            }
-            csp_handler_unref(e.h);
+        /* Takes wait only on an empty buffer: the oldest live one gets
+         * the value just put. */
+        entry_t e;
+        if (pop_live(&p->takes, &e)) {
+            deliver(e.h, e.index, 0, buf_pop(p));
+            p->n_takes++;
+            wake = e.h;
         }
         r = OP_DONE;
         goto out;
     }
-    if (p->cap == 0) {
-        while (p->takes.n > 0) {
-            entry_t e = eq_pop(&p->takes);
-            int c = commit2(h, e.h);
-            if (c == A_DEAD) {
-                eq_unpop(&p->takes, e);
-                r = OP_INACTIVE;
-                goto out;
-            }
-            if (c == B_DEAD) {
-                csp_handler_unref(e.h);
-                continue;
-            }
+    entry_t e;
+    if (p->cap == 0 && (r = match(&p->takes, h, &e)) != 0) {
+        if (r == OP_DONE) {
             deliver(e.h, e.index, 0, val);
             wake = e.h;
             *status = 0;
             p->n_puts++;
             p->n_takes++;
-            r = OP_DONE;
-            goto out;
         }
+        goto out;
     }
     if (!blockable) {
         r = OP_WOULD_BLOCK;
@@ -466,14 +472,10 @@ int csp_port_close(cb_port_t *p)
     size_t n = p->takes.n, k = 0;
     csp_handler_t **wake = n ? malloc(n * sizeof *wake) : NULL;
     RT_ASSERT(n == 0 || wake != NULL);
-    while (p->takes.n > 0) {
-        entry_t e = eq_pop(&p->takes);
-        if (commit1(e.h)) {
-            deliver(e.h, e.index, -EPIPE, CB_NIL);
-            wake[k++] = e.h;
-        } else {
-            csp_handler_unref(e.h);
-        }
+    entry_t e;
+    while (pop_live(&p->takes, &e)) {
+        deliver(e.h, e.index, -EPIPE, CB_NIL);
+        wake[k++] = e.h;
     }
     csp_unlock(&p->mu);
     for (size_t i = 0; i < k; i++)
@@ -612,47 +614,28 @@ static void await(csp_handler_t *h)
     csp_wait_handler(h);
 }
 
-static int single_put(cb_port_t *p, cb_term_t msg, bool force_block)
+/*
+ * One put (msg) or take (*out), parking or blocking until it completes:
+ * >! and <! in a go block, >!! and <!! elsewhere or with force_block.  A
+ * put consumes msg whatever happens (cb_send's contract).
+ */
+static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
+                     bool force_block)
 {
-    if (!p)
-        return -EINVAL;
-    csp_handler_t *h = csp_handler_new();
+    csp_handler_t *h = p && (put || out) ? csp_handler_new() : NULL;
     if (!h) {
-        cb_term_release(msg);
-        return -ENOMEM;
+        if (put)
+            cb_term_release(msg);
+        return p && (put || out) ? -ENOMEM : -EINVAL;
     }
-    if (force_block)
-        h->waiter = csp_thread_waiter();
-    else
-        csp_handler_bind(h);
-    int status = 0;
-    int r = put_op(p, h, 0, true, msg, &status);
-    if (r == OP_PARKED) {
-        await(h);
-        status = h->status;
-    } else if (r < 0) {
-        status = r;
-    }
-    csp_handler_unref(h);
-    if (status == -EPIPE || status == -EBUSY || status == -ENOMEM)
-        cb_term_release(msg);
-    return status;
-}
-
-static int single_take(cb_port_t *p, cb_term_t *out, bool force_block)
-{
-    if (!p || !out)
-        return -EINVAL;
-    csp_handler_t *h = csp_handler_new();
-    if (!h)
-        return -ENOMEM;
     if (force_block)
         h->waiter = csp_thread_waiter();
     else
         csp_handler_bind(h);
     int status = 0;
     cb_term_t v = CB_NIL;
-    int r = take_op(p, h, 0, true, &v, &status);
+    int r = put ? put_op(p, h, 0, true, msg, &status)
+                : take_op(p, h, 0, true, &v, &status);
     if (r == OP_PARKED) {
         await(h);
         status = h->status;
@@ -661,30 +644,32 @@ static int single_take(cb_port_t *p, cb_term_t *out, bool force_block)
         status = r;
     }
     csp_handler_unref(h);
-    if (status == 0)
+    if (put && status < 0)
+        cb_term_release(msg); /* closed, or refused: never delivered */
+    if (!put && status == 0)
         *out = v;
     return status;
 }
 
 int csp_send(cb_port_t *p, cb_term_t msg)
 {
-    return single_put(p, msg, false);
+    return single_op(p, true, msg, NULL, false);
 }
 
 int csp_put_blocking(cb_port_t *p, cb_term_t msg)
 {
-    return single_put(p, msg, true);
+    return single_op(p, true, msg, NULL, true);
 }
 
 int csp_take_blocking(cb_port_t *p, cb_term_t *out)
 {
-    return single_take(p, out, true);
+    return single_op(p, false, CB_NIL, out, true);
 }
 
 int csp_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns)
 {
     if (timeout_ns < 0)
-        return single_take(p, out, false);
+        return single_op(p, false, CB_NIL, out, false);
     cb_select_op_t op = {p, CB_SELECT_RECV, CB_NIL, 0};
     int rc = csp_select(&op, 1, CB_SELECT_PRIORITY, timeout_ns);
     if (rc < 0)
