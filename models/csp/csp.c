@@ -37,6 +37,11 @@
  *     the blocking_in_go and blocked_in_go_ns counters show it;
  *   - sleep, io_wait and timeouts park the go block on the timer thread's
  *     poller (core.async's timeout daemon thread; Go's netpoller);
+ *   - `timeout` channels need no new slot in cb_model_t: cb_recv and
+ *     cb_select already take a timeout, and this model implements it as
+ *     core.async code spells it, an alts with a timeout channel; the
+ *     channel itself (csp_timeout) is reachable by this model's tests
+ *     through csp_int.h, and no workload needs more than the timeout;
  *   - the root task is a `thread` by default (a Clojure program's main
  *     thread uses <!! and alts!!), or a go block with root=go;
  *   - the default port is a channel with a fixed buffer of `buffer`

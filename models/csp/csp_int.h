@@ -8,8 +8,10 @@
  * Lock order, outermost first (never the reverse):
  *   1. a channel's mu (never two channels at once);
  *   2. handler locks, two at most, in address order;
- *   3. a run queue's mu, or a waiter's mu, or the timer thread's req_mu
- *      (leaves: nothing is taken while one of them is held).
+ *   3. a run queue's mu, a waiter's mu, idle_mu, live_mu or the timer
+ *      thread's mu (leaves: nothing is taken while one is held).
+ * Wake-ups (csp_handler_wake) run after the channel's mu is released, so
+ * a run queue's lock is never taken under a channel's in practice either.
  */
 #ifndef CSP_INT_H
 #define CSP_INT_H
@@ -35,21 +37,16 @@
  *
  * Channels, run queues and handlers are locked for a few dozen
  * instructions at a time, never across a park, a wake-up call into the
- * kernel or a context switch.  A pthread mutex costs ~40 ns per
- * uncontended lock and unlock here against ~10 for this lock (measured
- * with bench/bench_csp.c's round trip: 430 -> 300 ns with both changes of
- * that commit), and core.async's ReentrantLock and Go's runtime lock are
- * both a CAS on the fast path too.  Contended, it spins briefly and then
- * yields the CPU, so a holder that was preempted gets it back.
+ * kernel or a context switch.  With pthread mutexes there (and a malloc
+ * per handler) bench/bench_csp.c's round trip was ~430 ns; with this lock
+ * and the handler cache, ~260 ns.  core.async's ReentrantLock and Go's
+ * runtime lock are a CAS on the fast path too.  Contended, it spins
+ * briefly and then yields the CPU, so a holder that was preempted gets
+ * it back.
  */
 typedef struct csp_lock {
     _Atomic int held;
 } csp_lock_t;
-
-#define CSP_LOCK_INIT                                                          \
-    {                                                                          \
-        0                                                                      \
-    }
 
 static inline void csp_cpu_relax(void)
 {
