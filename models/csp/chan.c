@@ -636,7 +636,15 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
     cb_term_t v = CB_NIL;
     int r = put ? put_op(p, h, 0, true, msg, &status)
                 : take_op(p, h, 0, true, &v, &status);
-    if (r == OP_PARKED) {
+    if (r == OP_PARKED && put) {
+        /* Backpressure, measured: how long producers wait for room (only
+         * puts, so a take-side park costs no clock reads). */
+        int64_t t0 = rt_now_ns();
+        await(h);
+        CSP_COUNT(put_parks, 1);
+        CSP_COUNT(put_blocked_ns, rt_now_ns() - t0);
+        status = h->status;
+    } else if (r == OP_PARKED) {
         await(h);
         status = h->status;
         v = h->val;

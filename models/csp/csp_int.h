@@ -193,6 +193,8 @@ void csp_timer_submit(csp_preq_t *r);
     X(puts)                                                                    \
     X(takes)                                                                   \
     X(chan_parks)                                                              \
+    X(put_parks)                                                               \
+    X(put_blocked_ns)                                                          \
     X(drops)                                                                   \
     X(max_queue_len)                                                           \
     X(pending_limit_hits)                                                      \
