@@ -83,9 +83,12 @@ def crunch(preempt):
 def test_cpu_crunch_starves_without_preemption():
     d = crunch("none")
     met = d["metrics"]
-    # The one possible extra wake-up is the probe's first, before the hogs
-    # got both workers.
-    assert met["probe_wakeups"] <= 3
+    # Once both hogs hold a worker, the probe's next wake-up waits for the
+    # window's end.  The hogs may start late on a loaded machine (the root
+    # releases them one by one), so the probe may wake a few times first;
+    # the starved wake-up is still a large part of the 600 ms window.
+    assert met["lateness_ns"]["max"] >= 150e6
+    assert met["probe_wakeups"] <= 100
     assert d["counters"]["preemptions"] == 0
 
 
