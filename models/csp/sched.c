@@ -557,9 +557,11 @@ static cb_task_t *try_pop(csp_worker_t *w)
     return t;
 }
 
-/* How long the spinning worker polls `queued` before it sleeps: about
- * 20 us here, the order of a futex wake-up plus a thread switch. */
-#define SPIN_CHECKS 2000
+/* How many times the spinning worker polls `queued` before it sleeps: a
+ * pause is ~28 ns here, so ~8 us, the order of a futex wake-up plus a
+ * thread switch.  Longer spins take a core, on a two-core machine, from
+ * the very thread that is about to hand the worker some work. */
+#define SPIN_CHECKS 300
 
 /* The next go block for w, sleeping while there is none; NULL at stop. */
 static cb_task_t *next_task(csp_worker_t *w)
