@@ -33,6 +33,8 @@
  *     channel; the next one fails with -EBUSY (core.async throws "No more
  *     than 1024 pending puts are allowed on a single channel") and nothing
  *     is left registered;
+ *   - an alts with a put and a take on one channel never pairs with
+ *     itself (as in Go's select); it waits for another party;
  *   - `timeout` channels close themselves after a delay (the timer thread
  *     closes them); cb_recv and cb_select with a timeout are alts with a
  *     timeout channel, which is how core.async code spells a timeout.
@@ -256,11 +258,19 @@ static bool pop_live(equeue_t *q, entry_t *e)
 
 /* Expects mu.  Rendezvous: pop q's entries until one commits together with
  * h.  OP_DONE with *e filled, OP_INACTIVE when h itself was committed
- * elsewhere (the entry stays queued), 0 when no live entry is left. */
+ * elsewhere (the entry stays queued), 0 when no live entry is left.
+ *
+ * An entry of h itself (an alts with a put and a take on this channel) is
+ * never a partner, and nothing live waits behind it: whoever queued after
+ * it would have paired with it instead, unless h was committed by then. */
 static int match(equeue_t *q, csp_handler_t *h, entry_t *e)
 {
     while (q->n > 0) {
         *e = eq_pop(q);
+        if (e->h == h) {
+            eq_unpop(q, *e);
+            return 0;
+        }
         int c = commit2(h, e->h);
         if (c == BOTH)
             return OP_DONE;
@@ -698,28 +708,6 @@ static uint64_t next_rand(uint64_t *s)
     return x;
 }
 
-static int validate(cb_select_op_t *ops, size_t n)
-{
-    if (!ops || n == 0 || n > (size_t)1 << 20)
-        return -EINVAL;
-    bool sends = false, recvs = false;
-    for (size_t i = 0; i < n; i++) {
-        if (!ops[i].port ||
-            (ops[i].dir != CB_SELECT_RECV && ops[i].dir != CB_SELECT_SEND))
-            return -EINVAL;
-        sends |= ops[i].dir == CB_SELECT_SEND;
-        recvs |= ops[i].dir == CB_SELECT_RECV;
-    }
-    /* A put and a take on one channel in one alts would rendezvous with
-     * each other; refuse it rather than define it. */
-    if (sends && recvs)
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n && ops[i].dir == CB_SELECT_SEND; j++)
-                if (ops[j].dir == CB_SELECT_RECV && ops[j].port == ops[i].port)
-                    return -EINVAL;
-    return 0;
-}
-
 /*
  * One pass over the ops in a random order (or in order with priority);
  * returns the index that completed, or -1 when every op registered (or
@@ -745,6 +733,10 @@ static int pass(cb_select_op_t *ops, size_t *order, size_t n, cb_port_t *tch,
         size_t i = priority ? k : order[k];
         int status = 0, r;
         cb_term_t v = CB_NIL;
+        if (!(tch && i == n - 1) &&
+            (!ops[i].port || (ops[i].dir != CB_SELECT_RECV &&
+                              ops[i].dir != CB_SELECT_SEND)))
+            return -EINVAL; /* checked here: a separate pass costs O(n) */
         if (tch && i == n - 1)
             r = take_op(tch, h, (int)i, blockable, &v, &status);
         else if (ops[i].dir == CB_SELECT_RECV)
@@ -812,9 +804,9 @@ static bool prepare_order(cb_task_t *t, size_t **order, size_t *small, size_t m)
 int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
                int64_t timeout_ns)
 {
-    int rc = validate(ops, n);
-    if (rc < 0)
-        return rc;
+    if (!ops || n == 0 || n > (size_t)1 << 20)
+        return -EINVAL;
+    int rc;
     CSP_COUNT(alts, 1);
     cb_task_t *self = csp_current();
     uint64_t scratch = (uint64_t)rt_now_ns() | 1;
