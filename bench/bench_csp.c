@@ -4,7 +4,8 @@
  * Figures of the `csp` model, through the model.h calls workloads make:
  *
  *   csp_round_trip_ns        unbuffered ping-pong between two go blocks on
- *                            one worker (pool=1), per round trip
+ *                            one worker (pool=1), per round trip; _stealing
+ *                            with sched=stealing (runnext, no shared queue)
  *   csp_buffered_msgs_per_s  a producer and a consumer go block on one
  *                            worker through a 1024-slot fixed buffer;
  *                            each message is one put and one take
@@ -334,8 +335,12 @@ int main(int argc, char **argv)
     static const char *const two_st[] = {"pool=2", "sched=stealing"};
     const char *only = argc > 2 ? argv[2] : "";
 #define WANT(name) (!*only || strcmp(only, name) == 0)
-    if (WANT("round_trip"))
+    static const char *const one_st[] = {"pool=1", "sched=stealing"};
+    if (WANT("round_trip")) {
         printf("csp_round_trip_ns: %.0f\n", figure(round_trip, one, 1));
+        printf("csp_round_trip_ns_stealing: %.0f\n",
+               figure(round_trip, one_st, 2));
+    }
     if (WANT("buffered"))
         printf("csp_buffered_msgs_per_s: %.0f\n", figure(buffered, one, 1));
     if (WANT("spawn"))
