@@ -1,0 +1,1289 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Go blocks, `thread` tasks, the worker pool and the timer thread of the
+ * `csp` model.
+ *
+ * A go block is a context (runtime/ctx.h) on a pooled guarded stack
+ * (runtime/stack.h).  A fixed pool of worker threads runs them: each
+ * worker loops popping a runnable go block, switching to it, and, when the
+ * go block switches back, doing what it asked (park, yield, exit).  A
+ * `thread` is a pthread; its channel ops block it on a condition variable
+ * (csp_waiter_t) instead of parking.
+ *
+ * Park protocol.  A go block that must wait registers a handler somewhere
+ * (a channel queue, a timer, a join), then switches to its worker.  The
+ * party that commits the handler may run on another thread and call
+ * csp_unpark before the go block has left its stack, so `park` is a small
+ * state machine:
+ *   - the worker, once back on its own stack, CASes RUNNING -> PARKED; if
+ *     it finds WAKE_PENDING instead, the wake-up came early and the go
+ *     block is made runnable again at once;
+ *   - csp_unpark CASes PARKED -> RUNNING and enqueues, or RUNNING ->
+ *     WAKE_PENDING and leaves the enqueue to the worker.
+ * Exactly one wake-up answers each park, because a handler is committed
+ * once; a second wake-up of a running go block is a broken invariant.
+ *
+ * Run queues.  sched=shared: one FIFO under one lock, as core.async's
+ * go pool is one ThreadPoolExecutor with one queue.  sched=stealing: one
+ * FIFO per worker plus a runnext slot; a go block woken or spawned by a
+ * worker goes to that worker's runnext (the one it displaces to the
+ * queue's tail), one woken by another thread goes round robin, and an
+ * idle worker steals half of a victim's queue, then its runnext (Go's
+ * runqput and runqsteal).  sched=lifo: one LIFO per worker, thieves take
+ * the oldest half (Cilk's and Rayon's deques): depth first, so a tree of
+ * spawns keeps a path alive instead of a whole level (skynet: ~2,500 go
+ * blocks alive at once instead of a million).  Idle workers sleep on one
+ * condition variable; `queued` counts runnable go blocks in all queues.
+ *
+ * Invariants:
+ *   - a go block is in at most one run queue, and only while RUNNING and
+ *     not on a worker;
+ *   - per-worker state is reached through t->worker (kept in the task) or
+ *     the noinline accessors below, never through a thread-local address
+ *     cached across a switch;
+ *   - no lock is held across a context switch;
+ *   - the worker that runs a go block sets its reduction budget before
+ *     every switch in (INT64_MAX with preempt=none: a hog keeps its worker,
+ *     as in core.async).
+ *
+ * Idle protocol (why no wake-up is lost): a producer increments `queued`
+ * and then reads `nspinning` and `nidle`; a worker going to sleep
+ * increments `nidle` under idle_mu and then reads `queued`.  All are
+ * sequentially consistent, so at least one sees the other; the producer
+ * that sees a sleeper (and no spinner) signals under idle_mu, which the
+ * sleeper holds from its check until its wait.  At most one worker spins
+ * for a few microseconds before sleeping (Go's spinning M), and producers
+ * leave the wake-up to it; so a worker that pops a go block while more
+ * are queued wakes a sleeper in turn (Go's wakep), or a burst enqueued
+ * during one spin would leave all but one go block waiting behind a busy
+ * worker while others sleep.
+ *
+ * Rejected: waking a worker per enqueue unconditionally (a futex call per
+ * message hand-off even when every worker is busy); letting every idle
+ * worker spin (two cores are shared with the rest of the machine here,
+ * and eight spinning workers would starve the busy ones); per-worker
+ * pollers (a hog would then delay the timers of every go block that slept
+ * on its worker; core.async's timeouts run on their own daemon thread, and
+ * so do ours: the timer thread below).
+ */
+#include "models/csp/csp_int.h"
+
+#include "runtime/clock.h"
+#include "runtime/common.h"
+#include "runtime/poller.h"
+#include "runtime/topo.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A run queue.  head/tail/n guarded by mu. */
+typedef struct rq {
+    csp_lock_t mu;
+    cb_task_t *head, *tail;
+    int64_t n;
+} RT_ALIGNED_CACHELINE rq_t;
+
+/* Per-worker counters: written by the worker only (relaxed load+store, no
+ * RMW), read by counters() from the runner thread. */
+typedef struct wstats {
+    _Atomic int64_t switches, parks, yields, preemptions, steals, idle_sleeps;
+} wstats_t;
+
+#define WSTAT_ADD(w, f)                                                        \
+    atomic_store_explicit(                                                     \
+        &(w)->st.f,                                                            \
+        atomic_load_explicit(&(w)->st.f, memory_order_relaxed) + 1,            \
+        memory_order_relaxed)
+
+struct csp_worker {
+    rq_t q; /* this worker's queue (stealing); unused with shared */
+    rt_ctx_t ctx;
+    rt_stack_pool_t *pool; /* this worker's thread only */
+    csp_waiter_t waiter;   /* go_ops=block: the worker thread blocks here */
+    pthread_t thread;
+    int idx;
+    int after;    /* set by the go block just before it switches back */
+    uint64_t rng; /* steal victims; this worker only */
+    _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
+    int streak;           /* consecutive runnext picks; this worker only */
+    csp_handler_t *hfree; /* free handlers; this worker's thread only */
+    int nfree;
+    wstats_t st;
+} RT_ALIGNED_CACHELINE;
+
+static struct {
+    csp_worker_t *workers;
+    int nworkers;
+    rq_t shared;
+    _Atomic int64_t queued; /* runnable, in any queue; see the idle protocol */
+    _Atomic int nidle;
+    _Atomic int nspinning;   /* 0 or 1: a worker looking for work, awake */
+    pthread_mutex_t idle_mu; /* guards the sleep/wake hand-off */
+    pthread_cond_t idle_cv;
+    _Atomic bool stopping;
+    _Atomic uint64_t rr; /* round robin for foreign enqueues (stealing) */
+    _Atomic uint64_t next_id;
+    /* Live tasks (go + thread); stop waits for 0. */
+    pthread_mutex_t live_mu;
+    pthread_cond_t live_cv;
+    _Atomic int64_t live;
+    _Atomic int64_t live_go; /* for the peak counter */
+    _Atomic int64_t blocked_workers;
+} S = {.idle_mu = PTHREAD_MUTEX_INITIALIZER,
+       .live_mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct {
+    pthread_t thread;
+    rt_poller_t *poller;
+    pthread_mutex_t mu; /* guards head, tail, stop */
+    csp_preq_t *head, **tail;
+    bool stop;
+    bool running;
+} T = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+csp_totals_t csp_totals;
+csp_config_t csp_cfg;
+
+static _Thread_local cb_task_t *tls_task;
+static _Thread_local csp_worker_t *tls_worker;
+static _Thread_local csp_waiter_t tls_foreign_waiter;
+static _Thread_local bool tls_foreign_ready;
+
+/*
+ * The accessors a go block uses after a possible switch: noinline, and an
+ * empty asm with a memory clobber so the compiler can neither inline the
+ * thread-local address nor reuse an earlier call's result (ctx.h).
+ */
+RT_NOINLINE cb_task_t *csp_current(void)
+{
+    __asm__ volatile("" ::: "memory");
+    return tls_task;
+}
+
+static RT_NOINLINE csp_worker_t *worker_self(void)
+{
+    __asm__ volatile("" ::: "memory");
+    return tls_worker;
+}
+
+static RT_NOINLINE void set_current(cb_task_t *t)
+{
+    __asm__ volatile("" ::: "memory");
+    tls_task = t;
+}
+
+void csp_count_max(_Atomic int64_t *field, int64_t v)
+{
+    int64_t cur = atomic_load_explicit(field, memory_order_relaxed);
+    /* Relaxed: a high-water mark, ordered with nothing else. */
+    while (v > cur &&
+           !atomic_compare_exchange_weak_explicit(
+               field, &cur, v, memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+/* ---- waiters ---- */
+
+void csp_waiter_init(csp_waiter_t *w)
+{
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->woken = 0;
+}
+
+void csp_waiter_destroy(csp_waiter_t *w)
+{
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
+void csp_waiter_wait(csp_waiter_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (!w->woken)
+        pthread_cond_wait(&w->cv, &w->mu);
+    w->woken = 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void csp_waiter_wake(csp_waiter_t *w)
+{
+    /* Signalled under mu: the waiter cannot return, and free the waiter,
+     * before we are done with it. */
+    pthread_mutex_lock(&w->mu);
+    w->woken = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+csp_waiter_t *csp_thread_waiter(void)
+{
+    cb_task_t *t = csp_current();
+    if (t && t->kind == CSP_GO)
+        return &t->worker->waiter;
+    if (t)
+        return t->waiter;
+    if (!tls_foreign_ready) {
+        csp_waiter_init(&tls_foreign_waiter);
+        tls_foreign_ready = true;
+    }
+    return &tls_foreign_waiter;
+}
+
+bool csp_parks(void)
+{
+    cb_task_t *t = csp_current();
+    return t && t->kind == CSP_GO && !csp_cfg.go_ops_block;
+}
+
+/* ---- handlers ---- */
+
+void csp_lock_slow(csp_lock_t *l)
+{
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+                return;
+            csp_cpu_relax();
+        }
+        sched_yield();
+    }
+}
+
+/*
+ * Handlers come and go at every park, so each worker thread keeps a cache
+ * of free ones (a malloc and a free per park were a fifth of a round trip).
+ * Only worker threads cache, and a worker drains its cache when it stops;
+ * a handler freed on one worker may be reused by another.
+ */
+#define HANDLER_CACHE 256
+
+static csp_handler_t *handler_alloc(void)
+{
+    csp_worker_t *w = worker_self();
+    if (w && w->hfree) {
+        csp_handler_t *h = w->hfree;
+        w->hfree = h->next_free;
+        w->nfree--;
+        return h;
+    }
+    return malloc(sizeof(csp_handler_t));
+}
+
+static void handler_free(csp_handler_t *h)
+{
+    csp_worker_t *w = worker_self();
+    if (w && w->nfree < HANDLER_CACHE) {
+        h->next_free = w->hfree;
+        w->hfree = h;
+        w->nfree++;
+        return;
+    }
+    free(h);
+}
+
+static void drain_handler_cache(csp_worker_t *w)
+{
+    while (w->hfree) {
+        csp_handler_t *h = w->hfree;
+        w->hfree = h->next_free;
+        free(h);
+    }
+    w->nfree = 0;
+}
+
+csp_handler_t *csp_handler_new(void)
+{
+    csp_handler_t *h = handler_alloc();
+    if (!h)
+        return NULL;
+    atomic_init(&h->lock.held, 0);
+    atomic_init(&h->active, true);
+    atomic_init(&h->refs, 1);
+    h->go = NULL;
+    h->waiter = NULL;
+    h->index = -1;
+    h->status = 0;
+    h->val = CB_NIL;
+    return h;
+}
+
+void csp_handler_unref(csp_handler_t *h)
+{
+    /* acq_rel: the last owner's free must see every other owner's writes
+     * (the committer's result stores, the party's reads). */
+    if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1)
+        handler_free(h);
+}
+
+void csp_handler_bind(csp_handler_t *h)
+{
+    if (csp_parks())
+        h->go = csp_current();
+    else
+        h->waiter = csp_thread_waiter();
+}
+
+void csp_handler_wake(csp_handler_t *h)
+{
+    /* Read both before waking: the party may free h once it runs. */
+    cb_task_t *go = h->go;
+    csp_waiter_t *w = h->waiter;
+    if (go)
+        csp_unpark(go);
+    else
+        csp_waiter_wake(w);
+}
+
+void csp_wait_handler(csp_handler_t *h)
+{
+    if (h->go) {
+        csp_park(h->go);
+    } else {
+        cb_task_t *t = csp_current();
+        bool in_go = t && t->kind == CSP_GO;
+        int64_t t0 = 0;
+        if (in_go) {
+            /* The pitfall made visible: a go block blocking its worker. */
+            CSP_COUNT(blocking_in_go, 1);
+            atomic_fetch_add_explicit(&S.blocked_workers, 1,
+                                      memory_order_relaxed);
+            t0 = rt_now_ns();
+        } else {
+            CSP_COUNT(thread_blocks, 1);
+        }
+        csp_waiter_wait(h->waiter);
+        if (in_go) {
+            CSP_COUNT(blocked_in_go_ns, rt_now_ns() - t0);
+            atomic_fetch_sub_explicit(&S.blocked_workers, 1,
+                                      memory_order_relaxed);
+        }
+    }
+    RT_ASSERT(!atomic_load_explicit(&h->active, memory_order_acquire));
+}
+
+int64_t csp_blocked_workers(void)
+{
+    return atomic_load_explicit(&S.blocked_workers, memory_order_relaxed);
+}
+
+/* ---- run queues ---- */
+
+/* Go's runqsteal takes half a victim's queue (of 256 slots at most). */
+#define STEAL_MAX 128
+
+static void rq_init(rq_t *q)
+{
+    atomic_init(&q->mu.held, 0);
+    q->head = q->tail = NULL;
+    q->n = 0;
+}
+
+static void rq_push(rq_t *q, cb_task_t *t, bool at_head)
+{
+    csp_lock(&q->mu);
+    if (at_head) {
+        t->prev = NULL;
+        t->next = q->head;
+        if (q->head)
+            q->head->prev = t;
+        else
+            q->tail = t;
+        q->head = t;
+    } else {
+        t->next = NULL;
+        t->prev = q->tail;
+        if (q->tail)
+            q->tail->next = t;
+        else
+            q->head = t;
+        q->tail = t;
+    }
+    q->n++;
+    csp_unlock(&q->mu);
+}
+
+/* Expects q->mu; unlinks t. */
+static void rq_unlink(rq_t *q, cb_task_t *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        q->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        q->tail = t->prev;
+    q->n--;
+}
+
+static cb_task_t *rq_pop(rq_t *q, bool from_tail)
+{
+    csp_lock(&q->mu);
+    cb_task_t *t = from_tail ? q->tail : q->head;
+    if (t)
+        rq_unlink(q, t);
+    csp_unlock(&q->mu);
+    return t;
+}
+
+/* Move half of victim's queue (at least one) from its oldest end to w's
+ * queue; return one of them.  Two queue locks are never held at once: the
+ * batch is cut out first. */
+static cb_task_t *steal(csp_worker_t *w, rq_t *victim, bool oldest_at_tail)
+{
+    cb_task_t *batch[STEAL_MAX];
+    int got = 0;
+    csp_lock(&victim->mu);
+    int64_t take = (victim->n + 1) / 2;
+    while (got < take && got < STEAL_MAX) {
+        cb_task_t *t = oldest_at_tail ? victim->tail : victim->head;
+        rq_unlink(victim, t);
+        batch[got++] = t;
+    }
+    csp_unlock(&victim->mu);
+    if (got == 0)
+        return NULL;
+    WSTAT_ADD(w, steals);
+    for (int i = 1; i < got; i++)
+        rq_push(&w->q, batch[i], false);
+    return batch[0];
+}
+
+/* A spinning worker will find the work; otherwise wake a sleeper.  Both
+ * loads are seq_cst: the idle protocol's load after the caller's store to
+ * `queued`. */
+static void wake_idle(void)
+{
+    if (atomic_load(&S.nspinning) == 0 && atomic_load(&S.nidle) > 0) {
+        pthread_mutex_lock(&S.idle_mu);
+        pthread_cond_signal(&S.idle_cv);
+        pthread_mutex_unlock(&S.idle_mu);
+    }
+}
+
+/* Queue t; `behind` (a go block that yielded or was preempted) puts it
+ * behind everything queued, never in runnext or on top of a LIFO: Go puts
+ * a preempted goroutine on the global queue for the same reason. */
+static void enqueue_task(cb_task_t *t, bool behind)
+{
+    /* seq_cst: the idle protocol's store-then-load (file comment). */
+    atomic_fetch_add(&S.queued, 1);
+    csp_worker_t *w = csp_cfg.sched == CSP_SCHED_SHARED ? NULL : worker_self();
+    if (csp_cfg.sched == CSP_SCHED_SHARED) {
+        rq_push(&S.shared, t, false);
+    } else if (w && behind) {
+        rq_push(&w->q, t, false);
+    } else if (!w) {
+        uint64_t i = atomic_fetch_add_explicit(&S.rr, 1, memory_order_relaxed);
+        rq_push(&S.workers[i % (uint64_t)S.nworkers].q, t, false);
+    } else if (csp_cfg.sched == CSP_SCHED_LIFO) {
+        /* Depth first: what this worker just readied or spawned runs
+         * next, on top of what it readied before. */
+        rq_push(&w->q, t, true);
+    } else {
+        /* Go's runnext: what this worker just readied or spawned runs
+         * next, and the one it displaces goes to the queue's tail.
+         * acq_rel: hands t (and what its waker wrote) to whoever takes it
+         * from the slot, here or by stealing. */
+        cb_task_t *old =
+            atomic_exchange_explicit(&w->runnext, t, memory_order_acq_rel);
+        if (old)
+            rq_push(&w->q, old, false);
+    }
+    wake_idle();
+}
+
+static void make_runnable(cb_task_t *t)
+{
+    enqueue_task(t, false);
+}
+
+/* Go's schedule() looks past runnext every 61 ticks; so do we.  A LIFO
+ * queue looks at its oldest end more rarely: each look starts a new
+ * subtree of a depth-first computation (skynet: 30,000 go blocks alive
+ * at once with 61, 2,500 with 1024) and 1024 still bounds how long
+ * the oldest waits behind a ping-pong pair. */
+#define RUNNEXT_STREAK 61
+#define LIFO_STREAK 1024
+
+static cb_task_t *try_pop(csp_worker_t *w)
+{
+    if (csp_cfg.sched == CSP_SCHED_SHARED)
+        return rq_pop(&S.shared, false);
+    cb_task_t *t = NULL;
+    bool lifo = csp_cfg.sched == CSP_SCHED_LIFO;
+    /* The newest first (runnext, or the top of a LIFO queue), but not for
+     * ever: two go blocks readying each other would otherwise keep the
+     * older ones waiting (Go bounds runnext with the time slice it
+     * inherits; here every RUNNEXT_STREAK picks take the oldest). */
+    if (w->streak < (lifo ? LIFO_STREAK : RUNNEXT_STREAK)) {
+        t = lifo ? rq_pop(&w->q, false)
+                 : atomic_exchange_explicit(&w->runnext, NULL,
+                                            memory_order_acq_rel);
+        if (t) {
+            w->streak++;
+            return t;
+        }
+    }
+    w->streak = 0;
+    if ((t = rq_pop(&w->q, lifo)) ||
+        (!lifo && (t = atomic_exchange_explicit(&w->runnext, NULL,
+                                                memory_order_acq_rel))) ||
+        S.nworkers == 1)
+        return t;
+    w->rng ^= w->rng << 13, w->rng ^= w->rng >> 7, w->rng ^= w->rng << 17;
+    int start = (int)(w->rng % (uint64_t)S.nworkers);
+    for (int k = 0; k < S.nworkers && !t; k++) {
+        csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
+        if (v != w)
+            t = steal(w, &v->q, lifo);
+    }
+    /* Queues empty everywhere: a victim's runnext, as Go's runqsteal. */
+    for (int k = 0; !lifo && k < S.nworkers && !t; k++) {
+        csp_worker_t *v = &S.workers[(start + k) % S.nworkers];
+        if (v != w && (t = atomic_exchange_explicit(&v->runnext, NULL,
+                                                    memory_order_acq_rel)))
+            WSTAT_ADD(w, steals);
+    }
+    return t;
+}
+
+/* How many times the spinning worker polls `queued` before it sleeps: a
+ * pause is ~28 ns here, so ~8 us, the order of a futex wake-up plus a
+ * thread switch.  Longer spins take a core, on a two-core machine, from
+ * the very thread that is about to hand the worker some work. */
+#define SPIN_CHECKS 300
+
+/* The next go block for w, sleeping while there is none; NULL at stop. */
+static cb_task_t *next_task(csp_worker_t *w)
+{
+    for (;;) {
+        cb_task_t *t = try_pop(w);
+        if (t) {
+            /* More work behind this one: pass the wake-up on, since
+             * producers that saw a spinning worker woke nobody and that
+             * spinner is about to be busy (Go's wakep on leaving the
+             * spinning state). */
+            if (atomic_fetch_sub(&S.queued, 1) > 1)
+                wake_idle();
+            return t;
+        }
+        if (atomic_load(&S.stopping))
+            return NULL;
+        if (atomic_load(&S.queued) > 0) {
+            /* Counted but not pushed yet, or in a queue we just missed. */
+            sched_yield();
+            continue;
+        }
+        /* One worker at a time spins a little before sleeping (Go's
+         * spinning M): a burst of enqueues then wakes nobody, where each
+         * would otherwise cost a futex wake and a thread switch. */
+        int zero = 0;
+        if (atomic_compare_exchange_strong(&S.nspinning, &zero, 1)) {
+            bool found = false;
+            for (int i = 0; i < SPIN_CHECKS && !found; i++) {
+                found = atomic_load(&S.queued) > 0;
+                csp_cpu_relax();
+            }
+            /* seq_cst store, then the idle protocol's loads below. */
+            atomic_store(&S.nspinning, 0);
+            if (found)
+                continue;
+        }
+        pthread_mutex_lock(&S.idle_mu);
+        atomic_fetch_add(&S.nidle, 1);
+        if (atomic_load(&S.queued) == 0 && !atomic_load(&S.stopping)) {
+            WSTAT_ADD(w, idle_sleeps);
+            pthread_cond_wait(&S.idle_cv, &S.idle_mu);
+        }
+        atomic_fetch_sub(&S.nidle, 1);
+        pthread_mutex_unlock(&S.idle_mu);
+    }
+}
+
+/* ---- parking ---- */
+
+void csp_park(cb_task_t *t)
+{
+    RT_ASSERT(t->kind == CSP_GO);
+    csp_worker_t *w = t->worker;
+    w->after = CSP_AFTER_PARK;
+    rt_ctx_switch(&t->ctx, &w->ctx);
+}
+
+void csp_unpark(cb_task_t *t)
+{
+    int s = atomic_load_explicit(&t->park, memory_order_acquire);
+    for (;;) {
+        /* acq_rel: our release publishes the handler's result to the go
+         * block; it pairs with the worker's CAS in after_park (early
+         * wake-up) or with the run queue's mutex (normal wake-up). */
+        if (s == CSP_PARKED) {
+            if (atomic_compare_exchange_weak_explicit(&t->park, &s, CSP_RUNNING,
+                                                      memory_order_acq_rel,
+                                                      memory_order_acquire)) {
+                make_runnable(t);
+                return;
+            }
+        } else if (s == CSP_RUNNING) {
+            if (atomic_compare_exchange_weak_explicit(
+                    &t->park, &s, CSP_WAKE_PENDING, memory_order_acq_rel,
+                    memory_order_acquire))
+                return;
+        } else {
+            rt_panic("csp: go block %llu woken twice",
+                     (unsigned long long)t->id);
+        }
+    }
+}
+
+static void after_park(csp_worker_t *w, cb_task_t *t)
+{
+    WSTAT_ADD(w, parks);
+    int s = CSP_RUNNING;
+    /* Pairs with csp_unpark's CAS. */
+    if (!atomic_compare_exchange_strong_explicit(&t->park, &s, CSP_PARKED,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        RT_ASSERT(s == CSP_WAKE_PENDING);
+        atomic_store_explicit(&t->park, CSP_RUNNING, memory_order_relaxed);
+        make_runnable(t);
+    }
+}
+
+/* ---- task life ---- */
+
+static void live_add(int64_t d)
+{
+    /* acq_rel: the last exit's writes are visible to stop.  The broadcast
+     * is under live_mu, which stop holds from its check to its wait. */
+    if (atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d == 0) {
+        pthread_mutex_lock(&S.live_mu);
+        pthread_cond_broadcast(&S.live_cv);
+        pthread_mutex_unlock(&S.live_mu);
+    }
+}
+
+static void free_task(cb_task_t *t)
+{
+    free(t->order);
+    if (t->waiter) {
+        csp_waiter_destroy(t->waiter);
+        free(t->waiter);
+    }
+    free(t);
+}
+
+/* The task's code has returned: answer its joiner, or free it. */
+static void task_done(cb_task_t *t)
+{
+    bool detached = t->detached;
+    int kind = t->kind;
+    if (detached) {
+        free_task(t);
+    } else {
+        /* acq_rel: publishes the task's writes to the joiner (the model's
+         * "exit happens-before join returns"); pairs with csp_join. */
+        csp_handler_t *j = atomic_exchange_explicit(&t->joiner, CSP_JOINED_DONE,
+                                                    memory_order_acq_rel);
+        if (j) {
+            atomic_store_explicit(&j->active, false, memory_order_release);
+            csp_handler_wake(j);
+        }
+    }
+    if (kind == CSP_GO)
+        atomic_fetch_sub_explicit(&S.live_go, 1, memory_order_relaxed);
+    live_add(-1);
+}
+
+static void go_entry(void *arg)
+{
+    cb_task_t *t = arg;
+    t->fn(t->arg);
+    csp_worker_t *w = t->worker; /* the worker we end on */
+    w->after = CSP_AFTER_EXIT;
+    rt_ctx_switch_final(&t->ctx, &w->ctx);
+}
+
+static int prepare_stack(cb_task_t *t, csp_worker_t *w);
+
+static void *worker_main(void *arg)
+{
+    csp_worker_t *w = arg;
+    tls_worker = w;
+    rt_stack_thread_init();
+    if (csp_cfg.ncpus > 0)
+        rt_topo_pin_self(csp_cfg.cpus[w->idx % csp_cfg.ncpus]);
+    rt_ctx_init_thread(&w->ctx);
+    cb_task_t *t;
+    while ((t = next_task(w))) {
+        if (!t->stack.lo) {
+            /* Its first run.  Out of memory here is fatal, as for a
+             * goroutine's stack ("runtime: out of memory"). */
+            int rc = prepare_stack(t, w);
+            if (rc < 0)
+                rt_panic("csp: no stack for go block %llu: %s",
+                         (unsigned long long)t->id, strerror(-rc));
+        }
+        t->worker = w;
+        set_current(t);
+        rt_stack_set_current(&t->stack, t->id);
+        cb__budget = csp_cfg.preempt == CSP_PREEMPT_REDUCTIONS
+                         ? csp_cfg.reductions
+                         : INT64_MAX;
+        w->after = CSP_AFTER_NONE;
+        WSTAT_ADD(w, switches);
+        rt_ctx_switch(&w->ctx, &t->ctx);
+        rt_stack_set_current(NULL, 0);
+        set_current(NULL);
+        switch (w->after) {
+        case CSP_AFTER_PARK:
+            after_park(w, t);
+            break;
+        case CSP_AFTER_YIELD:
+            enqueue_task(t, true);
+            break;
+        case CSP_AFTER_EXIT:
+            rt_ctx_destroy(&t->ctx);
+            rt_stack_release(w->pool, &t->stack);
+            task_done(t);
+            break;
+        default:
+            rt_panic("csp: a go block switched back without a reason");
+        }
+    }
+    drain_handler_cache(w);
+    rt_stack_thread_term();
+    return NULL;
+}
+
+static void *thread_main(void *arg)
+{
+    cb_task_t *t = arg;
+    set_current(t);
+    cb__budget = INT64_MAX; /* the kernel preempts a `thread` */
+    if (csp_cfg.ncpus > 0)
+        rt_topo_pin_self_set(csp_cfg.cpus, csp_cfg.ncpus);
+    t->fn(t->arg);
+    set_current(NULL);
+    task_done(t);
+    return NULL;
+}
+
+static int spawn_thread(cb_task_t *t)
+{
+    t->waiter = malloc(sizeof *t->waiter);
+    if (!t->waiter)
+        return -ENOMEM;
+    csp_waiter_init(t->waiter);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr,
+                              t->stack_size ? t->stack_size : 256 * 1024);
+    CSP_COUNT(threads_spawned, 1);
+    live_add(1);
+    /* The thread may finish (and free a detached t) before create returns:
+     * nothing reads t after a successful create. */
+    int rc = pthread_create(&t->thread, &attr, thread_main, t);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        live_add(-1);
+        return -rc;
+    }
+    return 0;
+}
+
+/* Map t's stack and make its context; expects to run on worker w (or
+ * w == NULL: a fresh mapping). */
+static int prepare_stack(cb_task_t *t, csp_worker_t *w)
+{
+    int rc =
+        w && !t->stack_size
+            ? rt_stack_alloc(w->pool, &t->stack)
+            : rt_stack_map(t->stack_size ? t->stack_size : csp_cfg.stack_bytes,
+                           &t->stack);
+    if (rc < 0)
+        return rc;
+    rt_ctx_make(&t->ctx, t->stack.lo, t->stack.size, go_entry, t);
+    return 0;
+}
+
+static int spawn_go(cb_task_t *t)
+{
+    /* The stack is mapped by the worker that first runs the go block:
+     * a go block waiting in a run queue costs its task record only (a
+     * breadth-first tree of a million spawns would otherwise hold a
+     * million stacks before any of them ran), and a `thread` never
+     * touches a worker's stack pool. */
+    CSP_COUNT(go_spawned, 1);
+    int64_t alive =
+        atomic_fetch_add_explicit(&S.live_go, 1, memory_order_relaxed) + 1;
+    csp_count_max(&csp_totals.go_peak, alive);
+    live_add(1);
+    make_runnable(t);
+    return 0;
+}
+
+int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
+              cb_task_t **out)
+{
+    if (!fn)
+        return -EINVAL;
+    if (opts && opts->stack_size &&
+        (opts->stack_size < RT_STACK_MIN_SIZE ||
+         opts->stack_size > RT_STACK_MAX_SIZE))
+        return -EINVAL;
+    cb_task_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    t->detached = out == NULL;
+    t->kind = opts && opts->os_thread ? CSP_THREAD : CSP_GO;
+    t->stack_size = opts ? opts->stack_size : 0;
+    t->id = atomic_fetch_add_explicit(&S.next_id, 1, memory_order_relaxed);
+    t->rng = (csp_cfg.seed ^ (t->id * 0x9E3779B97F4A7C15ULL)) | 1;
+    atomic_init(&t->park, CSP_RUNNING);
+    atomic_init(&t->joiner, NULL);
+    if (out)
+        *out = t;
+    int rc = t->kind == CSP_GO ? spawn_go(t) : spawn_thread(t);
+    if (rc < 0) {
+        free_task(t);
+        return rc;
+    }
+    return 0;
+}
+
+int csp_join(cb_task_t *t)
+{
+    if (!t || t->detached)
+        return -EINVAL;
+    if (atomic_load_explicit(&t->joiner, memory_order_acquire) !=
+        CSP_JOINED_DONE) {
+        csp_handler_t *h = csp_handler_new();
+        if (!h)
+            return -ENOMEM;
+        csp_handler_bind(h);
+        csp_handler_t *expect = NULL;
+        /* Pairs with task_done's exchange. */
+        if (atomic_compare_exchange_strong_explicit(&t->joiner, &expect, h,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire))
+            csp_wait_handler(h);
+        else
+            RT_ASSERT(expect == CSP_JOINED_DONE);
+        csp_handler_unref(h);
+    }
+    free_task(t);
+    return 0;
+}
+
+cb_task_t *csp_self(void)
+{
+    return csp_current();
+}
+
+int64_t csp_live_go(void)
+{
+    return atomic_load_explicit(&S.live_go, memory_order_relaxed);
+}
+
+void csp_yield(void)
+{
+    cb_task_t *t = csp_current();
+    if (!t || t->kind != CSP_GO) {
+        CSP_COUNT(yields, 1);
+        sched_yield();
+        return;
+    }
+    WSTAT_ADD(t->worker, yields);
+    t->worker->after = CSP_AFTER_YIELD;
+    rt_ctx_switch(&t->ctx, &t->worker->ctx);
+}
+
+void csp_reduce_slow(void)
+{
+    cb_task_t *t = csp_current();
+    if (!t || t->kind != CSP_GO || csp_cfg.preempt != CSP_PREEMPT_REDUCTIONS) {
+        /* No preemption: the hog keeps its worker (core.async). */
+        cb__budget = INT64_MAX;
+        return;
+    }
+    if (atomic_load_explicit(&S.queued, memory_order_relaxed) == 0) {
+        /* Nobody waits for a worker: a new slice on the spot. */
+        cb__budget = csp_cfg.reductions;
+        return;
+    }
+    WSTAT_ADD(t->worker, preemptions);
+    t->worker->after = CSP_AFTER_YIELD;
+    rt_ctx_switch(&t->ctx, &t->worker->ctx);
+}
+
+/* ---- the timer and IO thread ---- */
+
+void csp_timer_submit(csp_preq_t *r)
+{
+    r->next = NULL;
+    pthread_mutex_lock(&T.mu);
+    *T.tail = r;
+    T.tail = &r->next;
+    pthread_mutex_unlock(&T.mu);
+    rt_poller_wake(T.poller);
+}
+
+static bool apply_requests(void)
+{
+    pthread_mutex_lock(&T.mu);
+    csp_preq_t *r = T.head;
+    T.head = NULL;
+    T.tail = &T.head;
+    bool stop = T.stop;
+    pthread_mutex_unlock(&T.mu);
+    while (r) {
+        csp_preq_t *nx = r->next;
+        r->apply(r, T.poller);
+        r = nx;
+    }
+    return stop;
+}
+
+static void *timer_main(void *arg)
+{
+    (void)arg;
+    if (csp_cfg.ncpus > 0)
+        rt_topo_pin_self_set(csp_cfg.cpus, csp_cfg.ncpus);
+    while (!apply_requests()) {
+        int rc = rt_poller_poll(T.poller, -1);
+        if (rc < 0 && rc != -EINTR)
+            rt_panic("csp: timer thread poll failed: %s", strerror(-rc));
+    }
+    return NULL;
+}
+
+/* ---- sleeping and IO ---- */
+
+typedef struct sleep_req {
+    csp_preq_t req;
+    rt_timer_t timer;
+    int64_t deadline;
+    cb_task_t *task;
+} sleep_req_t;
+
+static void sleep_fire(rt_timer_t *tm, void *arg)
+{
+    (void)tm;
+    sleep_req_t *r = arg;
+    csp_unpark(r->task);
+}
+
+static void sleep_apply(csp_preq_t *req, void *poller)
+{
+    sleep_req_t *r = (sleep_req_t *)req;
+    rt_timer_init(&r->timer);
+    rt_timer_start(poller, &r->timer, r->deadline, sleep_fire, r);
+}
+
+static void block_sleep(int64_t ns)
+{
+    struct timespec at = rt_ns_to_timespec(rt_now_ns() + ns);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+        ;
+}
+
+int csp_sleep(int64_t ns)
+{
+    CSP_COUNT(sleeps, 1);
+    if (ns <= 0)
+        return 0;
+    cb_task_t *t = csp_current();
+    if (!csp_parks()) {
+        if (t && t->kind == CSP_GO) {
+            /* Thread/sleep inside a go block: its worker sleeps too. */
+            CSP_COUNT(blocking_in_go, 1);
+            CSP_COUNT(blocked_in_go_ns, ns);
+        }
+        block_sleep(ns);
+        return 0;
+    }
+    /* On the go block's stack, which stays put until the wake-up. */
+    sleep_req_t r = {
+        .req.apply = sleep_apply, .deadline = rt_now_ns() + ns, .task = t};
+    csp_timer_submit(&r.req);
+    csp_park(t);
+    return 0;
+}
+
+typedef struct io_req {
+    csp_preq_t req;
+    rt_timer_t timer;
+    int fd;
+    uint32_t events;
+    int64_t deadline; /* -1: none */
+    cb_task_t *task;
+    int result; /* written on the timer thread before the unpark */
+    bool armed_fd;
+} io_req_t;
+
+static void io_finish(io_req_t *r, rt_poller_t *p, int result)
+{
+    if (r->armed_fd)
+        rt_poller_del_fd(p, r->fd);
+    rt_timer_cancel(p, &r->timer);
+    r->result = result;
+    csp_unpark(r->task);
+}
+
+static void io_fire(int fd, uint32_t revents, void *arg)
+{
+    (void)fd;
+    io_req_t *r = arg;
+    io_finish(r, T.poller, (int)revents);
+}
+
+static void io_timeout(rt_timer_t *tm, void *arg)
+{
+    (void)tm;
+    io_req_t *r = arg;
+    io_finish(r, T.poller, -ETIMEDOUT);
+}
+
+static void io_apply(csp_preq_t *req, void *poller)
+{
+    io_req_t *r = (io_req_t *)req;
+    rt_timer_init(&r->timer);
+    int rc = rt_poller_add_fd(poller, r->fd, r->events, io_fire, r);
+    if (rc < 0) {
+        r->result = rc;
+        csp_unpark(r->task);
+        return;
+    }
+    r->armed_fd = true;
+    if (r->deadline >= 0)
+        rt_timer_start(poller, &r->timer, r->deadline, io_timeout, r);
+}
+
+static int poll_once(int fd, uint32_t events, int64_t timeout_ns)
+{
+    struct pollfd pfd = {.fd = fd, .events = (short)events};
+    int64_t deadline = timeout_ns < 0 ? -1 : rt_now_ns() + timeout_ns;
+    for (;;) {
+        struct timespec ts, *tsp = NULL;
+        if (deadline >= 0) {
+            int64_t left = deadline - rt_now_ns();
+            ts = rt_ns_to_timespec(left > 0 ? left : 0);
+            tsp = &ts;
+        }
+        int n = ppoll(&pfd, 1, tsp, NULL);
+        if (n > 0)
+            return pfd.revents & POLLNVAL ? -EBADF : pfd.revents;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+int csp_io_wait(int fd, uint32_t events, int64_t timeout_ns)
+{
+    CSP_COUNT(io_waits, 1);
+    if (fd < 0 || !(events & (POLLIN | POLLOUT)))
+        return -EINVAL;
+    cb_task_t *t = csp_current();
+    if (timeout_ns == 0 || !csp_parks()) {
+        if (timeout_ns != 0 && t && t->kind == CSP_GO)
+            CSP_COUNT(blocking_in_go, 1);
+        return poll_once(fd, events, timeout_ns);
+    }
+    io_req_t r = {.req.apply = io_apply,
+                  .fd = fd,
+                  .events = events,
+                  .deadline = timeout_ns < 0 ? -1 : rt_now_ns() + timeout_ns,
+                  .task = t};
+    csp_timer_submit(&r.req);
+    csp_park(t);
+    return r.result;
+}
+
+/* ---- start and stop ---- */
+
+static void stop_timer_thread(void)
+{
+    if (!T.running)
+        return;
+    pthread_mutex_lock(&T.mu);
+    T.stop = true;
+    pthread_mutex_unlock(&T.mu);
+    rt_poller_wake(T.poller);
+    pthread_join(T.thread, NULL);
+    /* Requests that raced with the stop start their timers now, so that
+     * the pending timeouts are freed with the rest. */
+    apply_requests();
+    /* The poller first: it disarms the timers still in its heap, which
+     * live in the pending timeout records. */
+    rt_poller_free(T.poller);
+    T.poller = NULL;
+    csp_timeouts_free_pending();
+    T.running = false;
+}
+
+static void stop_workers(int started, int inited)
+{
+    atomic_store(&S.stopping, true);
+    pthread_mutex_lock(&S.idle_mu);
+    pthread_cond_broadcast(&S.idle_cv);
+    pthread_mutex_unlock(&S.idle_mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(S.workers[i].thread, NULL);
+    for (int i = 0; i < inited; i++) {
+        rt_stack_pool_free(S.workers[i].pool);
+        csp_waiter_destroy(&S.workers[i].waiter);
+    }
+    free(S.workers);
+    S.workers = NULL;
+}
+
+int csp_sched_start(char *err, size_t errlen)
+{
+    memset(&csp_totals, 0, sizeof csp_totals);
+    atomic_store(&S.queued, 0);
+    atomic_store(&S.nidle, 0);
+    atomic_store(&S.nspinning, 0);
+    atomic_store(&S.stopping, false);
+    atomic_store(&S.next_id, 1);
+    atomic_store(&S.live_go, 0);
+    atomic_store(&S.blocked_workers, 0);
+    atomic_store(&S.live, 0);
+    pthread_cond_init(&S.idle_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&S.live_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    rq_init(&S.shared);
+    rt_stack_overflow_handler_install();
+
+    T.head = NULL;
+    T.tail = &T.head;
+    T.stop = false;
+    int rc = rt_poller_new(&T.poller);
+    if (rc < 0) {
+        snprintf(err, errlen, "creating the timer thread's poller: %s",
+                 strerror(-rc));
+        return rc;
+    }
+    if ((rc = pthread_create(&T.thread, NULL, timer_main, NULL)) != 0) {
+        rt_poller_free(T.poller);
+        snprintf(err, errlen, "starting the timer thread: %s", strerror(rc));
+        return -rc;
+    }
+    T.running = true;
+
+    S.nworkers = csp_cfg.pool;
+    S.workers = calloc((size_t)S.nworkers, sizeof *S.workers);
+    if (!S.workers) {
+        stop_timer_thread();
+        snprintf(err, errlen, "out of memory for %d workers", S.nworkers);
+        return -ENOMEM;
+    }
+    /* Every worker's queue exists before any worker can steal from it. */
+    int inited = 0, started = 0;
+    for (; inited < S.nworkers; inited++) {
+        csp_worker_t *w = &S.workers[inited];
+        w->idx = inited;
+        w->rng =
+            (csp_cfg.seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(inited + 1)) | 1;
+        /* 1024 cached stacks per worker: a spawn burst of that size
+         * reuses stacks instead of mapping them (each costs one resident
+         * page or so while cached). */
+        if ((rc = rt_stack_pool_new(&w->pool, csp_cfg.stack_bytes, 1024)) < 0)
+            break;
+        rq_init(&w->q);
+        csp_waiter_init(&w->waiter);
+    }
+    for (; inited == S.nworkers && started < S.nworkers; started++) {
+        csp_worker_t *w = &S.workers[started];
+        if ((rc = -pthread_create(&w->thread, NULL, worker_main, w)) < 0)
+            break;
+    }
+    if (started < S.nworkers) {
+        stop_workers(started, inited);
+        stop_timer_thread();
+        snprintf(err, errlen, "starting worker %d: %s", started, strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+int csp_sched_stop(char *err, size_t errlen)
+{
+    /* Tasks that outlive the root are a workload bug; give stragglers on
+     * their way out a moment, then say how many are left. */
+    struct timespec at = rt_ns_to_timespec(rt_now_ns() + 2 * RT_NS_PER_S);
+    pthread_mutex_lock(&S.live_mu);
+    while (atomic_load(&S.live) > 0)
+        if (pthread_cond_timedwait(&S.live_cv, &S.live_mu, &at) == ETIMEDOUT)
+            break;
+    int64_t left = atomic_load(&S.live);
+    pthread_mutex_unlock(&S.live_mu);
+    if (left > 0) {
+        snprintf(err, errlen,
+                 "%lld tasks still running after the root task "
+                 "returned",
+                 (long long)left);
+        return -EBUSY;
+    }
+    stop_workers(S.nworkers, S.nworkers);
+    stop_timer_thread();
+    pthread_cond_destroy(&S.idle_cv);
+    pthread_cond_destroy(&S.live_cv);
+    return 0;
+}
+
+/* ---- counters ---- */
+
+size_t csp_sched_counters(cb_counter_t *out, size_t max)
+{
+    int64_t sw[6] = {0};
+    for (int i = 0; S.workers && i < S.nworkers; i++) {
+        wstats_t *s = &S.workers[i].st;
+        sw[0] += atomic_load_explicit(&s->switches, memory_order_relaxed);
+        sw[1] += atomic_load_explicit(&s->parks, memory_order_relaxed);
+        sw[2] += atomic_load_explicit(&s->yields, memory_order_relaxed);
+        sw[3] += atomic_load_explicit(&s->preemptions, memory_order_relaxed);
+        sw[4] += atomic_load_explicit(&s->steals, memory_order_relaxed);
+        sw[5] += atomic_load_explicit(&s->idle_sleeps, memory_order_relaxed);
+    }
+    size_t n = 0;
+#define X(name)                                                                \
+    if (n < max) {                                                             \
+        int64_t v =                                                            \
+            atomic_load_explicit(&csp_totals.name, memory_order_relaxed);      \
+        if (strcmp(#name, "context_switches") == 0)                            \
+            v += sw[0];                                                        \
+        else if (strcmp(#name, "parks") == 0)                                  \
+            v += sw[1];                                                        \
+        else if (strcmp(#name, "yields") == 0)                                 \
+            v += sw[2];                                                        \
+        else if (strcmp(#name, "preemptions") == 0)                            \
+            v += sw[3];                                                        \
+        else if (strcmp(#name, "steals") == 0)                                 \
+            v += sw[4];                                                        \
+        else if (strcmp(#name, "idle_sleeps") == 0)                            \
+            v += sw[5];                                                        \
+        out[n++] = (cb_counter_t){#name, v};                                   \
+    }
+    CSP_COUNTERS(X)
+#undef X
+    return n;
+}

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+"""The `csp` model's own semantics (core.async's): the C cases of
+tests/c/test_csp.c under the parameters each needs, and what the model
+shows through concbench: starvation without preemption, fairness with it,
+backpressure and exact drops, the 1000-channel alts example, and refused
+parameters."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import CTEST_DIR, SCALE, run_cb, run_json
+
+BIN = CTEST_DIR / "test_csp"
+
+# Every case runs under the parameters its table gives (tests/c/test_csp.c);
+# these variants add other schedulers, pool sizes and options.
+VARIANTS = [
+    ("rendezvous_order", ["sched=stealing"]),
+    ("close_semantics", ["sched=stealing"]),
+    ("pending_limit", ["sched=stealing"]),
+    ("alts_both_ways", ["pool=1"]),
+    ("alts_both_ways", ["sched=stealing"]),
+    ("go_thread_interop", ["root=go"]),
+    ("go_thread_interop", ["sched=stealing"]),
+    ("parking_frees_worker", ["pool=1"]),
+    ("parking_frees_worker", ["pool=2", "sched=stealing"]),
+    ("fairness", ["pool=2", "preempt=reductions", "sched=stealing"]),
+    ("spawn_tree", ["sched=stealing"]),
+    ("spawn_tree", ["sched=lifo"]),
+    ("spawn_tree", ["pool=1", "sched=lifo"]),
+    ("alts_both_ways", ["sched=lifo"]),
+    ("parking_frees_worker", ["pool=2", "sched=lifo"]),
+    ("pending_limit", ["sched=lifo"]),
+    ("starvation", ["pool=2", "sched=lifo"]),
+    ("fairness", ["pool=2", "preempt=reductions", "sched=lifo"]),
+    ("spawn_tree", ["pool=2", "preempt=reductions", "reductions=10"]),
+]
+
+
+def case_names():
+    if not BIN.exists():
+        return []
+    return subprocess.run([str(BIN), "--list"], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+def run_case(case, params):
+    p = subprocess.run([str(BIN), case, *params], capture_output=True,
+                       text=True, timeout=120 * SCALE)
+    assert p.returncode == 0, f"{case} {params}: exit {p.returncode}\n" \
+        f"{p.stderr}"
+
+
+@pytest.mark.parametrize("case", case_names())
+def test_csp_case(case):
+    run_case(case, [])
+
+
+@pytest.mark.parametrize("case,params", VARIANTS,
+                         ids=lambda v: v if isinstance(v, str)
+                         else "+".join(v))
+def test_csp_variant(case, params):
+    run_case(case, params)
+
+
+def test_cases_found():
+    names = case_names()
+    assert len(names) >= 12
+    assert {c for c, _ in VARIANTS} <= set(names)
+
+
+def crunch(preempt):
+    # As many hogs as workers: without preemption the probe cannot run
+    # until the window ends (one wake-up, ~duration late); with it the
+    # probe wakes about every sleep_us.
+    return run_json("run", "-m", "csp", "-w", "cpu-crunch", "-p", "pool=2",
+                    "-p", "hogs=2", "-p", "probes=1", "-p",
+                    "duration_ms=600", "-p", f"preempt={preempt}")
+
+
+def test_cpu_crunch_starves_without_preemption():
+    d = crunch("none")
+    met = d["metrics"]
+    # Once both hogs hold a worker, the probe's next wake-up waits for the
+    # window's end.  The hogs may start late on a loaded machine (the root
+    # releases them one by one), so the probe may wake a few times first;
+    # the starved wake-up is still a large part of the 600 ms window.
+    assert met["lateness_ns"]["max"] >= 150e6
+    assert met["probe_wakeups"] <= 100
+    assert d["counters"]["preemptions"] == 0
+
+
+def test_cpu_crunch_fair_with_preemption():
+    d = crunch("reductions")
+    met = d["metrics"]
+    # 600 ms of 1 ms sleeps: hundreds of wake-ups when the probe gets a
+    # worker within a slice; ten is a margin for sanitizer builds.
+    assert met["probe_wakeups"] >= 10
+    assert met["lateness_ns"]["p50"] < 300e6
+    assert d["counters"]["preemptions"] > 0
+
+
+def test_mailbox_flood_backpressure():
+    d = run_json("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
+                 "-p", "policy=fixed", "-p", "capacity=16")
+    met = d["metrics"]
+    assert met["dropped"] == 0
+    assert met["peak_queue_len"] <= 16
+    assert met["received"] == met["ops"]
+    # The producers parked on the full channel, and the time shows it.
+    assert d["counters"]["put_parks"] > 0
+    assert d["counters"]["put_blocked_ns"] > 0
+
+
+@pytest.mark.parametrize("policy", ["sliding", "dropping"])
+def test_mailbox_flood_drops_counted(policy):
+    d = run_json("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
+                 "-p", f"policy={policy}", "-p", "capacity=8")
+    met = d["metrics"]
+    assert met["dropped"] > 0
+    # Counted per send by the workload and per channel by the model.
+    assert d["counters"]["drops"] == met["dropped"]
+    assert met["received"] == met["ops"] - met["dropped"]
+
+
+def test_unbounded_port_unsupported():
+    p = run_cb("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
+               "-p", "policy=unbounded")
+    assert p.returncode == 4, p.stderr
+
+
+@pytest.mark.parametrize("model", ["csp", "threads"])
+def test_alts_example(model):
+    d = run_json("run", "-m", model, "-w", "alts", "-p", "channels=300",
+                 "-p", "rounds=2")
+    met = d["metrics"]
+    assert met["ops"] == 600
+    assert 0 < met["round_ns_min"] <= met["elapsed_ns"]
+
+
+@pytest.mark.parametrize("opts", [["sched=stealing"], ["sched=lifo"],
+                                  ["root=go"],
+                                  ["pool=1", "preempt=reductions"]])
+def test_alts_under_options(opts):
+    args = []
+    for o in opts:
+        args += ["-p", o]
+    d = run_json("run", "-m", "csp", "-w", "alts", "--quick", *args)
+    assert d["outcome"] == "ok"
+    assert d["metrics"]["ops"] == 200
+
+
+@pytest.mark.parametrize("bad", ["pool=0", "pool=1025", "sched=fifo",
+                                 "preempt=timer", "reductions=0",
+                                 "stack=8", "buffer=0", "go_ops=maybe",
+                                 "root=main"])
+def test_bad_parameters(bad):
+    p = run_cb("run", "-m", "csp", "-w", "alts", "--quick", "-p", bad)
+    assert p.returncode == 2, p.stderr
+    assert bad.split("=")[0] in p.stderr
+
+
+def test_describe_lists_parameters():
+    p = run_cb("describe", "csp", check=0)
+    for name in ("pool", "sched", "preempt", "go_ops", "buffer"):
+        assert name in p.stdout
+    assert "recv_match" in p.stdout or "selective" in p.stdout
