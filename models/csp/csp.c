@@ -223,12 +223,6 @@ static size_t csp_task_cost(const cb_param_set_t *params)
     return 4096 + sizeof(cb_task_t) + sizeof(csp_handler_t) + 256;
 }
 
-static int csp_recv_match(cb_port_t *p, cb_match_fn match, void *ctx,
-                          cb_term_t *out, int64_t timeout_ns)
-{
-    (void)p, (void)match, (void)ctx, (void)out, (void)timeout_ns;
-    return -ENOTSUP;
-}
 
 const cb_model_t cb_model_csp = {
     .name = "csp",
@@ -255,7 +249,9 @@ const cb_model_t cb_model_csp = {
     .port_length = csp_port_length,
     .send = csp_send,
     .recv = csp_recv,
-    .recv_match = csp_recv_match,
+    .recv_match = cb_model_no_recv_match,
+    .recv_mark = cb_model_plain_recv_mark,
+    .recv_match_ref = cb_model_no_recv_match_ref,
     .select = csp_select,
     .sleep = csp_sleep,
     .io_wait = csp_io_wait,
