@@ -10,12 +10,15 @@
  *       (println "Read" n "msgs in" (- (System/currentTimeMillis) begin)
  *                "ms"))
  *
- * `channels` unbuffered (rendezvous) channels; one task per channel puts
- * the string "hi" on it once; the root selects over all the channels
- * `channels` times, taking one message each time.  As in the example, the
- * clock runs from before the first spawn to the last message, so spawning
- * is part of the figure; `rounds` repeats the whole example in one process
- * (a warm JVM's figure is the later rounds') and round_ns_min is the best.
+ * `channels` unbuffered (rendezvous) channels, as in the example, or
+ * with `port=` another policy (the model's default port runs the example
+ * on a model without channels: mailbox aliases on actor); one task per
+ * channel puts the string "hi" on it once; the root selects over all the
+ * channels `channels` times, taking one message each time.  As in the
+ * example, the clock runs from before the first spawn to the last message,
+ * so spawning is part of the figure; `rounds` repeats the whole example
+ * in one process (a warm JVM's figure is the later rounds') and
+ * round_ns_min is the best.
  *
  * What it shows: the cost of a select over many ports (each one a scan, and
  * where nothing is ready a registration on every port), of parking a put
@@ -35,6 +38,10 @@ static const cb_param_def_t params[] = {
     {.name = "channels", .kind = CB_PARAM_INT, .unit = "channels",
      .help = "unbuffered channels, one putting task each, and selects",
      .def = 1000, .quick = 100, .min = 1, .max = 100000},
+    {.name = "port", .kind = CB_PARAM_ENUM,
+     .help = "the channels' policy: rendezvous as in the example, or the "
+             "model's default port (a mailbox alias on actor)",
+     .choices = CB_WL_PORT_POLICIES, .enum_def = "rendezvous"},
     {.name = "rounds", .kind = CB_PARAM_INT, .unit = "rounds",
      .help = "times the whole example runs in one process",
      .def = 1, .quick = 2, .min = 1, .max = 10000},
@@ -73,12 +80,14 @@ static int64_t one_round(cb_wl_ctx_t *ctx, int64_t n, putter_t *puts,
                          cb_select_op_t *ops, unsigned char *seen,
                          int64_t *spawn_ns)
 {
-    cb_port_opts_t o = {.policy = CB_PORT_RENDEZVOUS};
+    /* One message per channel: a buffer of one holds it. */
+    cb_port_opts_t o = {.policy = cb_wl_port_policy(cb_wl_str(ctx, "port")),
+                        .capacity = 1};
     for (int64_t i = 0; i < n; i++) {
         puts[i] = (putter_t){0};
         int rc = cb_port_open(&o, &puts[i].ch);
         if (rc < 0) {
-            cb_wl_unsupported(ctx, "opening an unbuffered channel", rc);
+            cb_wl_unsupported(ctx, "opening a channel of that policy", rc);
             for (int64_t k = 0; k < i; k++)
                 cb_port_free(puts[k].ch);
             return -1;

@@ -41,7 +41,7 @@ static const cb_param_def_t params[] = {
      .def = 0, .quick = 0, .min = 0, .max = 16777216},
     {.name = "policy", .kind = CB_PARAM_ENUM,
      .help = "the consumer's port: the model's default, or a buffer policy",
-     .choices = "default|unbounded|fixed|sliding|dropping|rendezvous",
+     .choices = CB_WL_PORT_POLICIES,
      .enum_def = "default"},
     {.name = "capacity", .kind = CB_PARAM_INT, .unit = "messages",
      .help = "buffer size for fixed, sliding and dropping",
@@ -158,18 +158,6 @@ static int estimate(const cb_param_set_t *p, cb_wl_estimate_t *est, char *err,
     return 0;
 }
 
-static cb_port_policy_t policy_of(const char *s)
-{
-    static const char *const names[] = {
-        [CB_PORT_DEFAULT] = "default",   [CB_PORT_UNBOUNDED] = "unbounded",
-        [CB_PORT_FIXED] = "fixed",       [CB_PORT_SLIDING] = "sliding",
-        [CB_PORT_DROPPING] = "dropping", [CB_PORT_RENDEZVOUS] = "rendezvous",
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i] && strcmp(names[i], s) == 0)
-            return (cb_port_policy_t)i;
-    return CB_PORT_DEFAULT;
-}
 
 static void gather(cb_port_t *coord, int64_t n)
 {
@@ -186,7 +174,7 @@ static void run(cb_wl_ctx_t *ctx)
     shared_t sh = {.consume_ns = cb_wl_int(ctx, "consume_ns"),
                    .payload = (size_t)cb_wl_int(ctx, "payload")};
     cb_port_opts_t inbox_opts = {
-        .policy = policy_of(cb_wl_str(ctx, "policy")),
+        .policy = cb_wl_port_policy(cb_wl_str(ctx, "policy")),
         .capacity = (size_t)cb_wl_int(ctx, "capacity")};
     task_slot_t *prod = calloc((size_t)np, sizeof *prod);
     task_slot_t **all = calloc((size_t)np + 2, sizeof *all);

@@ -378,3 +378,16 @@ int cb_wl_read_all(int fd, void *buf, size_t len)
     }
     return 0;
 }
+
+cb_port_policy_t cb_wl_port_policy(const char *name)
+{
+    static const char *const names[] = {
+        [CB_PORT_DEFAULT] = "default",   [CB_PORT_UNBOUNDED] = "unbounded",
+        [CB_PORT_FIXED] = "fixed",       [CB_PORT_SLIDING] = "sliding",
+        [CB_PORT_DROPPING] = "dropping", [CB_PORT_RENDEZVOUS] = "rendezvous",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return (cb_port_policy_t)i;
+    return CB_PORT_DEFAULT;
+}

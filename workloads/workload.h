@@ -84,6 +84,11 @@ void cb_wl_unsupported(cb_wl_ctx_t *ctx, const char *what, int err);
 bool cb_wl_failed(const cb_wl_ctx_t *ctx);
 
 /* ---- helpers shared by workloads ---- */
+/* The port policies by name, for a workload's enum parameter. */
+#define CB_WL_PORT_POLICIES                                                    \
+    "default|unbounded|fixed|sliding|dropping|rendezvous"
+/* The policy named (one of CB_WL_PORT_POLICIES); CB_PORT_DEFAULT if none. */
+cb_port_policy_t cb_wl_port_policy(const char *name);
 /* Resident bytes of the process now (for memory per task). */
 int64_t cb_wl_rss_bytes(void);
 /* Jain's fairness index of x[0..n): 1 = perfectly equal shares. */
