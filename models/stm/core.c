@@ -239,6 +239,20 @@ static struct {
 
 static _Thread_local stats_node_t *my_stats;
 
+/* Each block has one writer, its thread, so an increment needs no RMW;
+ * but the runner sums the blocks while late tasks may still be counting
+ * (a sender finishes its commit's book-keeping after the receiver already
+ * has the message), so both sides use relaxed atomic loads and stores:
+ * the sum is a snapshot, each field untorn, and nothing orders against it. */
+#define STAT_GET(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
+#define STAT_ADD(f, v)                                                         \
+    __atomic_store_n(&(f), STAT_GET(f) + (v), __ATOMIC_RELAXED)
+#define STAT_MAX(f, v)                                                         \
+    do {                                                                       \
+        if ((v) > STAT_GET(f))                                                 \
+            __atomic_store_n(&(f), (v), __ATOMIC_RELAXED);                     \
+    } while (0)
+
 /* Stats blocks are never freed: a thread's block stays readable after it
  * exits, and a pool reuses few threads. */
 static stm_stats_t *stats(void)
@@ -261,20 +275,20 @@ void stm_stats_sum(stm_stats_t *out)
     pthread_mutex_lock(&all_stats.mu);
     for (stats_node_t *n = all_stats.head; n; n = n->next) {
         const stm_stats_t *s = &n->s;
-        out->commits += s->commits;
-        out->commits_ro += s->commits_ro;
-        out->retries += s->retries;
-        out->retry_wakeups += s->retry_wakeups;
-        out->extensions += s->extensions;
+        out->commits += STAT_GET(s->commits);
+        out->commits_ro += STAT_GET(s->commits_ro);
+        out->retries += STAT_GET(s->retries);
+        out->retry_wakeups += STAT_GET(s->retry_wakeups);
+        out->extensions += STAT_GET(s->extensions);
         for (int i = 0; i < STM_ABORT__COUNT; i++)
-            out->aborts[i] += s->aborts[i];
-        out->read_set_total += s->read_set_total;
-        out->write_set_total += s->write_set_total;
-        if (s->read_set_max > out->read_set_max)
-            out->read_set_max = s->read_set_max;
-        if (s->write_set_max > out->write_set_max)
-            out->write_set_max = s->write_set_max;
-        out->clock_resets += s->clock_resets;
+            out->aborts[i] += STAT_GET(s->aborts[i]);
+        out->read_set_total += STAT_GET(s->read_set_total);
+        out->write_set_total += STAT_GET(s->write_set_total);
+        if (STAT_GET(s->read_set_max) > out->read_set_max)
+            out->read_set_max = STAT_GET(s->read_set_max);
+        if (STAT_GET(s->write_set_max) > out->write_set_max)
+            out->write_set_max = STAT_GET(s->write_set_max);
+        out->clock_resets += STAT_GET(s->clock_resets);
     }
     pthread_mutex_unlock(&all_stats.mu);
 }
@@ -421,7 +435,7 @@ static _Thread_local stm_tx_t *cur_tx;
 
 static _Noreturn void abort_tx(stm_tx_t *tx, stm_cause_t cause)
 {
-    tx->st->aborts[cause]++;
+    STAT_ADD(tx->st->aborts[cause], 1);
     longjmp(tx->jb, JMP_ABORT);
 }
 
@@ -489,7 +503,7 @@ static bool extend(stm_tx_t *tx)
     if (!reads_valid(tx, false, 0))
         return false;
     tx->rv = now;
-    tx->st->extensions++;
+    STAT_ADD(tx->st->extensions, 1);
     return true;
 }
 
@@ -758,7 +772,7 @@ static void commit(stm_tx_t *tx)
     if (tx->nw == 0) {
         if (config.isolation == STM_SNAPSHOT && !reads_valid(tx, true, 0))
             abort_tx(tx, STM_ABORT_validation);
-        st->commits_ro++;
+        STAT_ADD(st->commits_ro, 1);
         goto counted;
     }
     size_t n = collect_writes(tx);
@@ -833,14 +847,12 @@ static void commit(stm_tx_t *tx)
         if (atomic_load_explicit(&b->nwait, memory_order_relaxed) > 0)
             fire_bucket(b, tx->lk[i].ref);
     }
-    st->commits++;
-    st->write_set_total += (int64_t)n;
-    if ((int64_t)n > st->write_set_max)
-        st->write_set_max = (int64_t)n;
+    STAT_ADD(st->commits, 1);
+    STAT_ADD(st->write_set_total, (int64_t)n);
+    STAT_MAX(st->write_set_max, (int64_t)n);
 counted:
-    st->read_set_total += (int64_t)tx->nr;
-    if ((int64_t)tx->nr > st->read_set_max)
-        st->read_set_max = (int64_t)tx->nr;
+    STAT_ADD(st->read_set_total, (int64_t)tx->nr);
+    STAT_MAX(st->read_set_max, (int64_t)tx->nr);
 }
 
 /* ---- retry: wait until something read changes ---- */
@@ -932,7 +944,7 @@ static int wait_for_change(stm_tx_t *tx, int64_t deadline)
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
     if (rc == 0)
-        tx->st->retry_wakeups++;
+        STAT_ADD(tx->st->retry_wakeups, 1);
     return rc;
 }
 
@@ -964,7 +976,7 @@ static void clock_reset(stm_stats_t *st)
         }
     pthread_mutex_unlock(&registry.mu);
     atomic_store_explicit(&clock_.now, 0, memory_order_relaxed);
-    st->clock_resets++;
+    STAT_ADD(st->clock_resets, 1);
     atomic_store_explicit(&resetting, 0, memory_order_release);
     pthread_mutex_unlock(&reset_mu);
     /* Blocked retries read versions that no longer exist: wake them all
@@ -1022,7 +1034,7 @@ static int attempt_loop(stm_tx_t *const tx)
         }
         gate_exit();
         if (code == JMP_RETRY) {
-            tx->st->retries++;
+            STAT_ADD(tx->st->retries, 1);
             int rc = wait_for_change(tx, tx->deadline);
             if (rc < 0)
                 return rc;
