@@ -42,7 +42,9 @@
  * Invariants (under mu):
  *   - takes are pending only while the buffer is empty; puts are pending
  *     only while the channel is unbuffered or its fixed buffer is full;
- *   - every queue entry holds one reference to its handler;
+ *   - every queue entry holds one reference to its handler, except a
+ *     solo handler's (one put or take), which borrows its party's: it is
+ *     never stale, and its committer pops it (csp_int.h);
  *   - a put entry's value belongs to its party until the entry is
  *     committed by this channel; a stale entry's value is never touched.
  *
@@ -92,6 +94,20 @@ enum { OP_DONE = 1, OP_PARKED = 2, OP_INACTIVE = 3, OP_WOULD_BLOCK = 4 };
 
 /* ---- entry queues ---- */
 
+/* Ring indices wrap by comparison: a division per op was a tenth of a
+ * buffered put and take. */
+static size_t ring_next(size_t i, size_t cap)
+{
+    return i + 1 == cap ? 0 : i + 1;
+}
+
+/* (head + k) % cap for k <= cap. */
+static size_t ring_at(size_t head, size_t k, size_t cap)
+{
+    size_t i = head + k;
+    return i >= cap ? i - cap : i;
+}
+
 static int eq_push(equeue_t *q, entry_t e)
 {
     if (q->n == q->cap) {
@@ -106,7 +122,7 @@ static int eq_push(equeue_t *q, entry_t e)
         q->cap = ncap;
         q->head = 0;
     }
-    q->a[(q->head + q->n) % q->cap] = e;
+    q->a[ring_at(q->head, q->n, q->cap)] = e;
     q->n++;
     return 0;
 }
@@ -114,16 +130,24 @@ static int eq_push(equeue_t *q, entry_t e)
 static entry_t eq_pop(equeue_t *q)
 {
     entry_t e = q->a[q->head];
-    q->head = (q->head + 1) % q->cap;
+    q->head = ring_next(q->head, q->cap);
     q->n--;
     return e;
 }
 
 static void eq_unpop(equeue_t *q, entry_t e)
 {
-    q->head = (q->head + q->cap - 1) % q->cap;
+    q->head = q->head == 0 ? q->cap - 1 : q->head - 1;
     q->a[q->head] = e;
     q->n++;
+}
+
+/* Drop a queue entry's reference; a solo handler's entry borrowed its
+ * party's (csp_int.h). */
+static void entry_unref(csp_handler_t *h)
+{
+    if (!h->solo)
+        csp_handler_unref(h);
 }
 
 /* Drop entries whose handler was committed elsewhere (core.async's
@@ -136,21 +160,26 @@ static void eq_sweep(equeue_t *q)
         if (atomic_load_explicit(&e.h->active, memory_order_acquire))
             q->a[(q->head + keep++) % q->cap] = e;
         else
-            csp_handler_unref(e.h);
+            entry_unref(e.h);
     }
     q->n = keep;
 }
 
 /* ---- handler locks ---- */
 
+/* A solo handler is committed under its channel's mu only: no lock of its
+ * own (core.async's fn-handler).  Skipping it keeps the address order
+ * among the locks that are taken. */
 static void h_lock(csp_handler_t *h)
 {
-    csp_lock(&h->lock);
+    if (!h->solo)
+        csp_lock(&h->lock);
 }
 
 static void h_unlock(csp_handler_t *h)
 {
-    csp_unlock(&h->lock);
+    if (!h->solo)
+        csp_unlock(&h->lock);
 }
 
 static bool h_active(csp_handler_t *h)
@@ -194,20 +223,24 @@ static void deliver(csp_handler_t *h, int index, int status, cb_term_t val)
     h->val = val;
 }
 
-/* Wake a committed party and drop the queue entry's reference. */
+/* Wake a committed party and drop the queue entry's reference.  A solo
+ * handler may be gone once its party runs: solo is read before the wake,
+ * and the wake is the last touch. */
 static void finish(csp_handler_t *h)
 {
-    if (h) {
-        csp_handler_wake(h);
+    if (!h)
+        return;
+    bool solo = h->solo;
+    csp_handler_wake(h);
+    if (!solo)
         csp_handler_unref(h);
-    }
 }
 
 /* ---- buffer ---- */
 
 static void buf_push(cb_port_t *p, cb_term_t v)
 {
-    p->buf[(p->bhead + p->bcount) % p->cap] = v;
+    p->buf[ring_at(p->bhead, p->bcount, p->cap)] = v;
     p->bcount++;
     if ((int64_t)p->bcount > p->max_len)
         p->max_len = (int64_t)p->bcount;
@@ -216,7 +249,7 @@ static void buf_push(cb_port_t *p, cb_term_t v)
 static cb_term_t buf_pop(cb_port_t *p)
 {
     cb_term_t v = p->buf[p->bhead];
-    p->bhead = (p->bhead + 1) % p->cap;
+    p->bhead = ring_next(p->bhead, p->cap);
     p->bcount--;
     return v;
 }
@@ -237,7 +270,10 @@ static int enqueue(cb_port_t *p, equeue_t *q, int *dirty, entry_t e)
     int rc = eq_push(q, e);
     if (rc < 0)
         return rc;
-    atomic_fetch_add_explicit(&e.h->refs, 1, memory_order_relaxed);
+    /* Relaxed: the party holds a reference, so this is no 0 -> 1 that
+     * anyone could race with. */
+    if (!e.h->solo)
+        atomic_fetch_add_explicit(&e.h->refs, 1, memory_order_relaxed);
     p->n_parks++;
     return OP_PARKED;
 }
@@ -251,7 +287,7 @@ static bool pop_live(equeue_t *q, entry_t *e)
         *e = eq_pop(q);
         if (commit1(e->h))
             return true;
-        csp_handler_unref(e->h);
+        entry_unref(e->h);
     }
     return false;
 }
@@ -278,7 +314,7 @@ static int match(equeue_t *q, csp_handler_t *h, entry_t *e)
             eq_unpop(q, *e);
             return OP_INACTIVE;
         }
-        csp_handler_unref(e->h);
+        entry_unref(e->h);
     }
     return 0;
 }
@@ -500,9 +536,9 @@ static void destroy(cb_port_t *p)
         cb_term_release(p->buf[(p->bhead + i) % p->cap]);
     /* Stale entries only: a live party would still be waiting on p. */
     while (p->puts.n > 0)
-        csp_handler_unref(eq_pop(&p->puts).h);
+        entry_unref(eq_pop(&p->puts).h);
     while (p->takes.n > 0)
-        csp_handler_unref(eq_pop(&p->takes).h);
+        entry_unref(eq_pop(&p->takes).h);
     /* Folded when the channel goes: the hot paths touch only the
      * channel's own counters, under the mutex they hold anyway. */
     CSP_COUNT(puts, p->n_puts);
@@ -632,12 +668,14 @@ static void await(csp_handler_t *h)
 static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
                      bool force_block)
 {
-    csp_handler_t *h = p && (put || out) ? csp_handler_new() : NULL;
-    if (!h) {
+    if (!p || !(put || out)) {
         if (put)
             cb_term_release(msg);
-        return p && (put || out) ? -ENOMEM : -EINVAL;
+        return -EINVAL;
     }
+    /* Solo: in this frame, which stays put until the op completes. */
+    csp_handler_t hs = {.active = true, .refs = 1, .index = -1, .solo = true};
+    csp_handler_t *h = &hs;
     if (force_block)
         h->waiter = csp_thread_waiter();
     else
@@ -661,7 +699,6 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
     } else if (r < 0) {
         status = r;
     }
-    csp_handler_unref(h);
     if (put && status < 0)
         cb_term_release(msg); /* closed, or refused: never delivered */
     if (!put && status == 0)

@@ -96,6 +96,14 @@ void csp_waiter_wake(csp_waiter_t *w);
  * the result and then wakes the party.  Channel queues hold references to
  * it; a committed handler left in other queues is stale and swept lazily
  * (CSP_MAX_DIRTY), so it is reference counted.
+ *
+ * A solo handler (a single put or take, chan.c's single_op) is the
+ * exception, after core.async's fn-handler, whose lock is a no-op: it
+ * waits in one queue at most, and is committed only under that channel's
+ * mu (by its own op, or by whoever pops it), so it takes no lock of its
+ * own and is never stale.  It lives in its party's frame, and its queue
+ * entry borrows the party's reference: the committer's last touch is the
+ * wake-up, which the party waits for before its frame goes.
  */
 typedef struct csp_handler {
     csp_lock_t lock;      /* core.async's alt-flag lock */
@@ -108,6 +116,7 @@ typedef struct csp_handler {
     int status;                    /* 0, CB_SEND_DROPPED, -EPIPE */
     cb_term_t val;                 /* a take's value */
     struct csp_handler *next_free; /* a worker's cache of free handlers */
+    bool solo;                     /* see above; constant */
 } csp_handler_t;
 
 csp_handler_t *csp_handler_new(void);

@@ -313,6 +313,7 @@ csp_handler_t *csp_handler_new(void)
     h->index = -1;
     h->status = 0;
     h->val = CB_NIL;
+    h->solo = false;
     return h;
 }
 
