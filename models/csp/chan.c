@@ -687,10 +687,13 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
     if (r == OP_PARKED && put) {
         /* Backpressure, measured: how long producers wait for room (only
          * puts, so a take-side park costs no clock reads). */
-        int64_t t0 = rt_now_ns();
+        int64_t t0 = csp_ticks();
         await(h);
         CSP_COUNT(put_parks, 1);
-        CSP_COUNT(put_blocked_ns, rt_now_ns() - t0);
+        /* Ticks, converted when read; a counter that differs a little
+         * between the two cores can make one wait negative. */
+        int64_t dt = csp_ticks() - t0;
+        CSP_COUNT(put_blocked_ns, dt > 0 ? dt : 0);
         status = h->status;
     } else if (r == OP_PARKED) {
         await(h);

@@ -136,6 +136,7 @@ static struct {
     _Atomic int64_t live;
     _Atomic int64_t live_go; /* for the peak counter */
     _Atomic int64_t blocked_workers;
+    int64_t t0_ns, t0_ticks; /* csp_ticks_to_ns's origin; set at start */
 } S = {.idle_mu = PTHREAD_MUTEX_INITIALIZER,
        .live_mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -1157,6 +1158,8 @@ static void stop_workers(int started, int inited)
 int csp_sched_start(char *err, size_t errlen)
 {
     memset(&csp_totals, 0, sizeof csp_totals);
+    S.t0_ns = rt_now_ns();
+    S.t0_ticks = csp_ticks();
     atomic_store(&S.queued, 0);
     atomic_store(&S.nidle, 0);
     atomic_store(&S.nspinning, 0);
@@ -1253,6 +1256,14 @@ int csp_sched_stop(char *err, size_t errlen)
 
 /* ---- counters ---- */
 
+int64_t csp_ticks_to_ns(int64_t ticks)
+{
+    int64_t dns = rt_now_ns() - S.t0_ns, dticks = csp_ticks() - S.t0_ticks;
+    if (dns <= 0 || dticks <= 0)
+        return ticks;
+    return (int64_t)((double)ticks * ((double)dns / (double)dticks));
+}
+
 size_t csp_sched_counters(cb_counter_t *out, size_t max)
 {
     int64_t sw[6] = {0};
@@ -1282,6 +1293,8 @@ size_t csp_sched_counters(cb_counter_t *out, size_t max)
             v += sw[4];                                                        \
         else if (strcmp(#name, "idle_sleeps") == 0)                            \
             v += sw[5];                                                        \
+        else if (strcmp(#name, "put_blocked_ns") == 0)                         \
+            v = csp_ticks_to_ns(v);                                            \
         out[n++] = (cb_counter_t){#name, v};                                   \
     }
     CSP_COUNTERS(X)
