@@ -93,7 +93,8 @@ typedef struct rq {
 /* Per-worker counters: written by the worker only (relaxed load+store, no
  * RMW), read by counters() from the runner thread. */
 typedef struct wstats {
-    _Atomic int64_t switches, parks, yields, preemptions, steals, idle_sleeps;
+    _Atomic int64_t switches, parks, yields, preemptions, steals, idle_sleeps,
+        spawned;
 } wstats_t;
 
 #define WSTAT_ADD(w, f)                                                        \
@@ -130,15 +131,24 @@ static struct {
     _Atomic bool stopping;
     _Atomic uint64_t rr; /* round robin for foreign enqueues (stealing) */
     _Atomic uint64_t next_id;
-    /* Live tasks (go + thread); stop waits for 0. */
+    /* Live tasks: go blocks in the low 32 bits, threads above (LIVE_GO,
+     * LIVE_THREAD); stop waits for 0.  One word, so a spawn and an exit
+     * are one RMW on it, not two (skynet's workers fought over both). */
     pthread_mutex_t live_mu;
     pthread_cond_t live_cv;
     _Atomic int64_t live;
-    _Atomic int64_t live_go; /* for the peak counter */
     _Atomic int64_t blocked_workers;
     int64_t t0_ns, t0_ticks; /* csp_ticks_to_ns's origin; set at start */
 } S = {.idle_mu = PTHREAD_MUTEX_INITIALIZER,
        .live_mu = PTHREAD_MUTEX_INITIALIZER};
+
+#define LIVE_GO ((int64_t)1)
+#define LIVE_THREAD ((int64_t)1 << 32)
+
+static int64_t live_total(int64_t v)
+{
+    return (v & 0xffffffff) + (v >> 32);
+}
 
 static struct {
     pthread_t thread;
@@ -664,15 +674,18 @@ static void after_park(csp_worker_t *w, cb_task_t *t)
 
 /* ---- task life ---- */
 
-static void live_add(int64_t d)
+/* d: +-LIVE_GO or +-LIVE_THREAD; returns the new value. */
+static int64_t live_add(int64_t d)
 {
     /* acq_rel: the last exit's writes are visible to stop.  The broadcast
      * is under live_mu, which stop holds from its check to its wait. */
-    if (atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d == 0) {
+    int64_t v = atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d;
+    if (v == 0) {
         pthread_mutex_lock(&S.live_mu);
         pthread_cond_broadcast(&S.live_cv);
         pthread_mutex_unlock(&S.live_mu);
     }
+    return v;
 }
 
 static void free_task(cb_task_t *t)
@@ -702,9 +715,7 @@ static void task_done(cb_task_t *t)
             csp_handler_wake(j);
         }
     }
-    if (kind == CSP_GO)
-        atomic_fetch_sub_explicit(&S.live_go, 1, memory_order_relaxed);
-    live_add(-1);
+    live_add(kind == CSP_GO ? -LIVE_GO : -LIVE_THREAD);
 }
 
 static void go_entry(void *arg)
@@ -793,13 +804,13 @@ static int spawn_thread(cb_task_t *t)
     pthread_attr_setstacksize(&attr,
                               t->stack_size ? t->stack_size : 256 * 1024);
     CSP_COUNT(threads_spawned, 1);
-    live_add(1);
+    live_add(LIVE_THREAD);
     /* The thread may finish (and free a detached t) before create returns:
      * nothing reads t after a successful create. */
     int rc = pthread_create(&t->thread, &attr, thread_main, t);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        live_add(-1);
+        live_add(-LIVE_THREAD);
         return -rc;
     }
     return 0;
@@ -827,11 +838,12 @@ static int spawn_go(cb_task_t *t)
      * breadth-first tree of a million spawns would otherwise hold a
      * million stacks before any of them ran), and a `thread` never
      * touches a worker's stack pool. */
-    CSP_COUNT(go_spawned, 1);
-    int64_t alive =
-        atomic_fetch_add_explicit(&S.live_go, 1, memory_order_relaxed) + 1;
-    csp_count_max(&csp_totals.go_peak, alive);
-    live_add(1);
+    csp_worker_t *w = worker_self();
+    if (w)
+        WSTAT_ADD(w, spawned); /* csp_totals' line is every worker's */
+    else
+        CSP_COUNT(go_spawned, 1);
+    csp_count_max(&csp_totals.go_peak, live_add(LIVE_GO) & 0xffffffff);
     make_runnable(t);
     return 0;
 }
@@ -898,7 +910,7 @@ cb_task_t *csp_self(void)
 
 int64_t csp_live_go(void)
 {
-    return atomic_load_explicit(&S.live_go, memory_order_relaxed);
+    return atomic_load_explicit(&S.live, memory_order_relaxed) & 0xffffffff;
 }
 
 void csp_yield(void)
@@ -1165,7 +1177,6 @@ int csp_sched_start(char *err, size_t errlen)
     atomic_store(&S.nspinning, 0);
     atomic_store(&S.stopping, false);
     atomic_store(&S.next_id, 1);
-    atomic_store(&S.live_go, 0);
     atomic_store(&S.blocked_workers, 0);
     atomic_store(&S.live, 0);
     pthread_cond_init(&S.idle_cv, NULL);
@@ -1235,10 +1246,10 @@ int csp_sched_stop(char *err, size_t errlen)
      * their way out a moment, then say how many are left. */
     struct timespec at = rt_ns_to_timespec(rt_now_ns() + 2 * RT_NS_PER_S);
     pthread_mutex_lock(&S.live_mu);
-    while (atomic_load(&S.live) > 0)
+    while (atomic_load(&S.live) != 0)
         if (pthread_cond_timedwait(&S.live_cv, &S.live_mu, &at) == ETIMEDOUT)
             break;
-    int64_t left = atomic_load(&S.live);
+    int64_t left = live_total(atomic_load(&S.live));
     pthread_mutex_unlock(&S.live_mu);
     if (left > 0) {
         snprintf(err, errlen,
@@ -1266,7 +1277,7 @@ int64_t csp_ticks_to_ns(int64_t ticks)
 
 size_t csp_sched_counters(cb_counter_t *out, size_t max)
 {
-    int64_t sw[6] = {0};
+    int64_t sw[7] = {0};
     for (int i = 0; S.workers && i < S.nworkers; i++) {
         wstats_t *s = &S.workers[i].st;
         sw[0] += atomic_load_explicit(&s->switches, memory_order_relaxed);
@@ -1275,6 +1286,7 @@ size_t csp_sched_counters(cb_counter_t *out, size_t max)
         sw[3] += atomic_load_explicit(&s->preemptions, memory_order_relaxed);
         sw[4] += atomic_load_explicit(&s->steals, memory_order_relaxed);
         sw[5] += atomic_load_explicit(&s->idle_sleeps, memory_order_relaxed);
+        sw[6] += atomic_load_explicit(&s->spawned, memory_order_relaxed);
     }
     size_t n = 0;
 #define X(name)                                                                \
@@ -1293,6 +1305,8 @@ size_t csp_sched_counters(cb_counter_t *out, size_t max)
             v += sw[4];                                                        \
         else if (strcmp(#name, "idle_sleeps") == 0)                            \
             v += sw[5];                                                        \
+        else if (strcmp(#name, "go_spawned") == 0)                             \
+            v += sw[6];                                                        \
         else if (strcmp(#name, "put_blocked_ns") == 0)                         \
             v = csp_ticks_to_ns(v);                                            \
         out[n++] = (cb_counter_t){#name, v};                                   \
