@@ -270,8 +270,9 @@ void csp_lock_slow(csp_lock_t *l)
 }
 
 /*
- * Handlers come and go at every park, so each worker thread keeps a cache
- * of free ones (a malloc and a free per park were a fifth of a round trip).
+ * An alts or a join allocates its handler (a single put or take uses a
+ * solo one in its frame, chan.c), so each worker thread keeps a cache of
+ * free ones (a malloc and a free per park were a fifth of a round trip).
  * Only worker threads cache, and a worker drains its cache when it stops;
  * a handler freed on one worker may be reused by another.
  */
