@@ -168,7 +168,7 @@ struct actor_sched {
     cb_task_t *free_procs;
     int64_t free_count;
     cb_port_t *free_ports;
-    actor_msg_t *free_msgs; /* linked through their term field */
+    actor_msg_t *free_msgs; /* free message nodes (mailbox.c) */
     int64_t nfree_msgs;
     int64_t last_poll_ns;
     uint64_t ticks;
@@ -204,13 +204,19 @@ typedef struct actor_model {
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
     int root_done; /* guarded by done_mu */
-    /* Every process or port block ever allocated (freed at stop), and, when the
-     * memory cap is on, every open port; both guarded by reg_mu. */
+    /* Every process, port or message block ever allocated (freed at
+     * stop), and, when the memory cap is on, every open port; both
+     * guarded by reg_mu. */
     pthread_mutex_t reg_mu;
     void **blocks;
     size_t nblocks, blocks_cap;
     cb_port_t *ports;
     int64_t port_max_len; /* high-water mark of any queue, folded at free */
+    /* The pool of free message nodes that schedulers hand over and draw
+     * from (mailbox.c); guarded by msg_mu, a leaf lock. */
+    pthread_mutex_t msg_mu;
+    actor_msg_t *free_msgs;
+    int64_t nfree_msgs;
 } actor_model_t;
 
 extern actor_model_t actor;
