@@ -255,8 +255,19 @@ void actor_wake(cb_task_t *p);
 /* Mailbox bytes added (delta > 0) or removed, on the calling thread. */
 void actor_mem_add(int64_t delta);
 /* The same, for a caller that already holds its scheduler (NULL: a
- * foreign thread) and has not switched since reading it. */
-void actor_mem_add_on(actor_sched_t *s, int64_t delta);
+ * foreign thread) and has not switched since reading it.  Inline: it is
+ * on every send and receive. */
+static inline void actor_mem_add_on(actor_sched_t *s, int64_t delta)
+{
+    if (s)
+        atomic_store_explicit(
+            &s->mem_bytes,
+            atomic_load_explicit(&s->mem_bytes, memory_order_relaxed) + delta,
+            memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&actor.foreign_mem, delta,
+                                  memory_order_relaxed);
+}
 /* Stop the VM with the memory report (the BEAM's out-of-memory crash
  * dump, reduced to its useful line). */
 void actor_halt_memory(int64_t total);

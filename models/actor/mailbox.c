@@ -26,9 +26,14 @@
  *   receiver: state = PARKING; waiter = self (seq_cst); re-check the queue
  *             with rt_mpscq_maybe_nonempty (a seq_cst load of its head);
  *   sender:   push (a seq_cst exchange of the head); load waiter (seq_cst);
- *             if set, exchange it for NULL and wake that process.
+ *             if set, wake that process.
  * One of the two sees the other's store, so a message never sits in a
  * mailbox whose receiver sleeps.  close uses the same pair with `closed`.
+ * Senders leave the waiter slot as they found it: actor_wake's CAS on the
+ * process's state already lets only one of several racing senders enqueue
+ * it, and the receiver clears the slot when it runs again, so taking the
+ * slot with an exchange would cost every send to a parked receiver a
+ * second locked instruction for nothing.
  *
  * Invariants:
  *   - one process at a time receives on a port (the MPSC queue has one
@@ -415,14 +420,13 @@ static bool is_closed(cb_port_t *p)
 
 static void wake_waiter(cb_port_t *p)
 {
-    /* seq_cst: the sender's half of the Dekker pair (see the essay). */
-    if (atomic_load_explicit(&p->waiter, memory_order_seq_cst)) {
-        cb_task_t *w =
-            atomic_exchange_explicit(&p->waiter, NULL, memory_order_acq_rel);
-        if (w)
-            actor_wake(w);
-    }
+    /* seq_cst: the sender's half of the Dekker pair (see the essay).  A
+     * load, not an exchange: see the essay. */
+    cb_task_t *w = atomic_load_explicit(&p->waiter, memory_order_seq_cst);
+    if (w)
+        actor_wake(w);
 }
+
 int actor_port_close(cb_port_t *p)
 {
     atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
@@ -498,7 +502,8 @@ int actor_send(cb_port_t *p, cb_term_t msg)
         return -ENOMEM;
     }
     m->term = copy;
-    m->bytes = sizeof *m + cb_term_heap_bytes(copy);
+    /* An immediate has no heap: no call to measure it. */
+    m->bytes = sizeof *m + (copy != msg ? cb_term_heap_bytes(copy) : 0);
     /* Read before the push: from then on m belongs to the receiver. */
     int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
     actor_mem_add_on(s, (int64_t)m->bytes);
@@ -533,8 +538,8 @@ static bool park_on(cb_port_t *p, cb_task_t *self)
 static void unpark_from(cb_port_t *p)
 {
     atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
-    /* A waker that already took the pointer may still wake us: that wake
-     * finds us RUNNING (or a later park) and is tolerated. */
+    /* A sender that read the pointer before this store may still wake
+     * us: that wake finds us RUNNING (or a later park) and is tolerated. */
 }
 
 static int64_t deadline_of(int64_t timeout_ns)

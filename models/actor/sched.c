@@ -629,18 +629,6 @@ void actor_mem_add(int64_t delta)
     actor_mem_add_on(actor_this_sched(), delta);
 }
 
-void actor_mem_add_on(actor_sched_t *s, int64_t delta)
-{
-    if (s)
-        atomic_store_explicit(
-            &s->mem_bytes,
-            atomic_load_explicit(&s->mem_bytes, memory_order_relaxed) + delta,
-            memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&actor.foreign_mem, delta,
-                                  memory_order_relaxed);
-}
-
 int64_t actor_mem_total(void)
 {
     int64_t total =
