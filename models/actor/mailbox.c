@@ -557,7 +557,8 @@ static int receive(cb_port_t *p, cb_match_fn match, void *ctx, link_t start,
     RT_ASSERT(self != NULL);
     claim(p, self);
     int64_t deadline = deadline_of(timeout_ns);
-    drain(p);
+    /* The private list first: what the queue holds arrived after it, and
+     * the loop drains the queue when the list runs out. */
     link_t pp = start ? start : &p->first;
     int64_t skipped = 0;
     int rc;
