@@ -105,7 +105,8 @@
 #include <string.h>
 
 actor_model_t actor = {.reg_mu = PTHREAD_MUTEX_INITIALIZER,
-                       .done_mu = PTHREAD_MUTEX_INITIALIZER};
+                       .done_mu = PTHREAD_MUTEX_INITIALIZER,
+                       .msg_mu = PTHREAD_MUTEX_INITIALIZER};
 
 static const cb_param_def_t actor_params[] = {
     {.name = "reductions",
@@ -199,6 +200,8 @@ static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
     actor.port_max_len = 0;
     actor.ports = NULL;
     atomic_store(&actor.procs_allocated, 0);
+    actor.free_msgs = NULL;
+    actor.nfree_msgs = 0;
     pthread_cond_init(&actor.done_cv, NULL);
     actor_cell_init();
     rc = actor_sched_start(err, errlen);
@@ -246,14 +249,9 @@ static int actor_stop(char *err, size_t errlen)
         return -EBUSY;
     }
     actor_sched_stop();
-    for (int i = 0; i < actor.nscheds; i++) {
-        actor_msg_t *m = actor.scheds[i].free_msgs;
-        while (m) {
-            actor_msg_t *next = (actor_msg_t *)(uintptr_t)m->term;
-            free(m);
-            m = next;
-        }
-    }
+    /* Message nodes live in blocks, freed with them below. */
+    actor.free_msgs = NULL;
+    actor.nfree_msgs = 0;
     for (int i = 0; i < actor.nscheds; i++)
         RT_ASSERT(actor.scheds[i].rq_head == NULL);
     pthread_mutex_lock(&actor.reg_mu);

@@ -168,7 +168,7 @@ struct actor_sched {
     cb_task_t *free_procs;
     int64_t free_count;
     cb_port_t *free_ports;
-    actor_msg_t *free_msgs; /* linked through their term field */
+    actor_msg_t *free_msgs; /* free message nodes (mailbox.c) */
     int64_t nfree_msgs;
     int64_t last_poll_ns;
     uint64_t ticks;
@@ -204,13 +204,19 @@ typedef struct actor_model {
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
     int root_done; /* guarded by done_mu */
-    /* Every process or port block ever allocated (freed at stop), and, when the
-     * memory cap is on, every open port; both guarded by reg_mu. */
+    /* Every process, port or message block ever allocated (freed at
+     * stop), and, when the memory cap is on, every open port; both
+     * guarded by reg_mu. */
     pthread_mutex_t reg_mu;
     void **blocks;
     size_t nblocks, blocks_cap;
     cb_port_t *ports;
     int64_t port_max_len; /* high-water mark of any queue, folded at free */
+    /* The pool of free message nodes that schedulers hand over and draw
+     * from (mailbox.c); guarded by msg_mu, a leaf lock. */
+    pthread_mutex_t msg_mu;
+    actor_msg_t *free_msgs;
+    int64_t nfree_msgs;
 } actor_model_t;
 
 extern actor_model_t actor;
@@ -249,8 +255,19 @@ void actor_wake(cb_task_t *p);
 /* Mailbox bytes added (delta > 0) or removed, on the calling thread. */
 void actor_mem_add(int64_t delta);
 /* The same, for a caller that already holds its scheduler (NULL: a
- * foreign thread) and has not switched since reading it. */
-void actor_mem_add_on(actor_sched_t *s, int64_t delta);
+ * foreign thread) and has not switched since reading it.  Inline: it is
+ * on every send and receive. */
+static inline void actor_mem_add_on(actor_sched_t *s, int64_t delta)
+{
+    if (s)
+        atomic_store_explicit(
+            &s->mem_bytes,
+            atomic_load_explicit(&s->mem_bytes, memory_order_relaxed) + delta,
+            memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&actor.foreign_mem, delta,
+                                  memory_order_relaxed);
+}
 /* Stop the VM with the memory report (the BEAM's out-of-memory crash
  * dump, reduced to its useful line). */
 void actor_halt_memory(int64_t total);

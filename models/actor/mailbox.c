@@ -26,9 +26,14 @@
  *   receiver: state = PARKING; waiter = self (seq_cst); re-check the queue
  *             with rt_mpscq_maybe_nonempty (a seq_cst load of its head);
  *   sender:   push (a seq_cst exchange of the head); load waiter (seq_cst);
- *             if set, exchange it for NULL and wake that process.
+ *             if set, wake that process.
  * One of the two sees the other's store, so a message never sits in a
  * mailbox whose receiver sleeps.  close uses the same pair with `closed`.
+ * Senders leave the waiter slot as they found it: actor_wake's CAS on the
+ * process's state already lets only one of several racing senders enqueue
+ * it, and the receiver clears the slot when it runs again, so taking the
+ * slot with an exchange would cost every send to a parked receiver a
+ * second locked instruction for nothing.
  *
  * Invariants:
  *   - one process at a time receives on a port (the MPSC queue has one
@@ -81,34 +86,143 @@ struct cb_port {
 };
 
 /*
- * Message nodes come from a per-scheduler cache (a plain list only its
- * thread touches) before malloc: a node freed by a receiver serves the
- * next send on that scheduler.  MSG_CACHE bounds what a scheduler keeps,
- * so a one-way flood between two schedulers frees the excess instead of
- * hoarding it.
+ * Message nodes are carved from chunks of MSG_CHUNK (actor_block_alloc:
+ * type-stable, returned at stop) and recycled through a per-scheduler
+ * free list that only its thread touches: a send pops a node, a receive
+ * pushes it back, with no call into malloc and no lock.  A node freed on
+ * another scheduler than the one that carved it joins the freeing
+ * scheduler's list; a list that grows past MSG_CACHE hands MSG_BATCH
+ * nodes to a global pool (msg_mu), which a scheduler with an empty list
+ * draws from before it carves a new chunk.  So a one-way stream between
+ * two schedulers recycles its nodes instead of carving for ever, and the
+ * memory held is the most nodes ever queued at once (24 bytes each) plus
+ * the caches.  Free nodes are linked through node.next; under ASan the
+ * rest of a free node (its term and size) is poisoned, so a use after
+ * free of a message is still reported.
+ *
+ * Rejected: a malloc and a free per message (what this replaced): in a
+ * backlog (skynet's leaves sending before their parents receive, an
+ * unbounded flood) every send reached malloc's slow path, a fifth of
+ * skynet's instructions, and the nodes of one mailbox lay scattered, so a
+ * selective receive's scan missed the cache more.
  */
 #define MSG_CACHE 4096
+#define MSG_BATCH 1024
+#define MSG_CHUNK 1024
+
+#if defined(CB_SANITIZE_ADDRESS)
+#include <sanitizer/asan_interface.h>
+#define MSG_POISON(m)                                                          \
+    __asan_poison_memory_region(&(m)->term, sizeof *(m) - sizeof(rt_qnode_t))
+#define MSG_UNPOISON(m)                                                        \
+    __asan_unpoison_memory_region(&(m)->term, sizeof *(m) - sizeof(rt_qnode_t))
+#else
+#define MSG_POISON(m) ((void)(m))
+#define MSG_UNPOISON(m) ((void)(m))
+#endif
+
+static actor_msg_t *next_free(actor_msg_t *m)
+{
+    /* Relaxed: a free list is owned by one thread (or by msg_mu). */
+    return (actor_msg_t *)atomic_load_explicit(&m->node.next,
+                                               memory_order_relaxed);
+}
+
+static void set_next_free(actor_msg_t *m, actor_msg_t *next)
+{
+    atomic_store_explicit(&m->node.next, next ? &next->node : NULL,
+                          memory_order_relaxed);
+}
+
+/* Give s up to MSG_BATCH nodes from the pool, or a new chunk's worth;
+ * false when out of memory.  Expects s's list empty. */
+static bool msg_refill(actor_sched_t *s)
+{
+    pthread_mutex_lock(&actor.msg_mu);
+    actor_msg_t *first = actor.free_msgs, *last = NULL;
+    int64_t n = 0;
+    for (actor_msg_t *m = first; m && n < MSG_BATCH; m = next_free(m)) {
+        last = m;
+        n++;
+    }
+    if (n) {
+        actor.free_msgs = next_free(last);
+        actor.nfree_msgs -= n;
+    }
+    pthread_mutex_unlock(&actor.msg_mu);
+    if (!n) {
+        actor_msg_t *chunk = actor_block_alloc(MSG_CHUNK, sizeof *chunk);
+        if (!chunk)
+            return false;
+        /* In address order, so a backlog's nodes lie side by side. */
+        for (int i = 0; i < MSG_CHUNK - 1; i++) {
+            set_next_free(&chunk[i], &chunk[i + 1]);
+            MSG_POISON(&chunk[i]);
+        }
+        MSG_POISON(&chunk[MSG_CHUNK - 1]);
+        first = chunk;
+        last = &chunk[MSG_CHUNK - 1];
+        n = MSG_CHUNK;
+    }
+    set_next_free(last, s->free_msgs);
+    s->free_msgs = first;
+    s->nfree_msgs += n;
+    return true;
+}
 
 static actor_msg_t *msg_alloc(actor_sched_t *s)
 {
-    if (s && s->free_msgs) {
-        actor_msg_t *m = s->free_msgs;
-        s->free_msgs = (actor_msg_t *)m->term;
-        s->nfree_msgs--;
+    if (!s) {
+        /* A foreign thread has no list: one node from the pool. */
+        pthread_mutex_lock(&actor.msg_mu);
+        actor_msg_t *m = actor.free_msgs;
+        if (m) {
+            actor.free_msgs = next_free(m);
+            actor.nfree_msgs--;
+        }
+        pthread_mutex_unlock(&actor.msg_mu);
+        if (!m)
+            m = actor_block_alloc(1, sizeof *m);
+        if (m)
+            MSG_UNPOISON(m);
         return m;
     }
-    return malloc(sizeof(actor_msg_t));
+    if (!s->free_msgs && !msg_refill(s))
+        return NULL;
+    actor_msg_t *m = s->free_msgs;
+    s->free_msgs = next_free(m);
+    s->nfree_msgs--;
+    MSG_UNPOISON(m);
+    return m;
 }
 
 static void msg_free(actor_sched_t *s, actor_msg_t *m)
 {
-    if (s && s->nfree_msgs < MSG_CACHE) {
-        m->term = (cb_term_t)(uintptr_t)s->free_msgs;
-        s->free_msgs = m;
-        s->nfree_msgs++;
+    MSG_POISON(m);
+    if (!s) {
+        pthread_mutex_lock(&actor.msg_mu);
+        set_next_free(m, actor.free_msgs);
+        actor.free_msgs = m;
+        actor.nfree_msgs++;
+        pthread_mutex_unlock(&actor.msg_mu);
         return;
     }
-    free(m);
+    set_next_free(m, s->free_msgs);
+    s->free_msgs = m;
+    if (++s->nfree_msgs <= MSG_CACHE + MSG_BATCH)
+        return;
+    /* Hand the MSG_BATCH most recently freed to the pool. */
+    actor_msg_t *last = s->free_msgs;
+    for (int i = 1; i < MSG_BATCH; i++)
+        last = next_free(last);
+    actor_msg_t *first = s->free_msgs;
+    s->free_msgs = next_free(last);
+    s->nfree_msgs -= MSG_BATCH;
+    pthread_mutex_lock(&actor.msg_mu);
+    set_next_free(last, actor.free_msgs);
+    actor.free_msgs = first;
+    actor.nfree_msgs += MSG_BATCH;
+    pthread_mutex_unlock(&actor.msg_mu);
 }
 
 /* Messages sent and not yet received (a snapshot). */
@@ -306,13 +420,11 @@ static bool is_closed(cb_port_t *p)
 
 static void wake_waiter(cb_port_t *p)
 {
-    /* seq_cst: the sender's half of the Dekker pair (see the essay). */
-    if (atomic_load_explicit(&p->waiter, memory_order_seq_cst)) {
-        cb_task_t *w =
-            atomic_exchange_explicit(&p->waiter, NULL, memory_order_acq_rel);
-        if (w)
-            actor_wake(w);
-    }
+    /* seq_cst: the sender's half of the Dekker pair (see the essay).  A
+     * load, not an exchange: see the essay. */
+    cb_task_t *w = atomic_load_explicit(&p->waiter, memory_order_seq_cst);
+    if (w)
+        actor_wake(w);
 }
 
 int actor_port_close(cb_port_t *p)
@@ -390,7 +502,8 @@ int actor_send(cb_port_t *p, cb_term_t msg)
         return -ENOMEM;
     }
     m->term = copy;
-    m->bytes = sizeof *m + cb_term_heap_bytes(copy);
+    /* An immediate has no heap: no call to measure it. */
+    m->bytes = sizeof *m + (copy != msg ? cb_term_heap_bytes(copy) : 0);
     /* Read before the push: from then on m belongs to the receiver. */
     int64_t copied = copy != msg ? (int64_t)(m->bytes - sizeof *m) : 0;
     actor_mem_add_on(s, (int64_t)m->bytes);
@@ -425,8 +538,8 @@ static bool park_on(cb_port_t *p, cb_task_t *self)
 static void unpark_from(cb_port_t *p)
 {
     atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
-    /* A waker that already took the pointer may still wake us: that wake
-     * finds us RUNNING (or a later park) and is tolerated. */
+    /* A sender that read the pointer before this store may still wake
+     * us: that wake finds us RUNNING (or a later park) and is tolerated. */
 }
 
 static int64_t deadline_of(int64_t timeout_ns)
@@ -444,7 +557,8 @@ static int receive(cb_port_t *p, cb_match_fn match, void *ctx, link_t start,
     RT_ASSERT(self != NULL);
     claim(p, self);
     int64_t deadline = deadline_of(timeout_ns);
-    drain(p);
+    /* The private list first: what the queue holds arrived after it, and
+     * the loop drains the queue when the list runs out. */
     link_t pp = start ? start : &p->first;
     int64_t skipped = 0;
     int rc;

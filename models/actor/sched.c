@@ -629,18 +629,6 @@ void actor_mem_add(int64_t delta)
     actor_mem_add_on(actor_this_sched(), delta);
 }
 
-void actor_mem_add_on(actor_sched_t *s, int64_t delta)
-{
-    if (s)
-        atomic_store_explicit(
-            &s->mem_bytes,
-            atomic_load_explicit(&s->mem_bytes, memory_order_relaxed) + delta,
-            memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&actor.foreign_mem, delta,
-                                  memory_order_relaxed);
-}
-
 int64_t actor_mem_total(void)
 {
     int64_t total =
@@ -800,7 +788,7 @@ static void stack_restore(actor_sched_t *s, cb_task_t *p)
     COUNT(s, stack_bytes_copied, (int64_t)p->saved_len);
 }
 
-static void busy_poll(actor_sched_t *s, bool long_slice);
+static inline void busy_poll(actor_sched_t *s, bool long_slice);
 
 static void run_one(actor_sched_t *s, cb_task_t *p)
 {
@@ -881,10 +869,17 @@ static void check_memory(void)
         actor_halt_memory(total);
 }
 
-static void busy_poll(actor_sched_t *s, bool long_slice)
+static RT_NOINLINE void busy_poll_now(actor_sched_t *s);
+
+/* Inline: its common case, not yet time to look, is two instructions. */
+static inline void busy_poll(actor_sched_t *s, bool long_slice)
 {
-    if (!long_slice && (++s->ticks % POLL_EVERY) != 0)
-        return;
+    if (long_slice || (++s->ticks % POLL_EVERY) == 0)
+        busy_poll_now(s);
+}
+
+static RT_NOINLINE void busy_poll_now(actor_sched_t *s)
+{
     int64_t now = rt_now_ns();
     int64_t next = rt_poller_next_deadline(s->poller);
     if ((next >= 0 && next <= now) || now - s->last_poll_ns >= BUSY_POLL_NS) {
