@@ -93,6 +93,39 @@ static size_t stack_size_round(size_t size)
     return (size + ps - 1) & ~(ps - 1);
 }
 
+/*
+ * Linux 6.13's guard regions: madvise(MADV_GUARD_INSTALL) marks pages in
+ * the page tables so that touching them faults as PROT_NONE would, while
+ * the mapping stays one read-write VMA.  mprotect splits every stack into
+ * two VMAs (the guard and the usable part), and adjacent stacks cannot
+ * merge, so a process with stacks from mprotect runs out of memory maps
+ * (vm.max_map_count, 65530 by default) at about 32,000 stacks; with guard
+ * markers, neighbouring stacks merge into few VMAs and the limit is the
+ * memory.  Older kernels answer EINVAL, and we fall back to mprotect for
+ * good (the answer cannot change while the process runs).
+ */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+/* Relaxed: a hint; two threads that both try the madvise agree anyway. */
+static atomic_bool guard_markers_unsupported;
+
+static int install_guard(void *map, size_t guard)
+{
+    if (!atomic_load_explicit(&guard_markers_unsupported,
+                              memory_order_relaxed)) {
+        if (madvise(map, guard, MADV_GUARD_INSTALL) == 0)
+            return 0;
+        if (errno != EINVAL)
+            return errno > 0 ? -errno : -ENOMEM;
+        atomic_store_explicit(&guard_markers_unsupported, true,
+                              memory_order_relaxed);
+    }
+    if (mprotect(map, guard, PROT_NONE) != 0)
+        return errno > 0 ? -errno : -ENOMEM;
+    return 0;
+}
+
 /* Map `usable` bytes (page multiple) plus a guard page below them. */
 static int map_guarded(size_t usable, size_t guard, rt_stack_t *out)
 {
@@ -106,8 +139,8 @@ static int map_guarded(size_t usable, size_t guard, rt_stack_t *out)
      */
     if (map == MAP_FAILED)
         return errno > 0 ? -errno : -ENOMEM;
-    if (guard != 0 && mprotect(map, guard, PROT_NONE) != 0) {
-        int err = errno > 0 ? -errno : -ENOMEM;
+    int err = guard != 0 ? install_guard(map, guard) : 0;
+    if (err != 0) {
         munmap(map, total);
         return err;
     }
