@@ -306,7 +306,8 @@ static void run(cb_wl_ctx_t *ctx)
     if (w)
         memset(w, 0, (size_t)n * sizeof *w);
     int64_t made = 0, spawned = 0, ncells = 0;
-    int rc = sh->acct && w ? cb_port_open(NULL, &sh->coord) : -ENOMEM;
+    int rc = sh->acct && w ? cb_wl_gather_port_open(2 * n, &sh->coord)
+                             : -ENOMEM;
     for (; rc == 0 && ncells < sh->naccounts; ncells++)
         if ((rc = cb_cell_new(sh->initial, &sh->acct[ncells])) < 0)
             break;

@@ -143,7 +143,7 @@ static void run(cb_wl_ctx_t *ctx)
     rt_hist_t *lateness = rt_hist_new();
     double *share = calloc((size_t)(hogs ? hogs : 1), sizeof *share);
     cb_port_t *coord = NULL;
-    int rc = slots && lateness && share ? cb_port_open(NULL, &coord)
+    int rc = slots && lateness && share ? cb_wl_gather_port_open(2 * n, &coord)
                                         : -ENOMEM;
     for (int64_t i = 0; rc == 0 && i < n; i++) {
         slot_t *s = &slots[i];

@@ -211,8 +211,9 @@ static void run(cb_wl_ctx_t *ctx)
     c.answered = calloc((size_t)(c.n * c.ops / 8 + 1), 1);
     c.lat = rt_hist_new();
     int64_t made = 0, spawned = 0;
-    int rc = c.w && c.answered && c.lat ? cb_port_open(NULL, &c.port)
-                                        : -ENOMEM;
+    int rc = c.w && c.answered && c.lat
+                 ? cb_wl_gather_port_open(2 * c.n, &c.port)
+                 : -ENOMEM;
     if (rc < 0) {
         cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
         goto out;

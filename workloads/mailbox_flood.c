@@ -182,7 +182,8 @@ static void run(cb_wl_ctx_t *ctx)
     sampler_t sm = {.slot = {.sh = &sh, .idx = (int)np + 1}, .ctx = ctx,
                     .interval_ns = cb_wl_int(ctx, "sample_ms") * 1000000};
     int64_t spawned = 0;
-    int rc = prod && all ? cb_port_open(NULL, &sh.coord) : -ENOMEM;
+    int rc = prod && all ? cb_wl_gather_port_open(2 * (np + 2), &sh.coord)
+                             : -ENOMEM;
     if (rc < 0) {
         cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
         goto out;

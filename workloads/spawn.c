@@ -59,7 +59,7 @@ static void run(cb_wl_ctx_t *ctx)
     int64_t n = cb_wl_int(ctx, "tasks"), spawned = 0, ready = 0;
     slot_t *slots = calloc((size_t)n, sizeof *slots);
     cb_port_t *coord = NULL;
-    int rc = slots ? cb_port_open(NULL, &coord) : -ENOMEM;
+    int rc = slots ? cb_wl_gather_port_open(n, &coord) : -ENOMEM;
     for (int64_t i = 0; rc == 0 && i < n; i++) {
         slots[i].coord = coord;
         rc = cb_port_open(NULL, &slots[i].port);

@@ -391,3 +391,11 @@ cb_port_policy_t cb_wl_port_policy(const char *name)
             return (cb_port_policy_t)i;
     return CB_PORT_DEFAULT;
 }
+
+int cb_wl_gather_port_open(int64_t messages, cb_port_t **out)
+{
+    cb_port_opts_t o = {.policy = CB_PORT_FIXED,
+                        .capacity = messages > 0 ? (size_t)messages : 1};
+    int rc = cb_port_open(&o, out);
+    return rc == -ENOTSUP ? cb_port_open(NULL, out) : rc;
+}

@@ -89,6 +89,13 @@ bool cb_wl_failed(const cb_wl_ctx_t *ctx);
     "default|unbounded|fixed|sliding|dropping|rendezvous"
 /* The policy named (one of CB_WL_PORT_POLICIES); CB_PORT_DEFAULT if none. */
 cb_port_policy_t cb_wl_port_policy(const char *name);
+/* Open a port that up to `messages` reports from many tasks (ready, done,
+ * replies) can reach at once without one sender having to wait: a fixed
+ * buffer of that size, or the model's default port where it has no fixed
+ * ones (actor's mailboxes are unbounded).  Without it, a model that bounds
+ * its parked senders (core.async's 1024 pending puts) refuses the excess
+ * sends and the coordinator waits for ever.  0 or -errno. */
+int cb_wl_gather_port_open(int64_t messages, cb_port_t **out);
 /* Resident bytes of the process now (for memory per task). */
 int64_t cb_wl_rss_bytes(void);
 /* Jain's fairness index of x[0..n): 1 = perfectly equal shares. */
