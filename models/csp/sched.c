@@ -116,6 +116,8 @@ struct csp_worker {
     int streak;           /* consecutive runnext picks; this worker only */
     csp_handler_t *hfree; /* free handlers; this worker's thread only */
     int nfree;
+    cb_task_t *tfree; /* free task records (via next); this thread only */
+    int ntfree;
     wstats_t st;
 } RT_ALIGNED_CACHELINE;
 
@@ -689,6 +691,26 @@ static int64_t live_add(int64_t d)
     return v;
 }
 
+/*
+ * Task records, like handlers, are cached per worker thread: skynet's
+ * workers spawn on one and finish on the other, which sends glibc's
+ * per-thread cache to its shared arena at every spawn and exit.
+ */
+#define TASK_CACHE 256
+
+static cb_task_t *alloc_task(void)
+{
+    csp_worker_t *w = worker_self();
+    if (w && w->tfree) {
+        cb_task_t *t = w->tfree;
+        w->tfree = t->next;
+        w->ntfree--;
+        memset(t, 0, sizeof *t);
+        return t;
+    }
+    return calloc(1, sizeof(cb_task_t));
+}
+
 static void free_task(cb_task_t *t)
 {
     free(t->order);
@@ -696,7 +718,24 @@ static void free_task(cb_task_t *t)
         csp_waiter_destroy(t->waiter);
         free(t->waiter);
     }
+    csp_worker_t *w = worker_self();
+    if (w && w->ntfree < TASK_CACHE) {
+        t->next = w->tfree;
+        w->tfree = t;
+        w->ntfree++;
+        return;
+    }
     free(t);
+}
+
+static void drain_task_cache(csp_worker_t *w)
+{
+    while (w->tfree) {
+        cb_task_t *t = w->tfree;
+        w->tfree = t->next;
+        free(t);
+    }
+    w->ntfree = 0;
 }
 
 /* The task's code has returned: answer its joiner, or free it. */
@@ -776,6 +815,7 @@ static void *worker_main(void *arg)
         }
     }
     drain_handler_cache(w);
+    drain_task_cache(w);
     rt_stack_thread_term();
     return NULL;
 }
@@ -858,7 +898,7 @@ int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
         (opts->stack_size < RT_STACK_MIN_SIZE ||
          opts->stack_size > RT_STACK_MAX_SIZE))
         return -EINVAL;
-    cb_task_t *t = calloc(1, sizeof *t);
+    cb_task_t *t = alloc_task();
     if (!t)
         return -ENOMEM;
     t->fn = fn;
