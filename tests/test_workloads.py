@@ -122,3 +122,18 @@ def test_repetitions_and_medians(model):
     assert [r["warmup"] for r in reps] == [True, False, False, False]
     measured = sorted(r["metrics"]["ops"] for r in reps if not r["warmup"])
     assert d["metrics"]["ops"] == measured[1]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_more_reporters_than_a_model_lets_park(model):
+    """More tasks report ready at once than core.async lets park on one
+    channel (1024 pending puts beside a 1024 buffer): no report may be
+    refused and lost, or the coordinator would wait for ever."""
+    p = run_cb("run", "-m", model, "-w", "spawn", "-p", "tasks=3000",
+               "--reps", "3", "--timeout", "60", "--format", "json",
+               timeout=300)
+    assert p.returncode == 0, p.stderr
+    import json
+    d = json.loads(p.stdout)
+    assert d["outcome"] == "ok"
+    assert d["metrics"]["ops"] == 3000
