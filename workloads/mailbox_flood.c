@@ -158,7 +158,6 @@ static int estimate(const cb_param_set_t *p, cb_wl_estimate_t *est, char *err,
     return 0;
 }
 
-
 static void gather(cb_port_t *coord, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {

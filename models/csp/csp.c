@@ -223,7 +223,6 @@ static size_t csp_task_cost(const cb_param_set_t *params)
     return 4096 + sizeof(cb_task_t) + sizeof(csp_handler_t) + 256;
 }
 
-
 const cb_model_t cb_model_csp = {
     .name = "csp",
     .stands_for = "Clojure core.async go blocks and channels (Go's "

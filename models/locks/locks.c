@@ -218,7 +218,6 @@ static const cb_unsupported_t locks_unsupported[] = {
     {0, NULL},
 };
 
-
 const cb_model_t cb_model_locks = {
     .name = "locks",
     .stands_for = "the JVM's shared heap: synchronized and "

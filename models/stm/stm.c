@@ -282,7 +282,6 @@ static const cb_unsupported_t stm_unsupported[] = {
     {0, NULL},
 };
 
-
 const cb_model_t cb_model_stm = {
     .name = "stm",
     .stands_for = "Clojure refs and dosync (with Haskell STM's retry and "

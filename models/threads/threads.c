@@ -400,8 +400,6 @@ static const cb_unsupported_t threads_unsupported[] = {
     {0, NULL},
 };
 
-
-
 const cb_model_t cb_model_threads = {
     .name = "threads",
     .stands_for = "one OS thread per task (core.async `thread`, JVM "
