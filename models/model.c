@@ -176,3 +176,30 @@ int cb_model_no_recv_match_ref(cb_port_t *p, cb_term_t ref,
     (void)ref;
     return cb_model_no_recv_match(p, match, ctx, out, timeout_ns);
 }
+
+int cb_model_port_kind(const cb_port_opts_t *opts, cb_port_policy_t natural,
+                       size_t natural_cap, cb_port_policy_t *policy,
+                       size_t *capacity)
+{
+    cb_port_policy_t p = opts ? opts->policy : CB_PORT_DEFAULT;
+    size_t cap = opts ? opts->capacity : 0;
+    if (p == CB_PORT_DEFAULT)
+        p = natural, cap = natural_cap;
+    switch (p) {
+    case CB_PORT_UNBOUNDED:
+    case CB_PORT_RENDEZVOUS:
+        cap = 0;
+        break;
+    case CB_PORT_FIXED:
+    case CB_PORT_SLIDING:
+    case CB_PORT_DROPPING:
+        if (cap < 1 || cap > CB_PORT_CAPACITY_MAX)
+            return -EINVAL;
+        break;
+    default:
+        return -EINVAL;
+    }
+    *policy = p;
+    *capacity = cap;
+    return 0;
+}

@@ -252,6 +252,17 @@ int cb_model_run(cb_task_fn root, void *arg);
 int cb_model_stop(char *err, size_t errlen);
 size_t cb_model_counters(cb_counter_t *out, size_t max);
 
+/* The policy and capacity a model's port_open is asked for: opts with
+ * CB_PORT_DEFAULT replaced by the model's natural kind (natural,
+ * natural_cap), capacity 0 for unbounded and rendezvous ports, and
+ * -EINVAL for an unknown policy or a buffer outside 1..CB_PORT_CAPACITY_MAX.
+ * Which of the policies a model supports stays its own answer (-ENOTSUP
+ * after this call). */
+#define CB_PORT_CAPACITY_MAX ((size_t)1 << 32)
+int cb_model_port_kind(const cb_port_opts_t *opts, cb_port_policy_t natural,
+                       size_t natural_cap, cb_port_policy_t *policy,
+                       size_t *capacity);
+
 /* Slots for a model without selective receive, shared so that each such
  * model says "unsupported" the same honest way: recv_match and
  * recv_match_ref return -ENOTSUP, and recv_mark still hands out a plain

@@ -482,27 +482,14 @@ static int open_chan(cb_port_policy_t policy, size_t cap, cb_port_t **out)
 
 int csp_port_open(const cb_port_opts_t *opts, cb_port_t **out)
 {
-    cb_port_policy_t policy = opts ? opts->policy : CB_PORT_DEFAULT;
-    size_t cap = opts ? opts->capacity : 0;
-    switch (policy) {
-    case CB_PORT_DEFAULT:
-        policy = CB_PORT_FIXED;
-        cap = csp_cfg.default_buffer;
-        break;
-    case CB_PORT_RENDEZVOUS:
-        cap = 0;
-        break;
-    case CB_PORT_FIXED:
-    case CB_PORT_SLIDING:
-    case CB_PORT_DROPPING:
-        if (cap < 1 || cap > ((size_t)1 << 32))
-            return -EINVAL;
-        break;
-    case CB_PORT_UNBOUNDED:
+    cb_port_policy_t policy;
+    size_t cap;
+    int rc = cb_model_port_kind(opts, CB_PORT_FIXED, csp_cfg.default_buffer,
+                                &policy, &cap);
+    if (rc < 0)
+        return rc;
+    if (policy == CB_PORT_UNBOUNDED)
         return -ENOTSUP;
-    default:
-        return -EINVAL;
-    }
     return open_chan(policy, cap, out);
 }
 

@@ -106,25 +106,13 @@ static void node_put(cb_port_t *p, qnode_t *n)
 
 int stm_port_open(const cb_port_opts_t *opts, cb_port_t **out)
 {
-    cb_port_policy_t policy = opts ? opts->policy : CB_PORT_DEFAULT;
-    size_t cap = opts ? opts->capacity : 0;
-    switch (policy) {
-    case CB_PORT_DEFAULT:
-    case CB_PORT_UNBOUNDED:
-        policy = CB_PORT_UNBOUNDED;
-        cap = 0;
-        break;
-    case CB_PORT_FIXED:
-    case CB_PORT_SLIDING:
-    case CB_PORT_DROPPING:
-        if (cap < 1 || cap > ((size_t)1 << 32))
-            return -EINVAL;
-        break;
-    case CB_PORT_RENDEZVOUS:
+    cb_port_policy_t policy;
+    size_t cap;
+    int rc = cb_model_port_kind(opts, CB_PORT_UNBOUNDED, 0, &policy, &cap);
+    if (rc < 0)
+        return rc;
+    if (policy == CB_PORT_RENDEZVOUS)
         return -ENOTSUP;
-    default:
-        return -EINVAL;
-    }
     cb_port_t *p = calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;

@@ -64,24 +64,11 @@ static void fire_waiters(cb_port_t *p)
 
 int threads_port_open(const cb_port_opts_t *opts, cb_port_t **out)
 {
-    cb_port_policy_t policy = opts ? opts->policy : CB_PORT_DEFAULT;
-    size_t cap = opts ? opts->capacity : 0;
-    if (policy == CB_PORT_DEFAULT)
-        policy = CB_PORT_UNBOUNDED;
-    switch (policy) {
-    case CB_PORT_UNBOUNDED:
-    case CB_PORT_RENDEZVOUS:
-        cap = 0;
-        break;
-    case CB_PORT_FIXED:
-    case CB_PORT_SLIDING:
-    case CB_PORT_DROPPING:
-        if (cap < 1 || cap > ((size_t)1 << 32))
-            return -EINVAL;
-        break;
-    default:
-        return -EINVAL;
-    }
+    cb_port_policy_t policy;
+    size_t cap;
+    int rc = cb_model_port_kind(opts, CB_PORT_UNBOUNDED, 0, &policy, &cap);
+    if (rc < 0)
+        return rc;
     cb_port_t *p = calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;
