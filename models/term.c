@@ -6,10 +6,11 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { BOX_TUPLE = 1, BOX_BINARY = 2 };
+enum { BOX_TUPLE = CB__BOX_TUPLE, BOX_BINARY = CB__BOX_BINARY };
 enum { BOX_REFC = 1 };
 
 typedef struct box {
@@ -24,6 +25,16 @@ typedef struct box {
     uint32_t pad2;
 } box_t;
 _Static_assert(sizeof(box_t) == 16, "box header is two words");
+/* The inline accessors in term.h read the box through cb__box_head_t. */
+_Static_assert(sizeof(box_t) == CB__BOX_HEADER_BYTES, "header size");
+_Static_assert(offsetof(box_t, kind) == offsetof(cb__box_head_t, kind) &&
+                   offsetof(box_t, size) == offsetof(cb__box_head_t, size),
+               "cb__box_head_t is the box header's first word");
+
+void cb__term_misuse(const char *what)
+{
+    rt_panic("%s", what);
+}
 
 static box_t *box_of(cb_term_t t)
 {
@@ -133,16 +144,6 @@ cb_term_t cb_binary(const void *data, size_t len)
     return (cb_term_t)(uintptr_t)b;
 }
 
-bool cb_is_tuple(cb_term_t t)
-{
-    return cb_is_boxed(t) && box_of(t)->kind == BOX_TUPLE;
-}
-
-bool cb_is_binary(cb_term_t t)
-{
-    return cb_is_boxed(t) && box_of(t)->kind == BOX_BINARY;
-}
-
 cb_term_kind_t cb_term_kind(cb_term_t t)
 {
     if (t == CB_NIL)
@@ -159,18 +160,6 @@ cb_term_kind_t cb_term_kind(cb_term_t t)
     default:
         return box_of(t)->kind == BOX_TUPLE ? CB_TERM_TUPLE : CB_TERM_BINARY;
     }
-}
-
-size_t cb_tuple_arity(cb_term_t t)
-{
-    RT_ASSERT(cb_is_tuple(t));
-    return box_of(t)->size;
-}
-
-cb_term_t cb_tuple_elem(cb_term_t t, size_t i)
-{
-    RT_ASSERT(cb_is_tuple(t) && i < box_of(t)->size);
-    return tuple_elems(box_of(t))[i];
 }
 
 size_t cb_binary_size(cb_term_t t)

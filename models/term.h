@@ -113,10 +113,49 @@ cb_term_t cb_tuple3(cb_term_t a, cb_term_t b, cb_term_t c);
 cb_term_t cb_binary(const void *data, size_t len);
 
 cb_term_kind_t cb_term_kind(cb_term_t t);
-bool cb_is_tuple(cb_term_t t);
-bool cb_is_binary(cb_term_t t);
-size_t cb_tuple_arity(cb_term_t t);
-cb_term_t cb_tuple_elem(cb_term_t t, size_t i);
+
+/*
+ * The tuple accessors are inline because a selective receive calls its
+ * predicate once per queued message, and a predicate is a few of these
+ * calls: three out-of-line calls per skipped message were most of what a
+ * skip cost (the BEAM compiles a pattern match inline).  They read the
+ * first word of the box through this view of it, which term.c checks
+ * against the real header with _Static_assert; nothing else of the box is
+ * public.  Misuse still aborts, as the out-of-line versions did.
+ */
+typedef struct cb__box_head {
+    uint8_t kind;
+    uint8_t flags;
+    uint16_t pad;
+    uint32_t size;
+} cb__box_head_t;
+enum { CB__BOX_TUPLE = 1, CB__BOX_BINARY = 2, CB__BOX_HEADER_BYTES = 16 };
+__attribute__((noreturn, cold)) void cb__term_misuse(const char *what);
+
+static inline const cb__box_head_t *cb__box_head(cb_term_t t)
+{
+    return (const cb__box_head_t *)(uintptr_t)t;
+}
+static inline bool cb_is_tuple(cb_term_t t)
+{
+    return cb_is_boxed(t) && cb__box_head(t)->kind == CB__BOX_TUPLE;
+}
+static inline bool cb_is_binary(cb_term_t t)
+{
+    return cb_is_boxed(t) && cb__box_head(t)->kind == CB__BOX_BINARY;
+}
+static inline size_t cb_tuple_arity(cb_term_t t)
+{
+    if (!cb_is_tuple(t))
+        cb__term_misuse("cb_tuple_arity of a term that is not a tuple");
+    return cb__box_head(t)->size;
+}
+static inline cb_term_t cb_tuple_elem(cb_term_t t, size_t i)
+{
+    if (!cb_is_tuple(t) || i >= cb__box_head(t)->size)
+        cb__term_misuse("cb_tuple_elem outside a tuple");
+    return ((const cb_term_t *)((uintptr_t)t + CB__BOX_HEADER_BYTES))[i];
+}
 size_t cb_binary_size(cb_term_t t);
 /* The bytes of a binary: writable, because C cannot forbid it; writing to
  * a binary after sending it shows who shares what. */
