@@ -17,9 +17,19 @@
  * percentiles show it.  Jain's index over the hogs' progress shows whether
  * CPU time was shared equally.
  *
- * Every task waits for a go message after reporting ready, so the window
- * opens only when all of them are running; hogs and probes stop on their
- * own at the window's end time, which needs no shared memory.
+ * Every task waits for a go message after reporting ready, and the window
+ * opens when the last go message has been sent.  Releasing is not instant
+ * on a preemptive model: on `actor` the root's sends cost reductions, so
+ * with 10,000 hogs it is preempted a few times while releasing and waits
+ * a whole round of released hogs each time (a second or more at the
+ * default grain).  Counting from each hog's release would then measure
+ * release order, not the scheduler, so a hog counts only the units it
+ * does after the window opened: it learns the opening time from one
+ * word the root publishes (the harness's clock, not a channel between
+ * tasks), checked with the clock every 64 units.  A hog that is not
+ * running at the opening has done nothing since, so the count it takes
+ * at its next check is the one it had at the opening.  Hogs and probes
+ * stop on their own at the window's end.
  *
  * Invariants: no probe ever wakes before its deadline; every probe wakes
  * at least once.
@@ -27,6 +37,7 @@
 #include "models/model.h"
 #include "workloads/workload.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -49,8 +60,15 @@ static const cb_param_def_t params[] = {
     {0},
 };
 
+/* The window's opening time, INT64_MAX until the root publishes it. */
+typedef struct window {
+    _Atomic int64_t start_ns;
+    int64_t duration_ns;
+} window_t;
+
 typedef struct slot {
     int idx;
+    const window_t *window;
     int is_probe;
     cb_port_t *coord;
     cb_port_t *port; /* the task's own, for the go message */
@@ -73,29 +91,42 @@ static uint64_t crunch(uint64_t x, int64_t steps)
     return x;
 }
 
-static int64_t await_go(slot_t *s)
+static void await_go(slot_t *s)
 {
     cb_send(s->coord, cb_tuple2(cb_atom("ready"), cb_int(s->idx)));
     cb_term_t m;
     cb_recv(s->port, &m, CB_FOREVER);
-    return cb_int_value(m); /* the window's end time */
+}
+
+/* The window's end, or INT64_MAX while it has not opened. */
+static int64_t window_end(const window_t *w, int64_t *start)
+{
+    /* Relaxed: the word is a time and carries no other data with it. */
+    *start = atomic_load_explicit(&w->start_ns, memory_order_relaxed);
+    return *start == INT64_MAX ? INT64_MAX : *start + w->duration_ns;
 }
 
 static void hog_main(void *arg)
 {
     slot_t *s = arg;
-    int64_t end = await_go(s);
+    await_go(s);
     uint64_t x = (uint64_t)s->idx + 1;
-    int64_t units = 0;
+    int64_t units = 0, at_open = -1;
     for (;;) {
         /* The clock is read every 64 units (~2 us), not every unit. */
-        if ((units & 63) == 0 && cb_now_ns() >= end)
-            break;
+        if ((units & 63) == 0) {
+            int64_t start, end = window_end(s->window, &start);
+            int64_t now = cb_now_ns();
+            if (at_open < 0 && now >= start)
+                at_open = units;
+            if (now >= end)
+                break;
+        }
         x = crunch(x, s->work);
         cb_reduce(1);
         units++;
     }
-    s->progress = units;
+    s->progress = at_open < 0 ? 0 : units - at_open;
     s->checksum = x;
     cb_send(s->coord, cb_tuple2(cb_atom("done"), cb_int(s->idx)));
 }
@@ -103,8 +134,9 @@ static void hog_main(void *arg)
 static void probe_main(void *arg)
 {
     slot_t *s = arg;
-    int64_t end = await_go(s);
+    await_go(s);
     for (;;) {
+        int64_t start, end = window_end(s->window, &start);
         int64_t intended = cb_now_ns() + s->sleep_ns;
         if (intended > end && s->progress > 0)
             break;
@@ -142,14 +174,22 @@ static void run(cb_wl_ctx_t *ctx)
     slot_t *slots = calloc((size_t)n, sizeof *slots);
     rt_hist_t *lateness = rt_hist_new();
     double *share = calloc((size_t)(hogs ? hogs : 1), sizeof *share);
+    /* On the heap: a task's stack may be copied away while it is parked. */
+    window_t *window = malloc(sizeof *window);
+    if (window) {
+        atomic_init(&window->start_ns, INT64_MAX);
+        window->duration_ns = cb_wl_int(ctx, "duration_ms") * 1000000;
+    }
     cb_port_t *coord = NULL;
-    int rc = slots && lateness && share ? cb_wl_gather_port_open(2 * n, &coord)
-                                        : -ENOMEM;
+    int rc = slots && lateness && share && window
+                 ? cb_wl_gather_port_open(2 * n, &coord)
+                 : -ENOMEM;
     for (int64_t i = 0; rc == 0 && i < n; i++) {
         slot_t *s = &slots[i];
         s->idx = (int)i;
         s->is_probe = i >= hogs;
         s->coord = coord;
+        s->window = window;
         s->work = cb_wl_int(ctx, "work");
         s->sleep_ns = cb_wl_int(ctx, "sleep_us") * 1000;
         if (s->is_probe && !(s->lateness = rt_hist_new()))
@@ -177,11 +217,13 @@ static void run(cb_wl_ctx_t *ctx)
         cb_recv(coord, &m, CB_FOREVER);
         cb_term_release(m);
     }
-    int64_t duration = cb_wl_int(ctx, "duration_ms") * 1000000;
-    cb_wl_window_start(ctx);
-    int64_t end = cb_now_ns() + duration;
+    cb_term_t go = cb_atom("go");
     for (int64_t k = 0; k < spawned; k++)
-        cb_send(slots[(k + hogs) % n].port, cb_int(end));
+        cb_send(slots[(k + hogs) % n].port, go);
+    /* No reduction point between the last send and the store: the window
+     * opens as soon as every task has its go message. */
+    cb_wl_window_start(ctx);
+    atomic_store_explicit(&window->start_ns, cb_now_ns(), memory_order_relaxed);
     for (int64_t i = 0; i < spawned; i++) {
         cb_term_t m;
         cb_recv(coord, &m, CB_FOREVER);
@@ -229,6 +271,7 @@ out:
         cb_port_free(coord);
     rt_hist_free(lateness);
     free(share);
+    free(window);
     free(slots);
 }
 
