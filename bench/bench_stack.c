@@ -73,6 +73,30 @@ static double cold_ns(bool touch, long ops)
     return (double)(rt_now_ns() - t0) / (double)ops;
 }
 
+/* Fresh stacks from a pool, none released until the end: what a spawn
+ * burst pays per stack (batched mmap, a guard each, optionally the first
+ * touch). */
+static double fresh_ns(bool touch, long ops)
+{
+    rt_stack_pool_t *p;
+    rt_stack_t *s = calloc((size_t)ops, sizeof *s);
+    if (!s || rt_stack_pool_new(&p, STACK_SIZE, 64) != 0)
+        die("rt_stack_pool_new");
+    int64_t t0 = rt_now_ns();
+    for (long i = 0; i < ops; i++) {
+        if (rt_stack_alloc(p, &s[i]) != 0)
+            die("rt_stack_alloc");
+        if (touch)
+            touch_top(&s[i]);
+    }
+    double ns = (double)(rt_now_ns() - t0) / (double)ops;
+    for (long i = 0; i < ops; i++)
+        rt_stack_unmap(&s[i]);
+    rt_stack_pool_free(p);
+    free(s);
+    return ns;
+}
+
 int main(void)
 {
     bench_print_build("bench_stack");
@@ -101,6 +125,13 @@ int main(void)
         v[r] = cold_ns(true, SLOW_OPS);
     printf("stack_mmap_mprotect_touch_munmap_ns: %.1f\n",
            bench_median(v, RUNS));
+
+    for (int r = 0; r < RUNS; r++)
+        v[r] = fresh_ns(false, SLOW_OPS);
+    printf("stack_pool_fresh_alloc_ns: %.1f\n", bench_median(v, RUNS));
+    for (int r = 0; r < RUNS; r++)
+        v[r] = fresh_ns(true, SLOW_OPS);
+    printf("stack_pool_fresh_alloc_touch_ns: %.1f\n", bench_median(v, RUNS));
 
     rt_stack_pool_stats_t st;
     rt_stack_pool_stats(p, &st);

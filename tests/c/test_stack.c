@@ -183,6 +183,25 @@ static bool page_perms(const void *addr, char perms[5])
 }
 #endif
 
+#if !defined(CB_NO_GUARD_PAGES)
+/* Touching addr kills a child with SIGSEGV or SIGBUS. */
+static void expect_fault(void *addr)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        ((volatile char *)addr)[0] = 1;
+        _exit(0);
+    }
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st));
+    CHECK(WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS);
+}
+#endif
+
 static void test_guard_mapping(void)
 {
 #if defined(CB_NO_GUARD_PAGES)
@@ -199,19 +218,27 @@ static void test_guard_mapping(void)
         SKIP("/proc/self/maps unreadable");
     CHECK_STREQ(perms, "rw-p");
     ((volatile char *)s.lo)[0] = 1;
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        signal(SIGSEGV, SIG_DFL);
-        signal(SIGBUS, SIG_DFL);
-        ((volatile char *)s.map)[0] = 1;
-        _exit(0);
-    }
-    int st = 0;
-    CHECK_EQ(waitpid(pid, &st, 0), pid);
-    CHECK(WIFSIGNALED(st));
-    CHECK(WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS);
+    expect_fault(s.map);
     rt_stack_unmap(&s);
+
+    /* Stacks a pool maps in one batch: each has its own guard, and one
+     * can be unmapped alone while its neighbours stay usable. */
+    rt_stack_pool_t *pool;
+    CHECK_EQ(rt_stack_pool_new(&pool, 32 * 1024, 8), 0);
+    rt_stack_t b[3];
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(rt_stack_alloc(pool, &b[i]), 0);
+    rt_stack_unmap(&b[1]);
+    for (int i = 0; i < 3; i += 2) {
+        ((volatile char *)b[i].lo)[0] = 1;
+        ((volatile char *)b[i].lo)[b[i].size - 1] = 1;
+        expect_fault(b[i].map);
+        rt_stack_release(pool, &b[i]);
+    }
+    rt_stack_pool_stats_t st;
+    rt_stack_pool_stats(pool, &st);
+    CHECK_EQ(st.maps, 3);
+    rt_stack_pool_free(pool);
 #endif
 }
 
