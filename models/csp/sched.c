@@ -242,7 +242,7 @@ void csp_waiter_init(csp_waiter_t *w)
 {
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->woken = 0;
+    atomic_init(&w->woken, 0);
 }
 
 void csp_waiter_destroy(csp_waiter_t *w)
@@ -251,12 +251,26 @@ void csp_waiter_destroy(csp_waiter_t *w)
     pthread_mutex_destroy(&w->mu);
 }
 
+/*
+ * How many times a blocking thread polls its wake-up before it sleeps: a
+ * pause is ~28 ns here, so ~6 us, under the cost of the futex wait and
+ * wake it saves (io-fanout's coordinator, a `thread` gathering replies
+ * from 1000 go blocks, slept and was woken ~0.7 times per request).  The
+ * spin is only a cost on a machine with a core to spare or none busy.
+ */
+#define WAITER_SPINS 200
+
 void csp_waiter_wait(csp_waiter_t *w)
 {
+    /* Relaxed: the mutex below orders the waker's writes before ours. */
+    for (int i = 0; i < WAITER_SPINS &&
+                    !atomic_load_explicit(&w->woken, memory_order_relaxed);
+         i++)
+        csp_cpu_relax();
     pthread_mutex_lock(&w->mu);
-    while (!w->woken)
+    while (!atomic_load_explicit(&w->woken, memory_order_relaxed))
         pthread_cond_wait(&w->cv, &w->mu);
-    w->woken = 0;
+    atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -265,7 +279,7 @@ void csp_waiter_wake(csp_waiter_t *w)
     /* Signalled under mu: the waiter cannot return, and free the waiter,
      * before we are done with it. */
     pthread_mutex_lock(&w->mu);
-    w->woken = 1;
+    atomic_store_explicit(&w->woken, 1, memory_order_relaxed);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
