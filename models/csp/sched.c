@@ -389,8 +389,10 @@ void csp_handler_unref(csp_handler_t *h)
 
 void csp_handler_bind(csp_handler_t *h)
 {
-    if (csp_parks())
-        h->go = csp_current();
+    /* csp_parks() inlined: one call of the noinline accessor per op. */
+    cb_task_t *t = csp_current();
+    if (t && t->kind == CSP_GO && !csp_cfg.go_ops_block)
+        h->go = t;
     else
         h->waiter = csp_thread_waiter();
 }
