@@ -80,7 +80,8 @@ static inline void csp_unlock(csp_lock_t *l)
 typedef struct csp_waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int woken; /* guarded by mu */
+    /* Written under mu; read without it by the waiter's spin. */
+    _Atomic int woken;
 } csp_waiter_t;
 
 void csp_waiter_init(csp_waiter_t *w);

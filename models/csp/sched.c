@@ -5,27 +5,43 @@
  * `csp` model.
  *
  * A go block is a context (runtime/ctx.h) on a pooled guarded stack
- * (runtime/stack.h).  A fixed pool of worker threads runs them: each
- * worker loops popping a runnable go block, switching to it, and, when the
- * go block switches back, doing what it asked (park, yield, exit).  A
- * `thread` is a pthread; its channel ops block it on a condition variable
+ * (runtime/stack.h).  A fixed pool of worker threads runs them.  A go
+ * block that parks or exits switches straight into the next runnable go
+ * block of its worker (leave_go), and only into the worker's own loop
+ * when there is none, or when it yields; whatever runs next on that
+ * worker, once off the old stack, does what the go block asked (park,
+ * yield, exit: finish_switch).  Going through the worker's stack every
+ * time was two switches per hand-off instead of one: an unbuffered round
+ * trip on one worker went from ~150 ns to ~100 ns without it.  A `thread`
+ * is a pthread; its channel ops block it on a condition variable
  * (csp_waiter_t) instead of parking.
  *
  * Park protocol.  A go block that must wait registers a handler somewhere
- * (a channel queue, a timer, a join), then switches to its worker.  The
- * party that commits the handler may run on another thread and call
- * csp_unpark before the go block has left its stack, so `park` is a small
- * state machine:
- *   - the worker, once back on its own stack, CASes RUNNING -> PARKED; if
- *     it finds WAKE_PENDING instead, the wake-up came early and the go
+ * (a channel queue, a timer, a join), then leaves its stack.  The party
+ * that commits the handler may run on another thread and call csp_unpark
+ * before the go block has left its stack, so `park` is a small state
+ * machine:
+ *   - whatever runs next on the worker (the next go block, or the
+ *     worker's loop), once off the parked stack, CASes RUNNING -> PARKED;
+ *     if it finds WAKE_PENDING instead, the wake-up came early and the go
  *     block is made runnable again at once;
- *   - csp_unpark CASes PARKED -> RUNNING and enqueues, or RUNNING ->
- *     WAKE_PENDING and leaves the enqueue to the worker.
+ *   - csp_unpark stores PARKED -> RUNNING and enqueues (no CAS: only the
+ *     one wake-up leaves PARKED), or CASes RUNNING -> WAKE_PENDING and
+ *     leaves the enqueue to the CAS above.
  * Exactly one wake-up answers each park, because a handler is committed
  * once; a second wake-up of a running go block is a broken invariant.
  *
  * Run queues.  sched=shared: one FIFO under one lock, as core.async's
- * go pool is one ThreadPoolExecutor with one queue.  sched=stealing: one
+ * go pool is one ThreadPoolExecutor with one queue, plus one slot per
+ * worker: a go block that a go block readies (or spawns) while nothing is
+ * queued goes to its worker's slot instead, which is where the FIFO would
+ * have put it (first), without the queue's lock and `queued` (four RMWs
+ * per hand-off, a third of a round trip on one worker).  A worker takes
+ * its own slot first, then the queue; with more than one worker, idle
+ * ones take other workers' slots when the queue is empty, and look at
+ * them first every SLOT_LOOK pops, so a go block in the slot of a worker
+ * that runs a hog is not starved by a queue that never empties; and a
+ * slot counts as work in the idle protocol below.  sched=stealing: one
  * FIFO per worker plus a runnext slot; a go block woken or spawned by a
  * worker goes to that worker's runnext (the one it displaces to the
  * queue's tail), one woken by another thread goes round robin, and an
@@ -37,19 +53,24 @@
  * condition variable; `queued` counts runnable go blocks in all queues.
  *
  * Invariants:
- *   - a go block is in at most one run queue, and only while RUNNING and
- *     not on a worker;
+ *   - a go block is in at most one run queue or slot, and only while
+ *     RUNNING and not on a worker;
+ *   - a go block in a slot is not counted in `queued`, and only the
+ *     slot's worker thread fills it;
+ *   - what a go block asked when it left its stack (w->after, w->prev) is
+ *     done by the next code to run on that worker, before anything else;
  *   - per-worker state is reached through t->worker (kept in the task) or
  *     the noinline accessors below, never through a thread-local address
  *     cached across a switch;
  *   - no lock is held across a context switch;
- *   - the worker that runs a go block sets its reduction budget before
- *     every switch in (INT64_MAX with preempt=none: a hog keeps its worker,
- *     as in core.async).
+ *   - whoever switches a go block in sets its reduction budget first
+ *     (enter_go; INT64_MAX with preempt=none: a hog keeps its worker, as
+ *     in core.async).
  *
  * Idle protocol (why no wake-up is lost): a producer increments `queued`
- * and then reads `nspinning` and `nidle`; a worker going to sleep
- * increments `nidle` under idle_mu and then reads `queued`.  All are
+ * (or stores to its slot) and then reads `nspinning` and `nidle`; a
+ * worker going to sleep increments `nidle` under idle_mu and then reads
+ * `queued` and the slots.  All are
  * sequentially consistent, so at least one sees the other; the producer
  * that sees a sleeper (and no spinner) signals under idle_mu, which the
  * sleeper holds from its check until its wait.  At most one worker spins
@@ -59,7 +80,11 @@
  * during one spin would leave all but one go block waiting behind a busy
  * worker while others sleep.
  *
- * Rejected: waking a worker per enqueue unconditionally (a futex call per
+ * Rejected: counting slotted go blocks in `queued` (two of the four RMWs
+ * back, and `queued` is the line every worker writes); a slot for a go
+ * block readied while others are queued (it would run ahead of them, as
+ * Go's runnext does, which core.async's executor never does);
+ * waking a worker per enqueue unconditionally (a futex call per
  * message hand-off even when every worker is busy); letting every idle
  * worker spin (two cores are shared with the rest of the machine here,
  * and eight spinning workers would starve the busy ones); per-worker
@@ -110,10 +135,19 @@ struct csp_worker {
     csp_waiter_t waiter;   /* go_ops=block: the worker thread blocks here */
     pthread_t thread;
     int idx;
-    int after;    /* set by the go block just before it switches back */
+    /* Set by a go block just before it leaves its stack: what it asked
+     * (CSP_AFTER_*) and who it is; done by whatever runs next on this
+     * worker, once off that stack (finish_switch). */
+    int after;
+    cb_task_t *prev;
     uint64_t rng; /* steal victims; this worker only */
     _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
-    int streak;           /* consecutive runnext picks; this worker only */
+    /* shared: a go block this worker's go blocks readied while nothing
+     * was queued, not counted in `queued` (the run queues' essay). */
+    _Atomic(cb_task_t *) slot;
+    /* Consecutive runnext picks (stealing, lifo), or pops since the last
+     * look at the other workers' slots (shared); this worker only. */
+    int streak;
     csp_handler_t *hfree; /* free handlers; this worker's thread only */
     int nfree;
     cb_task_t *tfree; /* free task records (via next); this thread only */
@@ -208,7 +242,7 @@ void csp_waiter_init(csp_waiter_t *w)
 {
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->woken = 0;
+    atomic_init(&w->woken, 0);
 }
 
 void csp_waiter_destroy(csp_waiter_t *w)
@@ -217,12 +251,26 @@ void csp_waiter_destroy(csp_waiter_t *w)
     pthread_mutex_destroy(&w->mu);
 }
 
+/*
+ * How many times a blocking thread polls its wake-up before it sleeps: a
+ * pause is ~28 ns here, so ~6 us, under the cost of the futex wait and
+ * wake it saves (io-fanout's coordinator, a `thread` gathering replies
+ * from 1000 go blocks, slept and was woken ~0.7 times per request).  The
+ * spin is only a cost on a machine with a core to spare or none busy.
+ */
+#define WAITER_SPINS 200
+
 void csp_waiter_wait(csp_waiter_t *w)
 {
+    /* Relaxed: the mutex below orders the waker's writes before ours. */
+    for (int i = 0; i < WAITER_SPINS &&
+                    !atomic_load_explicit(&w->woken, memory_order_relaxed);
+         i++)
+        csp_cpu_relax();
     pthread_mutex_lock(&w->mu);
-    while (!w->woken)
+    while (!atomic_load_explicit(&w->woken, memory_order_relaxed))
         pthread_cond_wait(&w->cv, &w->mu);
-    w->woken = 0;
+    atomic_store_explicit(&w->woken, 0, memory_order_relaxed);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -231,7 +279,7 @@ void csp_waiter_wake(csp_waiter_t *w)
     /* Signalled under mu: the waiter cannot return, and free the waiter,
      * before we are done with it. */
     pthread_mutex_lock(&w->mu);
-    w->woken = 1;
+    atomic_store_explicit(&w->woken, 1, memory_order_relaxed);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
@@ -341,8 +389,10 @@ void csp_handler_unref(csp_handler_t *h)
 
 void csp_handler_bind(csp_handler_t *h)
 {
-    if (csp_parks())
-        h->go = csp_current();
+    /* csp_parks() inlined: one call of the noinline accessor per op. */
+    cb_task_t *t = csp_current();
+    if (t && t->kind == CSP_GO && !csp_cfg.go_ops_block)
+        h->go = t;
     else
         h->waiter = csp_thread_waiter();
 }
@@ -485,14 +535,83 @@ static void wake_idle(void)
     }
 }
 
+/*
+ * The shared queue's worker slots (the run queues' essay).  With one
+ * worker nobody else reads a slot, so its owner needs no RMW; with more,
+ * idle workers take from slots too, so the owner's take is an exchange.
+ */
+static bool slot_put(csp_worker_t *w, cb_task_t *t)
+{
+    /* Only the owner fills its slot, so this relaxed load is exact when it
+     * says full; `queued` (seq_cst, as the idle protocol's) says nothing
+     * is waiting in the shared queue, so t may go ahead of it. */
+    if (atomic_load_explicit(&w->slot, memory_order_relaxed) ||
+        atomic_load(&S.queued) != 0)
+        return false;
+    if (S.nworkers == 1) {
+        /* Relaxed: this thread is the slot's only reader. */
+        atomic_store_explicit(&w->slot, t, memory_order_relaxed);
+        return true;
+    }
+    /* seq_cst: the idle protocol's store-then-load, with the slot in
+     * place of `queued`; a sleeper checks the slots after raising nidle.
+     * Also the release that hands t (and what its waker wrote) to a
+     * thief's exchange. */
+    atomic_store(&w->slot, t);
+    wake_idle();
+    return true;
+}
+
+static cb_task_t *slot_take(csp_worker_t *w)
+{
+    if (!atomic_load_explicit(&w->slot, memory_order_relaxed))
+        return NULL;
+    if (S.nworkers == 1) {
+        cb_task_t *t = atomic_load_explicit(&w->slot, memory_order_relaxed);
+        atomic_store_explicit(&w->slot, NULL, memory_order_relaxed);
+        return t;
+    }
+    /* acq_rel: owner and thieves race for the slot; pairs with slot_put's
+     * store. */
+    return atomic_exchange_explicit(&w->slot, NULL, memory_order_acq_rel);
+}
+
+/* Another worker's slot, for an idle worker (shared, pool > 1). */
+static cb_task_t *slot_steal(csp_worker_t *w)
+{
+    for (int k = 1; k < S.nworkers; k++) {
+        cb_task_t *t = slot_take(&S.workers[(w->idx + k) % S.nworkers]);
+        if (t)
+            return t;
+    }
+    return NULL;
+}
+
+/* Work an idle worker could find: queued, or in some slot.  seq_cst
+ * loads: the idle protocol's loads after the sleeper's store to nidle. */
+static bool work_visible(void)
+{
+    if (atomic_load(&S.queued) > 0)
+        return true;
+    if (csp_cfg.sched != CSP_SCHED_SHARED)
+        return false;
+    for (int k = 0; k < S.nworkers; k++)
+        if (atomic_load(&S.workers[k].slot))
+            return true;
+    return false;
+}
+
 /* Queue t; `behind` (a go block that yielded or was preempted) puts it
  * behind everything queued, never in runnext or on top of a LIFO: Go puts
  * a preempted goroutine on the global queue for the same reason. */
 static void enqueue_task(cb_task_t *t, bool behind)
 {
+    csp_worker_t *w = worker_self();
+    if (csp_cfg.sched == CSP_SCHED_SHARED && w && !behind &&
+        slot_put(w, t))
+        return;
     /* seq_cst: the idle protocol's store-then-load (file comment). */
     atomic_fetch_add(&S.queued, 1);
-    csp_worker_t *w = csp_cfg.sched == CSP_SCHED_SHARED ? NULL : worker_self();
     if (csp_cfg.sched == CSP_SCHED_SHARED) {
         rq_push(&S.shared, t, false);
     } else if (w && behind) {
@@ -578,20 +697,56 @@ static cb_task_t *try_pop(csp_worker_t *w)
  * the very thread that is about to hand the worker some work. */
 #define SPIN_CHECKS 300
 
+/* A go block popped from a queue leaves `queued`. */
+static void leave_queued(void)
+{
+    /* More work behind this one: pass the wake-up on, since producers
+     * that saw a spinning worker woke nobody and that spinner is about to
+     * be busy (Go's wakep on leaving the spinning state). */
+    if (atomic_fetch_sub(&S.queued, 1) > 1)
+        wake_idle();
+}
+
+/* How often a worker of the shared queue looks at the other workers'
+ * slots before the queue: a go block in the slot of a worker that runs a
+ * hog then waits at most this many pops of a queue that never empties. */
+#define SLOT_LOOK 61
+
+/* The next runnable go block for w, or NULL; never waits. */
+static cb_task_t *take_work(csp_worker_t *w)
+{
+    cb_task_t *t;
+    if (csp_cfg.sched != CSP_SCHED_SHARED) {
+        if ((t = try_pop(w)))
+            leave_queued();
+        return t;
+    }
+    if ((t = slot_take(w)))
+        return t;
+    bool others = S.nworkers > 1;
+    if (others && ++w->streak >= SLOT_LOOK) {
+        w->streak = 0;
+        if ((t = slot_steal(w)))
+            goto stolen;
+    }
+    if ((t = try_pop(w))) {
+        leave_queued();
+        return t;
+    }
+    if (!others || !(t = slot_steal(w)))
+        return NULL;
+stolen:
+    WSTAT_ADD(w, steals);
+    return t;
+}
+
 /* The next go block for w, sleeping while there is none; NULL at stop. */
 static cb_task_t *next_task(csp_worker_t *w)
 {
     for (;;) {
-        cb_task_t *t = try_pop(w);
-        if (t) {
-            /* More work behind this one: pass the wake-up on, since
-             * producers that saw a spinning worker woke nobody and that
-             * spinner is about to be busy (Go's wakep on leaving the
-             * spinning state). */
-            if (atomic_fetch_sub(&S.queued, 1) > 1)
-                wake_idle();
+        cb_task_t *t = take_work(w);
+        if (t)
             return t;
-        }
         if (atomic_load(&S.stopping))
             return NULL;
         if (atomic_load(&S.queued) > 0) {
@@ -605,6 +760,8 @@ static cb_task_t *next_task(csp_worker_t *w)
         int zero = 0;
         if (atomic_compare_exchange_strong(&S.nspinning, &zero, 1)) {
             bool found = false;
+            /* `queued` only: a slot filled meanwhile is seen by the
+             * sleep check below, which is the one the protocol needs. */
             for (int i = 0; i < SPIN_CHECKS && !found; i++) {
                 found = atomic_load(&S.queued) > 0;
                 csp_cpu_relax();
@@ -616,7 +773,7 @@ static cb_task_t *next_task(csp_worker_t *w)
         }
         pthread_mutex_lock(&S.idle_mu);
         atomic_fetch_add(&S.nidle, 1);
-        if (atomic_load(&S.queued) == 0 && !atomic_load(&S.stopping)) {
+        if (!work_visible() && !atomic_load(&S.stopping)) {
             WSTAT_ADD(w, idle_sleeps);
             pthread_cond_wait(&S.idle_cv, &S.idle_mu);
         }
@@ -627,29 +784,35 @@ static cb_task_t *next_task(csp_worker_t *w)
 
 /* ---- parking ---- */
 
+static void leave_go(csp_worker_t *w, cb_task_t *t, int after);
+static void finish_switch(csp_worker_t *w);
+
 void csp_park(cb_task_t *t)
 {
     RT_ASSERT(t->kind == CSP_GO);
-    csp_worker_t *w = t->worker;
-    w->after = CSP_AFTER_PARK;
-    rt_ctx_switch(&t->ctx, &w->ctx);
+    leave_go(t->worker, t, CSP_AFTER_PARK);
+    /* Resumed, maybe on another worker, which wrote t->worker. */
+    finish_switch(t->worker);
 }
 
 void csp_unpark(cb_task_t *t)
 {
+    /* acquire: pairs with after_park's CAS, so the worker is done with
+     * t's stack before t can be queued. */
     int s = atomic_load_explicit(&t->park, memory_order_acquire);
     for (;;) {
-        /* acq_rel: our release publishes the handler's result to the go
-         * block; it pairs with the worker's CAS in after_park (early
-         * wake-up) or with the run queue's mutex (normal wake-up). */
         if (s == CSP_PARKED) {
-            if (atomic_compare_exchange_weak_explicit(&t->park, &s, CSP_RUNNING,
-                                                      memory_order_acq_rel,
-                                                      memory_order_acquire)) {
-                make_runnable(t);
-                return;
-            }
+            /* No CAS: PARKED is left only by the one wake-up that answers
+             * the park (us); the worker's CAS, the only other writer, is
+             * behind us.  Relaxed: the run queue (its lock, or the slot's
+             * owner being this very thread, or its exchange) publishes
+             * the handler's result to whoever runs t. */
+            atomic_store_explicit(&t->park, CSP_RUNNING, memory_order_relaxed);
+            make_runnable(t);
+            return;
         } else if (s == CSP_RUNNING) {
+            /* acq_rel: the release publishes the handler's result to the
+             * worker's CAS in after_park, which queues t itself. */
             if (atomic_compare_exchange_weak_explicit(
                     &t->park, &s, CSP_WAKE_PENDING, memory_order_acq_rel,
                     memory_order_acquire))
@@ -758,16 +921,80 @@ static void task_done(cb_task_t *t)
     live_add(kind == CSP_GO ? -LIVE_GO : -LIVE_THREAD);
 }
 
+static int prepare_stack(cb_task_t *t, csp_worker_t *w);
+
+/* Make t ready to be switched to on w, from whatever runs there now. */
+static void enter_go(csp_worker_t *w, cb_task_t *t)
+{
+    if (!t->stack.lo) {
+        /* Its first run.  Out of memory here is fatal, as for a
+         * goroutine's stack ("runtime: out of memory"). */
+        int rc = prepare_stack(t, w);
+        if (rc < 0)
+            rt_panic("csp: no stack for go block %llu: %s",
+                     (unsigned long long)t->id, strerror(-rc));
+    }
+    t->worker = w;
+    set_current(t);
+    rt_stack_set_current(&t->stack, t->id);
+    cb__budget = csp_cfg.preempt == CSP_PREEMPT_REDUCTIONS ? csp_cfg.reductions
+                                                           : INT64_MAX;
+    WSTAT_ADD(w, switches);
+}
+
+/*
+ * Go block t leaves its stack for good reason `after`: straight into the
+ * next runnable go block on w when there is one (a park or an exit), else
+ * into w's loop (a yield goes to the loop too: it queues t behind the rest
+ * first).  What t asked is done by whoever runs next, in finish_switch.
+ */
+static void leave_go(csp_worker_t *w, cb_task_t *t, int after)
+{
+    w->after = after;
+    w->prev = t;
+    cb_task_t *n = after == CSP_AFTER_YIELD ? NULL : take_work(w);
+    rt_ctx_t *to = &w->ctx;
+    if (n) {
+        enter_go(w, n);
+        to = &n->ctx;
+    }
+    if (after == CSP_AFTER_EXIT)
+        rt_ctx_switch_final(&t->ctx, to);
+    rt_ctx_switch(&t->ctx, to);
+}
+
+/* The first thing run after a switch on w: what the go block that left
+ * asked for, now that nothing runs on its stack. */
+static void finish_switch(csp_worker_t *w)
+{
+    cb_task_t *t = w->prev;
+    int after = w->after;
+    w->prev = NULL;
+    w->after = CSP_AFTER_NONE;
+    switch (after) {
+    case CSP_AFTER_NONE: /* entered from w's loop */
+        break;
+    case CSP_AFTER_PARK:
+        after_park(w, t);
+        break;
+    case CSP_AFTER_YIELD:
+        enqueue_task(t, true);
+        break;
+    case CSP_AFTER_EXIT:
+        rt_ctx_destroy(&t->ctx);
+        rt_stack_release(w->pool, &t->stack);
+        task_done(t);
+        break;
+    }
+}
+
 static void go_entry(void *arg)
 {
     cb_task_t *t = arg;
+    finish_switch(t->worker);
     t->fn(t->arg);
-    csp_worker_t *w = t->worker; /* the worker we end on */
-    w->after = CSP_AFTER_EXIT;
-    rt_ctx_switch_final(&t->ctx, &w->ctx);
+    leave_go(t->worker, t, CSP_AFTER_EXIT); /* the worker we end on */
 }
-
-static int prepare_stack(cb_task_t *t, csp_worker_t *w);
 
 static void *worker_main(void *arg)
 {
@@ -779,40 +1006,14 @@ static void *worker_main(void *arg)
     rt_ctx_init_thread(&w->ctx);
     cb_task_t *t;
     while ((t = next_task(w))) {
-        if (!t->stack.lo) {
-            /* Its first run.  Out of memory here is fatal, as for a
-             * goroutine's stack ("runtime: out of memory"). */
-            int rc = prepare_stack(t, w);
-            if (rc < 0)
-                rt_panic("csp: no stack for go block %llu: %s",
-                         (unsigned long long)t->id, strerror(-rc));
-        }
-        t->worker = w;
-        set_current(t);
-        rt_stack_set_current(&t->stack, t->id);
-        cb__budget = csp_cfg.preempt == CSP_PREEMPT_REDUCTIONS
-                         ? csp_cfg.reductions
-                         : INT64_MAX;
+        enter_go(w, t);
         w->after = CSP_AFTER_NONE;
-        WSTAT_ADD(w, switches);
         rt_ctx_switch(&w->ctx, &t->ctx);
+        /* Back from whichever go block found nothing else to run. */
         rt_stack_set_current(NULL, 0);
         set_current(NULL);
-        switch (w->after) {
-        case CSP_AFTER_PARK:
-            after_park(w, t);
-            break;
-        case CSP_AFTER_YIELD:
-            enqueue_task(t, true);
-            break;
-        case CSP_AFTER_EXIT:
-            rt_ctx_destroy(&t->ctx);
-            rt_stack_release(w->pool, &t->stack);
-            task_done(t);
-            break;
-        default:
-            rt_panic("csp: a go block switched back without a reason");
-        }
+        RT_ASSERT(w->after != CSP_AFTER_NONE);
+        finish_switch(w);
     }
     drain_handler_cache(w);
     drain_task_cache(w);
@@ -963,8 +1164,8 @@ void csp_yield(void)
         return;
     }
     WSTAT_ADD(t->worker, yields);
-    t->worker->after = CSP_AFTER_YIELD;
-    rt_ctx_switch(&t->ctx, &t->worker->ctx);
+    leave_go(t->worker, t, CSP_AFTER_YIELD);
+    finish_switch(t->worker);
 }
 
 void csp_reduce_slow(void)
@@ -975,14 +1176,15 @@ void csp_reduce_slow(void)
         cb__budget = INT64_MAX;
         return;
     }
-    if (atomic_load_explicit(&S.queued, memory_order_relaxed) == 0) {
+    if (atomic_load_explicit(&S.queued, memory_order_relaxed) == 0 &&
+        !atomic_load_explicit(&t->worker->slot, memory_order_relaxed)) {
         /* Nobody waits for a worker: a new slice on the spot. */
         cb__budget = csp_cfg.reductions;
         return;
     }
     WSTAT_ADD(t->worker, preemptions);
-    t->worker->after = CSP_AFTER_YIELD;
-    rt_ctx_switch(&t->ctx, &t->worker->ctx);
+    leave_go(t->worker, t, CSP_AFTER_YIELD);
+    finish_switch(t->worker);
 }
 
 /* ---- the timer and IO thread ---- */
