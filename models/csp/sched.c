@@ -843,14 +843,25 @@ static void after_park(csp_worker_t *w, cb_task_t *t)
 /* d: +-LIVE_GO or +-LIVE_THREAD; returns the new value. */
 static int64_t live_add(int64_t d)
 {
-    /* acq_rel: the last exit's writes are visible to stop.  The broadcast
-     * is under live_mu, which stop holds from its check to its wait. */
+    /* The step that brings the count to zero is taken under live_mu, and
+     * the broadcast with it: stop reads the count under live_mu too, so
+     * once it sees zero the last exit has left the condition variable
+     * and stop may destroy it.  (A bare fetch_add followed by lock and
+     * broadcast let stop see zero, return and destroy live_cv while a
+     * `thread` process, on its way out, was still broadcasting.)  Every
+     * other step is a lock-free CAS; acq_rel so the last exit's writes
+     * are visible to stop. */
+    int64_t cur = atomic_load_explicit(&S.live, memory_order_relaxed);
+    while (cur + d != 0)
+        if (atomic_compare_exchange_weak_explicit(&S.live, &cur, cur + d,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return cur + d;
+    pthread_mutex_lock(&S.live_mu);
     int64_t v = atomic_fetch_add_explicit(&S.live, d, memory_order_acq_rel) + d;
-    if (v == 0) {
-        pthread_mutex_lock(&S.live_mu);
+    if (v == 0)
         pthread_cond_broadcast(&S.live_cv);
-        pthread_mutex_unlock(&S.live_mu);
-    }
+    pthread_mutex_unlock(&S.live_mu);
     return v;
 }
 
