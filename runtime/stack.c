@@ -197,7 +197,29 @@ struct rt_stack_pool {
     uint64_t reuses;
     uint64_t maps;
     uint64_t unmaps;
+    /* Slab pools only: the unused rest of the newest slab, and released
+     * stacks past max_cached, their pages given back (a growing array). */
+    bool slabs;
+    char *carve, *carve_end;
+    rt_stack_t *cold;
+    size_t ncold, cold_cap;
 };
+
+/*
+ * Every slab mapped by any slab pool, unmapped when the last slab pool is
+ * freed (a stack may be released into another pool than the one that
+ * carved it).  Guarded by slab_mu, taken once per slab mapped and once
+ * per slab pool made or freed; a leaf lock.
+ */
+#define SLAB_STACKS 4096
+struct slab {
+    struct slab *next;
+    void *map;
+    size_t size;
+};
+static pthread_mutex_t slab_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct slab *slabs;
+static int slab_pools;
 
 int rt_stack_pool_new(rt_stack_pool_t **out, size_t stack_size,
                       size_t max_cached)
@@ -225,11 +247,30 @@ void rt_stack_pool_free(rt_stack_pool_t *p)
 {
     if (p == NULL)
         return;
-    while (p->ncached > 0)
-        rt_stack_unmap(&p->cache[--p->ncached]);
+    while (p->ncached > 0) {
+        rt_stack_t *s = &p->cache[--p->ncached];
+        if (!s->slab)
+            rt_stack_unmap(s);
+    }
     while (p->nfresh > 0)
         rt_stack_unmap(&p->fresh[--p->nfresh]);
     free(p->cache);
+    free(p->cold);
+    if (p->slabs) {
+        struct slab *all = NULL;
+        pthread_mutex_lock(&slab_mu);
+        if (--slab_pools == 0) {
+            all = slabs;
+            slabs = NULL;
+        }
+        pthread_mutex_unlock(&slab_mu);
+        while (all != NULL) {
+            struct slab *next = all->next;
+            RT_ASSERT(munmap(all->map, all->size) == 0);
+            free(all);
+            all = next;
+        }
+    }
     free(p);
 }
 
@@ -247,26 +288,111 @@ void rt_stack_pool_stats(const rt_stack_pool_t *p, rt_stack_pool_stats_t *out)
     out->cached = p->ncached;
 }
 
+/* Map a new slab for p and make it p's carving range; 0 or -errno. */
+static int slab_map(rt_stack_pool_t *p)
+{
+    size_t guard = page_size();
+    size_t size = (p->stack_size + guard) * SLAB_STACKS;
+    struct slab *sl = malloc(sizeof *sl);
+    if (sl == NULL)
+        return -ENOMEM;
+    void *map =
+        mmap(NULL, size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED) {
+        int err = errno > 0 ? -errno : -ENOMEM;
+        free(sl);
+        return err;
+    }
+    sl->map = map;
+    sl->size = size;
+    pthread_mutex_lock(&slab_mu);
+    sl->next = slabs;
+    slabs = sl;
+    pthread_mutex_unlock(&slab_mu);
+    p->carve = map;
+    p->carve_end = (char *)map + size;
+    return 0;
+}
+
+int rt_stack_pool_new_slabs(rt_stack_pool_t **out, size_t stack_size,
+                            size_t max_cached)
+{
+    int rc = rt_stack_pool_new(out, stack_size, max_cached);
+    if (rc != 0)
+        return rc;
+    /* Without guard markers (or without guard pages at all, where plain
+     * mappings merge anyway) the pool maps stacks one by one. */
+    if (!GUARD_PAGES)
+        return 0;
+    (*out)->slabs = true;
+    pthread_mutex_lock(&slab_mu);
+    slab_pools++;
+    pthread_mutex_unlock(&slab_mu);
+    return 0;
+}
+
+int rt_stack_ready(rt_stack_t *s)
+{
+    if (!s->guard_pending)
+        return 0;
+    int rc = install_guard(s->map, (size_t)((char *)s->lo - (char *)s->map));
+    if (rc == 0)
+        s->guard_pending = false;
+    return rc;
+}
+
+/* A fresh stack carved from p's slabs, or -errno. */
+static int slab_carve(rt_stack_pool_t *p, rt_stack_t *out)
+{
+    size_t guard = page_size();
+    size_t total = p->stack_size + guard;
+    if (p->carve == p->carve_end) {
+        int rc = slab_map(p);
+        if (rc != 0)
+            return rc;
+    }
+    out->map = p->carve;
+    out->map_size = total;
+    out->lo = p->carve + guard;
+    out->size = p->stack_size;
+    out->slab = true;
+    out->guard_pending = true;
+    p->carve += total;
+    return 0;
+}
+
 int rt_stack_alloc(rt_stack_pool_t *p, rt_stack_t *out)
 {
     if (p->ncached > 0) {
         *out = p->cache[--p->ncached];
         p->reuses++;
+    } else if (p->ncold > 0) {
+        *out = p->cold[--p->ncold];
+        p->reuses++;
     } else {
-        if (p->nfresh == 0) {
-            /* A batch only when spawning outruns the cache: a pool that
-             * keeps nothing (max_cached 0) maps one stack at a time. */
-            size_t n = p->max_cached > 0 ? RT_STACK_POOL_BATCH : 1;
-            size_t guard = GUARD_PAGES ? page_size() : 0;
-            int rc = map_guarded_n(p->stack_size, guard, n, p->fresh);
-            /* No room for a batch: one stack may still fit. */
-            if (rc == -ENOMEM && n > 1)
-                rc = map_guarded_n(p->stack_size, guard, n = 1, p->fresh);
+        if (p->slabs && !atomic_load_explicit(&guard_markers_unsupported,
+                                              memory_order_relaxed)) {
+            /* Relaxed: see guard_markers_unsupported. */
+            int rc = slab_carve(p, out);
             if (rc != 0)
                 return rc;
-            p->nfresh = n;
+        } else {
+            if (p->nfresh == 0) {
+                /* A batch only when spawning outruns the cache: a pool that
+                 * keeps nothing (max_cached 0) maps one stack at a time. */
+                size_t n = p->max_cached > 0 ? RT_STACK_POOL_BATCH : 1;
+                size_t guard = GUARD_PAGES ? page_size() : 0;
+                int rc = map_guarded_n(p->stack_size, guard, n, p->fresh);
+                /* No room for a batch: one stack may still fit. */
+                if (rc == -ENOMEM && n > 1)
+                    rc = map_guarded_n(p->stack_size, guard, n = 1, p->fresh);
+                if (rc != 0)
+                    return rc;
+                p->nfresh = n;
+            }
+            *out = p->fresh[--p->nfresh];
         }
-        *out = p->fresh[--p->nfresh];
         p->maps++;
     }
     p->allocations++;
@@ -276,6 +402,31 @@ int rt_stack_alloc(rt_stack_pool_t *p, rt_stack_t *out)
 void rt_stack_release(rt_stack_pool_t *p, rt_stack_t *s)
 {
     RT_ASSERT(s->map != NULL);
+    if (s->slab && s->size == p->stack_size) {
+        if (p->ncached < p->max_cached) {
+            p->cache[p->ncached++] = *s;
+        } else {
+            /* Keep the range (and its guard marker), drop its pages. */
+            if (p->ncold == p->cold_cap) {
+                size_t cap = p->cold_cap ? p->cold_cap * 2 : 1024;
+                rt_stack_t *c = realloc(p->cold, cap * sizeof *c);
+                if (c == NULL) {
+                    /* Nowhere to keep it: it stays mapped, unused, until
+                     * the slabs go. */
+                    memset(s, 0, sizeof *s);
+                    return;
+                }
+                p->cold = c;
+                p->cold_cap = cap;
+            }
+            madvise(s->lo, s->size, MADV_DONTNEED);
+            p->cold[p->ncold++] = *s;
+            p->unmaps++;
+        }
+        memset(s, 0, sizeof *s);
+        return;
+    }
+    RT_ASSERT(!s->slab);
     if (s->size == p->stack_size && p->ncached < p->max_cached) {
         p->cache[p->ncached++] = *s;
         memset(s, 0, sizeof *s);
