@@ -164,7 +164,16 @@ struct actor_sched {
     rt_stack_pool_t *stacks;
     rt_stack_t shared; /* stacks=copy: the one stack slices run on */
     cb_task_t *current;
-    actor_why_t why; /* set by the process just before it switches here */
+    /* The process whose slice just ended and why, set by it just before
+     * it switches away (to this scheduler's context or, on a park, to the
+     * next process) and cleared by whichever context runs next on this
+     * thread once it has finished that slice (sched.c). */
+    cb_task_t *prev;
+    actor_why_t why;
+    /* A woken or spawned process that found the run queue empty: it runs
+     * before anything queued after it, and taking it needs no lock.
+     * Written and read only by this scheduler's thread (sched.c). */
+    cb_task_t *next;
     cb_task_t *free_procs;
     int64_t free_count;
     cb_port_t *free_ports;

@@ -366,16 +366,24 @@ static int64_t drain(cb_port_t *p)
 
 static void claim(cb_port_t *p, cb_task_t *self)
 {
-    uint64_t none = 0;
     /* Acquire: the previous receiver's release in unclaim hands over the
-     * private list it left. */
-    if (!atomic_compare_exchange_strong_explicit(&p->receiver, &none, self->id,
-                                                 memory_order_acquire,
-                                                 memory_order_relaxed) &&
-        none != self->id)
+     * private list it left.  A load and a store, not a CAS: the check
+     * exists to stop a second receiver that comes while another's
+     * receive is under way (the other is parked in it, or between
+     * receives of a loop), which the load sees; two receives that begin
+     * within the same few nanoseconds on two cores may both pass it.  A
+     * locked RMW on every receive was the price of catching that last
+     * case too, for a misuse rather than a semantic. */
+    uint64_t cur = atomic_load_explicit(&p->receiver, memory_order_acquire);
+    if (cur == self->id)
+        return;
+    if (cur != 0)
         rt_panic("actor: processes %llu and %llu receive on one mailbox at "
                  "once; only its owner may receive",
-                 (unsigned long long)none, (unsigned long long)self->id);
+                 (unsigned long long)cur, (unsigned long long)self->id);
+    /* Relaxed: only this receiver reads what it wrote until its release
+     * in unclaim; others only compare it. */
+    atomic_store_explicit(&p->receiver, self->id, memory_order_relaxed);
     atomic_store_explicit(&p->last_receiver, self->id, memory_order_relaxed);
 }
 

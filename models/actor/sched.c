@@ -17,6 +17,22 @@
  * park_m does the same with its unlock function; the BEAM with its
  * process status lock).
  *
+ * Direct hand-off.  A process that parks may switch straight to the
+ * process its scheduler's loop would run next rather than to the loop
+ * (direct_next): it records itself in s->prev with the reason, and the
+ * context that runs next on that thread, whichever it is (the loop after
+ * its switch returns, or the process switched to, in resumed()), finishes
+ * the slice of s->prev: so "the scheduler, after the switch away" in the
+ * park protocol means "whoever runs next on that scheduler", and the
+ * CAS PARKING -> PARKED still happens only once the parker is off its
+ * stack.  The next slot.  A process made runnable by its own scheduler's
+ * thread while that scheduler's queue is empty goes in s->next, which only
+ * that thread touches, so the wake and the dequeue take no lock.  The
+ * queue order stays the BEAM's FIFO: the slot is filled only when the
+ * queue is empty and is taken before the queue, and everything made
+ * runnable while it is full goes behind it in the queue.  Thieves never
+ * see the slot; it holds one process that its own scheduler runs next.
+ *
  * Timers and fds live on the poller of the scheduler the process parked
  * on; such a process is "pinned" (pins > 0) until it has run again and
  * cancelled them, so wakers enqueue it on that scheduler and thieves leave
@@ -29,8 +45,12 @@
  * memory.
  *
  * Invariants:
- *   - a process is on at most one run queue, and on one only in state
- *     RUNNABLE;
+ *   - a process is on at most one run queue (or next slot), and on one
+ *     only in state RUNNABLE;
+ *   - s->next is non-NULL only while, or just after, s's queue is empty,
+ *     and is written and read only by s's thread;
+ *   - s->prev is set from a process's last instruction before it switches
+ *     away to the first of the context that runs next on that thread;
  *   - a pinned process is enqueued only on its own scheduler and is never
  *     stolen;
  *   - rq_lock is a leaf lock: nothing else is taken while it is held;
@@ -153,6 +173,15 @@ static int64_t rq_add(actor_sched_t *s, int64_t d)
 
 static void enqueue(actor_sched_t *s, cb_task_t *p)
 {
+    actor_sched_t *me = actor_this_sched();
+    /* Relaxed: rq_len may be stale by a remote enqueue in flight, which
+     * then races with this one and may land on either side of it; no
+     * process queued before this wake is overtaken. */
+    if (me == s && !s->next &&
+        atomic_load_explicit(&s->rq_len, memory_order_relaxed) == 0) {
+        s->next = p;
+        return;
+    }
     p->rq_next = NULL;
     actor_lock(&s->rq_lock);
     if (s->rq_tail)
@@ -162,17 +191,26 @@ static void enqueue(actor_sched_t *s, cb_task_t *p)
     s->rq_tail = p;
     int64_t len = rq_add(s, 1);
     actor_unlock(&s->rq_lock);
-    actor_sched_t *me = actor_this_sched();
     if (me != s)
         notify(s);
-    else if (len > 1)
+    else if (len + (s->next != NULL) > 1)
         kick_idle(s);
 }
 
+/* Owner thread only. */
 static cb_task_t *dequeue(actor_sched_t *s)
 {
+    cb_task_t *p = s->next;
+    if (p) {
+        s->next = NULL;
+        return p;
+    }
+    /* Relaxed: a remote enqueue this misses is found by idle(), which
+     * re-checks under rq_lock after publishing sleeping (see notify). */
+    if (atomic_load_explicit(&s->rq_len, memory_order_relaxed) == 0)
+        return NULL;
     actor_lock(&s->rq_lock);
-    cb_task_t *p = s->rq_head;
+    p = s->rq_head;
     if (p) {
         s->rq_head = p->rq_next;
         if (!s->rq_head)
@@ -331,11 +369,52 @@ void actor_park_cancel(cb_task_t *p)
     atomic_store_explicit(&p->state, ACTOR_RUNNING, memory_order_relaxed);
 }
 
+static cb_task_t *direct_next(actor_sched_t *s, cb_task_t *p);
+static void slice_begin(actor_sched_t *s, cb_task_t *p);
+static void finish_park(actor_sched_t *s, cb_task_t *p);
+
+/* Its slice's reductions, added by the process itself before it switches
+ * away (it is still on the thread whose budget it spent).  Through
+ * cb__budget_addr: this code runs on process stacks, which migrate, so a
+ * thread-local's address must not be reused from before a switch. */
+static inline void account(cb_task_t *p)
+{
+    if (actor.reductions)
+        p->reductions += actor.reductions - *cb__budget_addr();
+}
+
+/*
+ * First thing a process does when it resumes: if it was switched to
+ * directly by a process that parked (s->prev set), finish that park here,
+ * on this stack, now that the parked one is off its own.  noinline: the
+ * process may resume on another thread than it left.
+ */
+static RT_NOINLINE void resumed(void)
+{
+    actor_sched_t *s = actor_this_sched();
+    cb_task_t *prev = s->prev;
+    if (!prev)
+        return;
+    s->prev = NULL;
+    COUNT(s, slices, 1);
+    s->ticks++;
+    finish_park(s, prev);
+}
+
 static void switch_out(cb_task_t *p, actor_why_t why)
 {
     actor_sched_t *s = p->sched;
+    account(p);
     s->why = why;
-    rt_ctx_switch(&p->ctx, &s->ctx);
+    s->prev = p;
+    cb_task_t *q = why == ACTOR_WHY_PARK ? direct_next(s, p) : NULL;
+    if (q) {
+        slice_begin(s, q);
+        rt_ctx_switch(&p->ctx, &q->ctx);
+    } else {
+        rt_ctx_switch(&p->ctx, &s->ctx);
+    }
+    resumed();
 }
 
 static void timer_fired(rt_timer_t *t, void *arg)
@@ -367,13 +446,16 @@ void actor_park(cb_task_t *p, int64_t deadline_ns)
 static void proc_entry(void *arg)
 {
     cb_task_t *p = arg;
+    resumed();
     p->fn(p->arg);
     if (p->reply) {
         actor_port_free(p->reply);
         p->reply = NULL;
     }
     actor_sched_t *s = p->sched;
+    account(p);
     s->why = ACTOR_WHY_EXIT;
+    s->prev = p;
     rt_ctx_switch_final(&p->ctx, &s->ctx);
 }
 
@@ -796,12 +878,29 @@ static void stack_restore(actor_sched_t *s, cb_task_t *p)
 
 static inline void busy_poll(actor_sched_t *s, bool long_slice);
 
-static void run_one(actor_sched_t *s, cb_task_t *p)
+static bool halted(void)
+{
+    return atomic_load_explicit(&actor.halted, memory_order_acquire);
+}
+
+
+/* Whether p's slices run on its scheduler's shared stack (stacks=copy). */
+static bool on_shared_stack(const cb_task_t *p)
+{
+    return p->copied ||
+           (!p->started && actor.copy_stacks && !p->own_stack && !p->is_root);
+}
+
+/*
+ * Ready p to run its next slice on s; the caller switches to it next.  The
+ * scheduler's loop calls it, and so does a process that parks and hands
+ * its scheduler straight to p (direct_next).
+ */
+static void slice_begin(actor_sched_t *s, cb_task_t *p)
 {
     if (p->copied) {
         stack_restore(s, p);
-    } else if (!p->started && actor.copy_stacks && !p->own_stack &&
-               !p->is_root) {
+    } else if (!p->started && on_shared_stack(p)) {
 #if defined(CB_SANITIZE_ADDRESS)
         __asan_unpoison_memory_region(s->shared.lo, s->shared.size);
 #endif
@@ -811,26 +910,97 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
         /* Its frames will point into this scheduler's shared stack. */
         p->pins++;
     } else if (!p->started) {
+        /* A fresh slab stack gets its guard page now, before anything
+         * runs on it (runtime/stack.h, "Slabs"). */
+        int rc = rt_stack_ready(&p->stack);
+        if (rc < 0)
+            rt_panic("actor: guarding the stack of process %llu: %s",
+                     (unsigned long long)p->id, cb_strerror(rc));
         rt_ctx_make(&p->ctx, p->stack.lo, p->stack.size, proc_entry, p);
         p->started = true;
     }
     p->sched = s;
     s->current = p;
     atomic_store_explicit(&p->state, ACTOR_RUNNING, memory_order_relaxed);
-    int64_t budget = actor.reductions ? actor.reductions : INT64_MAX / 2;
-    cb__budget = budget;
+    /* Through cb__budget_addr: see account(). */
+    *cb__budget_addr() = actor.reductions ? actor.reductions : INT64_MAX / 2;
+    /* No rt_stack_set_current(NULL) after a slice: the scheduler's own
+     * stack is not a task's, so the stale record can only make the
+     * overflow reporter pass a fault on, which it does for non-task
+     * faults anyway, and a call per slice is saved. */
     rt_stack_set_current(p->copied ? &s->shared : &p->stack, p->id);
+}
+
+/*
+ * Direct hand-off.  A process that parks may switch straight to the
+ * process that would run next on its scheduler, instead of through the
+ * scheduler's context and loop: half the switches of a ping-pong, and
+ * none of the loop.  It does so only when the scheduler's loop would do
+ * nothing else in between: the next process is the one the loop would
+ * dequeue (the `next` slot, or the head of the run queue), this slice is
+ * not one after which the loop looks at its poller (every POLL_EVERY-th),
+ * the VM is not halted, and neither process runs on the shared stack of
+ * stacks=copy (the parked one's bytes must be saved off it before the
+ * next one's are copied onto it, which only the scheduler's stack can
+ * do).  The park is finished (PARKING -> PARKED) by the process switched
+ * to, first thing when it resumes (resumed()), exactly as the loop would
+ * have after the switch: the parked process is off its stack by then.
+ */
+static cb_task_t *direct_next(actor_sched_t *s, cb_task_t *p)
+{
+    if (p->copied || (s->ticks + 1) % POLL_EVERY == 0 || halted())
+        return NULL;
+    cb_task_t *q = s->next;
+    if (q) {
+        if (on_shared_stack(q))
+            return NULL;
+        s->next = NULL;
+        return q;
+    }
+    /* Relaxed: a stale zero only sends this park through the loop. */
+    if (atomic_load_explicit(&s->rq_len, memory_order_relaxed) == 0)
+        return NULL;
+    actor_lock(&s->rq_lock);
+    q = s->rq_head;
+    if (q && !on_shared_stack(q)) {
+        s->rq_head = q->rq_next;
+        if (!s->rq_head)
+            s->rq_tail = NULL;
+        rq_add(s, -1);
+    } else {
+        q = NULL;
+    }
+    actor_unlock(&s->rq_lock);
+    return q;
+}
+
+/* Complete the park of p, which has left its stack: PARKING -> PARKED,
+ * or enqueue it if a waker came in between. */
+static void finish_park(actor_sched_t *s, cb_task_t *p)
+{
+    int st = ACTOR_PARKING;
+    /* acq_rel: release the process's registration writes to wakers
+     * that CAS PARKED, acquire a racing waker's writes. */
+    if (!atomic_compare_exchange_strong_explicit(&p->state, &st, ACTOR_PARKED,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        RT_ASSERT(st == ACTOR_WAKE_PENDING);
+        atomic_store_explicit(&p->state, ACTOR_RUNNABLE, memory_order_relaxed);
+        enqueue(s, p);
+    }
+}
+
+static void run_one(actor_sched_t *s, cb_task_t *p)
+{
+    slice_begin(s, p);
     rt_ctx_switch(&s->ctx, &p->ctx);
-    /* No rt_stack_set_current(NULL) here: the scheduler's own stack is
-     * not a task's, so the stale record can only make the overflow
-     * reporter pass a fault on, which it does for non-task faults anyway,
-     * and a call per slice is saved. */
+    /* The process that switched back is p, or the last of the processes
+     * p handed the scheduler to directly. */
+    p = s->prev;
+    s->prev = NULL;
     if (p->copied && s->why != ACTOR_WHY_EXIT)
         stack_save(s, p);
     s->current = NULL;
-    int64_t used = budget - cb__budget;
-    if (actor.reductions)
-        p->reductions += used;
     COUNT(s, slices, 1);
     switch (s->why) {
     case ACTOR_WHY_PREEMPT:
@@ -845,20 +1015,9 @@ static void run_one(actor_sched_t *s, cb_task_t *p)
         busy_poll(s, s->why == ACTOR_WHY_PREEMPT);
         enqueue(s, p);
         return;
-    case ACTOR_WHY_PARK: {
-        int st = ACTOR_PARKING;
-        /* acq_rel: release the process's registration writes to wakers
-         * that CAS PARKED, acquire a racing waker's writes. */
-        if (!atomic_compare_exchange_strong_explicit(
-                &p->state, &st, ACTOR_PARKED, memory_order_acq_rel,
-                memory_order_acquire)) {
-            RT_ASSERT(st == ACTOR_WAKE_PENDING);
-            atomic_store_explicit(&p->state, ACTOR_RUNNABLE,
-                                  memory_order_relaxed);
-            enqueue(s, p);
-        }
+    case ACTOR_WHY_PARK:
+        finish_park(s, p);
         break;
-    }
     case ACTOR_WHY_EXIT:
         finish_exit(s, p);
         break;
@@ -898,18 +1057,13 @@ static RT_NOINLINE void busy_poll_now(actor_sched_t *s)
     }
 }
 
-static bool halted(void)
-{
-    return atomic_load_explicit(&actor.halted, memory_order_acquire);
-}
-
 static void idle(actor_sched_t *s)
 {
     /* seq_cst: see notify(). */
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&actor.nsleeping, 1, memory_order_relaxed);
     actor_lock(&s->rq_lock);
-    bool empty = s->rq_head == NULL;
+    bool empty = s->rq_head == NULL && s->next == NULL;
     actor_unlock(&s->rq_lock);
     bool stop = atomic_load_explicit(&actor.stopping, memory_order_acquire);
     if (empty && !stop) {
@@ -964,7 +1118,8 @@ int actor_sched_start(char *err, size_t errlen)
         int rc = rt_poller_new(&s->poller);
         if (rc == 0)
             rc =
-                rt_stack_pool_new(&s->stacks, actor.stack_bytes, STACKS_CACHED);
+                rt_stack_pool_new_slabs(&s->stacks, actor.stack_bytes,
+                                        STACKS_CACHED);
         if (rc == 0 && actor.copy_stacks)
             rc = rt_stack_map(actor.stack_bytes, &s->shared);
         if (rc < 0) {
