@@ -37,8 +37,10 @@
  *
  * Invariants:
  *   - one process at a time receives on a port (the MPSC queue has one
- *     consumer; `receiver` enforces it and a second concurrent receiver
- *     aborts with a message, as only a mailbox's owner can receive);
+ *     consumer; `receiver` checks it and a second receiver that comes
+ *     while another's receive is under way aborts with a message, as only
+ *     a mailbox's owner can receive; see claim for the one race the
+ *     check lets through);
  *   - the private list holds messages in arrival order; messages are
  *     removed from it only by the receiver, which keeps lastp and
  *     mark_link pointing at live links;
