@@ -315,9 +315,24 @@ static int slab_map(rt_stack_pool_t *p)
     return 0;
 }
 
+/* Settle guard_markers_unsupported with one guard on a scratch mapping,
+ * so that whether a slab pool carves (rt_stack_pool_carves_slabs) is known
+ * before its first stack is handed out, not found out at its first guard. */
+static void probe_guard_markers(void)
+{
+    size_t pg = page_size();
+    void *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return;
+    (void)install_guard(m, pg);
+    munmap(m, 2 * pg);
+}
+
 int rt_stack_pool_new_slabs(rt_stack_pool_t **out, size_t stack_size,
                             size_t max_cached)
 {
+    static pthread_once_t probed = PTHREAD_ONCE_INIT;
     int rc = rt_stack_pool_new(out, stack_size, max_cached);
     if (rc != 0)
         return rc;
@@ -325,6 +340,7 @@ int rt_stack_pool_new_slabs(rt_stack_pool_t **out, size_t stack_size,
      * mappings merge anyway) the pool maps stacks one by one. */
     if (!GUARD_PAGES)
         return 0;
+    pthread_once(&probed, probe_guard_markers);
     (*out)->slabs = true;
     pthread_mutex_lock(&slab_mu);
     slab_pools++;
@@ -362,6 +378,14 @@ static int slab_carve(rt_stack_pool_t *p, rt_stack_t *out)
     return 0;
 }
 
+bool rt_stack_pool_carves_slabs(const rt_stack_pool_t *p)
+{
+    /* Relaxed: see guard_markers_unsupported; the probe made when the
+     * pool was created has settled it. */
+    return p->slabs && !atomic_load_explicit(&guard_markers_unsupported,
+                                             memory_order_relaxed);
+}
+
 int rt_stack_alloc(rt_stack_pool_t *p, rt_stack_t *out)
 {
     if (p->ncached > 0) {
@@ -371,9 +395,7 @@ int rt_stack_alloc(rt_stack_pool_t *p, rt_stack_t *out)
         *out = p->cold[--p->ncold];
         p->reuses++;
     } else {
-        if (p->slabs && !atomic_load_explicit(&guard_markers_unsupported,
-                                              memory_order_relaxed)) {
-            /* Relaxed: see guard_markers_unsupported. */
+        if (rt_stack_pool_carves_slabs(p)) {
             int rc = slab_carve(p, out);
             if (rc != 0)
                 return rc;

@@ -200,6 +200,13 @@ int rt_stack_pool_new_slabs(rt_stack_pool_t **out, size_t stack_size,
  * stack; a no-op after that and for other stacks).  0 or -ENOMEM.
  */
 int rt_stack_ready(rt_stack_t *s);
+/*
+ * Whether p carves its stacks from slabs (a slab pool on a kernel with
+ * guard markers): then an allocation fails only when the address space or
+ * memory runs out, never for lack of memory maps, so a scheduler may take
+ * a task's stack when the task first runs instead of when it is spawned.
+ */
+bool rt_stack_pool_carves_slabs(const rt_stack_pool_t *p);
 /* Unmap every cached stack and free the pool.  NULL is a no-op. */
 void rt_stack_pool_free(rt_stack_pool_t *p);
 /* The pool's usable stack size after rounding, in bytes. */

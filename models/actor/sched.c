@@ -537,11 +537,17 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
             return rc;
         }
         p->own_stack = true;
-    } else if (!actor.copy_stacks || is_root) {
-        /* Taken at spawn, so that running out of stacks (a guarded stack
-         * is two memory maps, and vm.max_map_count allows ~65,000) is
-         * spawn's -ENOMEM, not a scheduler's panic.  A foreign thread
-         * (run() spawning the root) has no pool and maps its own. */
+    } else if ((!actor.copy_stacks || is_root) &&
+               !(s && !is_root && rt_stack_pool_carves_slabs(s->stacks))) {
+        /* A slab stack is taken when the process first runs (slice_begin):
+         * a process that has not run needs no stack, and one taken then
+         * from the cache is one the last exit left hot, where one taken
+         * at spawn is a fresh page to fault in (skynet's million leaves
+         * wait in the run queue before any runs).  Other stacks are taken
+         * here, so that running out of them (a guarded stack is then two
+         * memory maps, and vm.max_map_count allows ~65,000) is spawn's
+         * -ENOMEM, not a scheduler's panic.  A foreign thread (run()
+         * spawning the root) has no pool and maps its own. */
         int rc = s ? rt_stack_alloc(s->stacks, &p->stack)
                    : rt_stack_map(actor.stack_bytes, &p->stack);
         if (rc < 0) {
@@ -910,9 +916,13 @@ static void slice_begin(actor_sched_t *s, cb_task_t *p)
         /* Its frames will point into this scheduler's shared stack. */
         p->pins++;
     } else if (!p->started) {
-        /* A fresh slab stack gets its guard page now, before anything
-         * runs on it (runtime/stack.h, "Slabs"). */
-        int rc = rt_stack_ready(&p->stack);
+        /* A slab stack is bound now (see spawn); a fresh one gets its
+         * guard page before anything runs on it (runtime/stack.h,
+         * "Slabs").  Failing here means the address space or memory is
+         * gone, which stops a BEAM node too. */
+        int rc = p->stack.map ? 0 : rt_stack_alloc(s->stacks, &p->stack);
+        if (rc == 0)
+            rc = rt_stack_ready(&p->stack);
         if (rc < 0)
             rt_panic("actor: guarding the stack of process %llu: %s",
                      (unsigned long long)p->id, cb_strerror(rc));
