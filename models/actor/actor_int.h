@@ -180,6 +180,8 @@ struct actor_sched {
     actor_msg_t *free_msgs; /* free message nodes (mailbox.c) */
     int64_t nfree_msgs;
     int64_t last_poll_ns;
+    /* Process ids this scheduler hands out next: [id_next, id_end). */
+    uint64_t id_next, id_end;
     uint64_t ticks;
     uint64_t rng;
     /* Bytes of mailboxes this thread added minus those it removed (a
@@ -202,9 +204,16 @@ typedef struct actor_model {
     size_t stack_bytes;
     bool copy_stacks; /* -p stacks=copy */
     uint64_t seed;
-    _Atomic uint64_t next_id;    /* relaxed: ids need only uniqueness */
     _Atomic int stopping;        /* release by stop, acquire by schedulers */
     _Atomic int halted;          /* set once by the memory cap */
+    /* Above: read on every spawn and park, written once a run.  Below:
+     * written while processes run; a line apart, so those writes do not
+     * take the line the reads need from the other cores. */
+    char pad_[RT_CACHELINE];
+    /* Relaxed: ids need only uniqueness.  Schedulers take them
+     * ID_BLOCK at a time (sched.c), so spawns on different schedulers do
+     * not all write this word. */
+    _Atomic uint64_t next_id;
     _Atomic int64_t foreign_mem; /* mailbox bytes added by non-schedulers */
     _Atomic int64_t procs_allocated;
     _Atomic int64_t nsleeping; /* schedulers asleep now (a hint) */

@@ -518,6 +518,25 @@ static void proc_recycle(actor_sched_t *s, cb_task_t *p)
     s->free_count++;
 }
 
+/* Ids a scheduler takes from the global counter at once. */
+#define ID_BLOCK 1024
+
+/* A process id unique in the run; s NULL on a foreign thread.  Ids are
+ * unique, not dense or in spawn order across schedulers (nor are the
+ * BEAM's pids). */
+static uint64_t new_id(actor_sched_t *s)
+{
+    if (!s)
+        return atomic_fetch_add_explicit(&actor.next_id, 1,
+                                         memory_order_relaxed);
+    if (s->id_next == s->id_end) {
+        s->id_next = atomic_fetch_add_explicit(&actor.next_id, ID_BLOCK,
+                                               memory_order_relaxed);
+        s->id_end = s->id_next + ID_BLOCK;
+    }
+    return s->id_next++;
+}
+
 static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
                  cb_task_t **out, bool is_root)
 {
@@ -560,7 +579,7 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     p->pins = 0;
     p->fn = fn;
     p->arg = arg;
-    p->id = atomic_fetch_add_explicit(&actor.next_id, 1, memory_order_relaxed);
+    p->id = new_id(s);
     p->detached = out == NULL || is_root;
     p->is_root = is_root;
     p->started = false;
