@@ -80,8 +80,13 @@ struct cb_port {
     csp_lock_t mu; /* guards everything below but refs */
     cb_port_policy_t policy;
     size_t cap;     /* buffer size; 0: unbuffered */
-    cb_term_t *buf; /* ring of cap */
-    size_t bhead, bcount;
+    /* Ring of bsize slots, grown by doubling up to cap as values arrive
+     * (core.async's FixedBuffer is a LinkedList: a buffer of 1024 costs
+     * nothing until it holds something).  Allocating cap slots up front
+     * gave each channel 8 KiB at the default size, and skynet's 111,111
+     * channels, which each hold at most 10 values, 0.9 GB. */
+    cb_term_t *buf;
+    size_t bsize, bhead, bcount;
     equeue_t puts, takes;
     int dirty_puts, dirty_takes;
     bool closed;
@@ -238,9 +243,29 @@ static void finish(csp_handler_t *h)
 
 /* ---- buffer ---- */
 
+/* Room for one more value in the ring (bcount < cap); false when out of
+ * memory. */
+static bool buf_reserve(cb_port_t *p)
+{
+    if (p->bcount < p->bsize)
+        return true;
+    size_t nsize = p->bsize * 2 < p->cap ? p->bsize * 2 : p->cap;
+    cb_term_t *b = malloc(nsize * sizeof *b);
+    if (!b)
+        return false;
+    for (size_t i = 0; i < p->bcount; i++)
+        b[i] = p->buf[ring_at(p->bhead, i, p->bsize)];
+    free(p->buf);
+    p->buf = b;
+    p->bsize = nsize;
+    p->bhead = 0;
+    return true;
+}
+
+/* Expects room (buf_reserve). */
 static void buf_push(cb_port_t *p, cb_term_t v)
 {
-    p->buf[ring_at(p->bhead, p->bcount, p->cap)] = v;
+    p->buf[ring_at(p->bhead, p->bcount, p->bsize)] = v;
     p->bcount++;
     if ((int64_t)p->bcount > p->max_len)
         p->max_len = (int64_t)p->bcount;
@@ -249,7 +274,7 @@ static void buf_push(cb_port_t *p, cb_term_t v)
 static cb_term_t buf_pop(cb_port_t *p)
 {
     cb_term_t v = p->buf[p->bhead];
-    p->bhead = ring_next(p->bhead, p->cap);
+    p->bhead = ring_next(p->bhead, p->bsize);
     p->bcount--;
     return v;
 }
@@ -389,7 +414,8 @@ out:
 
 /*
  * put!: as take_op.  On OP_DONE the value is consumed unless *status is
- * -EPIPE (closed: the caller still owns it).
+ * negative (-EPIPE: closed; -ENOMEM: the buffer could not grow): then the
+ * caller still owns it.
  */
 static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
                   cb_term_t val, int *status)
@@ -408,6 +434,13 @@ static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
         goto out;
     }
     if (p->cap > 0 && (p->bcount < p->cap || p->policy != CB_PORT_FIXED)) {
+        if (p->bcount < p->cap && !buf_reserve(p)) {
+            /* As a put on a closed channel: the value stays the
+             * caller's. */
+            r = commit1(h) ? OP_DONE : OP_INACTIVE;
+            *status = -ENOMEM;
+            goto out;
+        }
         if (!commit1(h)) {
             r = OP_INACTIVE;
             goto out;
@@ -469,7 +502,10 @@ static int open_chan(cb_port_policy_t policy, size_t cap, cb_port_t **out)
     cb_port_t *p = calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;
-    if (cap > 0 && !(p->buf = malloc(cap * sizeof *p->buf))) {
+    /* Most channels hold a few values at a time; the ring doubles from
+     * here when one holds more (buf_reserve). */
+    p->bsize = cap < 16 ? cap : 16;
+    if (cap > 0 && !(p->buf = malloc(p->bsize * sizeof *p->buf))) {
         free(p);
         return -ENOMEM;
     }
@@ -520,7 +556,7 @@ int csp_port_close(cb_port_t *p)
 static void destroy(cb_port_t *p)
 {
     for (size_t i = 0; i < p->bcount; i++)
-        cb_term_release(p->buf[(p->bhead + i) % p->cap]);
+        cb_term_release(p->buf[ring_at(p->bhead, i, p->bsize)]);
     /* Stale entries only: a live party would still be waiting on p. */
     while (p->puts.n > 0)
         entry_unref(eq_pop(&p->puts).h);
