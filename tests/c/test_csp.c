@@ -143,6 +143,54 @@ static void case_drop_counts(void)
     cb_port_free(dr);
 }
 
+/* A buffer larger than the ring a channel starts with: its ring grows
+ * while values wrap around it, and the policy still counts its full size
+ * exactly. */
+static void case_buffer_growth(void)
+{
+    enum { CAP = 100, PUTS = 1000 };
+    cb_port_t *fx = chan(CB_PORT_FIXED, CAP), *sl = chan(CB_PORT_SLIDING, CAP),
+              *dr = chan(CB_PORT_DROPPING, CAP);
+    cb_port_t *all[3] = {fx, sl, dr};
+    /* Wrap the starting ring first: put 10, take 7, so the head is not at
+     * slot 0 when the ring first grows. */
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 10; i++)
+            CHECK_EQ(cb_send(all[k], cb_int(-10 + i)), 0);
+        for (int i = 0; i < 7; i++)
+            CHECK_EQ(take_int(all[k]), -10 + i);
+    }
+    /* Fixed: room for exactly CAP values; the next put would park, which
+     * an alts with :default reports at once. */
+    for (int i = 0; i < CAP - 3; i++)
+        CHECK_EQ(cb_send(fx, cb_int(i)), 0);
+    cb_select_op_t put = {fx, CB_SELECT_SEND, cb_int(-1), 0};
+    CHECK_EQ(cb_select(&put, 1, 0, 0), -ETIMEDOUT);
+    CHECK_EQ(cb_port_length(fx), CAP);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(take_int(fx), -3 + i);
+    for (int i = 0; i < CAP - 3; i++)
+        CHECK_EQ(take_int(fx), i);
+    /* Sliding and dropping: every put past CAP drops exactly one value. */
+    int dsl = 0, ddr = 0;
+    for (int i = 0; i < PUTS; i++) {
+        dsl += cb_send(sl, cb_int(i)) == CB_SEND_DROPPED;
+        ddr += cb_send(dr, cb_int(i)) == CB_SEND_DROPPED;
+    }
+    CHECK_EQ(dsl, PUTS + 3 - CAP);
+    CHECK_EQ(ddr, PUTS + 3 - CAP);
+    for (int i = 0; i < CAP; i++)
+        CHECK_EQ(take_int(sl), PUTS - CAP + i); /* the newest survive */
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(take_int(dr), -3 + i); /* the oldest survive */
+    for (int i = 0; i < CAP - 3; i++)
+        CHECK_EQ(take_int(dr), i);
+    for (int k = 0; k < 3; k++) {
+        CHECK_EQ(cb_port_length(all[k]), 0);
+        cb_port_free(all[k]);
+    }
+}
+
 /* ---- close ---- */
 
 typedef struct closer {
@@ -695,6 +743,7 @@ static const struct {
 } cases[] = {
     {"rendezvous_order", case_rendezvous_order, ""},
     {"drop_counts", case_drop_counts, ""},
+    {"buffer_growth", case_buffer_growth, ""},
     {"close_semantics", case_close_semantics, ""},
     {"pending_limit", case_pending_limit, ""},
     {"alts_default_priority", case_alts_default_priority, ""},

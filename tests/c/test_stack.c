@@ -242,6 +242,68 @@ static void test_guard_mapping(void)
 #endif
 }
 
+#if !defined(CB_NO_GUARD_PAGES)
+/* Whether this kernel installs guard markers, asked independently of the
+ * module: one MADV_GUARD_INSTALL (102) on a scratch mapping. */
+static bool kernel_has_guard_markers(void)
+{
+    void *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    bool yes = madvise(m, page, 102) == 0;
+    munmap(m, 2 * page);
+    return yes;
+}
+#endif
+
+static void test_slab_pool(void)
+{
+    const size_t size = 32 * 1024;
+    rt_stack_pool_t *plain, *slabs;
+    CHECK_EQ(rt_stack_pool_new(&plain, size, 8), 0);
+    CHECK(!rt_stack_pool_carves_slabs(plain));
+    rt_stack_pool_free(plain);
+
+    CHECK_EQ(rt_stack_pool_new_slabs(&slabs, size, 8), 0);
+#if defined(CB_NO_GUARD_PAGES)
+    CHECK(!rt_stack_pool_carves_slabs(slabs));
+#else
+    /* Known when the pool is made, before any stack is handed out: a
+     * scheduler decides at spawn whether a stack may wait for the first
+     * run. */
+    bool carves = kernel_has_guard_markers();
+    CHECK_EQ(rt_stack_pool_carves_slabs(slabs), carves);
+    if (carves) {
+        rt_stack_t b[3];
+        for (int i = 0; i < 3; i++) {
+            CHECK_EQ(rt_stack_alloc(slabs, &b[i]), 0);
+            CHECK(b[i].slab);
+            CHECK(b[i].guard_pending);
+            check_layout(&b[i], size);
+        }
+        /* Carved side by side from one slab. */
+        for (int i = 0; i < 2; i++)
+            CHECK((char *)b[i + 1].map == (char *)b[i].map + b[i].map_size);
+        for (int i = 0; i < 3; i++) {
+            CHECK_EQ(rt_stack_ready(&b[i]), 0);
+            CHECK(!b[i].guard_pending);
+            ((volatile char *)b[i].lo)[0] = 1;
+            expect_fault(b[i].map);
+        }
+        /* A cached stack comes back with its guard still in place. */
+        void *top = b[2].lo;
+        rt_stack_release(slabs, &b[2]);
+        CHECK_EQ(rt_stack_alloc(slabs, &b[2]), 0);
+        CHECK(b[2].lo == top);
+        CHECK(!b[2].guard_pending);
+        expect_fault(b[2].map);
+        for (int i = 0; i < 3; i++)
+            rt_stack_release(slabs, &b[i]);
+    }
+#endif
+    rt_stack_pool_free(slabs);
+}
+
 /* ---- Alternate signal stacks ---- */
 
 static void *altstack_thread(void *arg)
@@ -567,6 +629,7 @@ int main(void)
     test_sizes();
     test_pool();
     test_guard_mapping();
+    test_slab_pool();
     test_altstack();
     test_overflow_reported();
     test_other_faults_untouched();
