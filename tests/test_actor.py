@@ -111,9 +111,10 @@ def test_queued_processes_hold_no_stack():
     # A process takes its stack when it first runs, from the cache its
     # scheduler's last exits left: skynet's 100,000 leaves, queued behind
     # 11,111 parked inner nodes, then reuse a handful of warm stacks.  A
-    # stack taken at spawn would be a fresh page for each leaf (400 MB
-    # more here, 0.36 GB in all; 0.09 GB now); the bound allows half of that.  Resident memory
-    # means little under a sanitizer's shadow, so only plain builds check.
+    # stack taken at spawn is a fresh page for each leaf: 400 MB more
+    # (0.36 GB grown in all, against 0.09 GB now); the bound is half of
+    # that.  Resident memory means little under a sanitizer's shadow, so
+    # only plain builds check.
     small = run_json("run", "-m", "actor", "-w", "skynet", "--cpus", "0",
                      "-p", "leaves=10", "--reps", "1", "--warmup", "0")
     if small["machine"]["sanitize"]:
