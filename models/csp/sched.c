@@ -35,8 +35,9 @@
  * go pool is one ThreadPoolExecutor with one queue, plus one slot per
  * worker: a go block that a go block readies (or spawns) while nothing is
  * queued goes to its worker's slot instead, which is where the FIFO would
- * have put it (first), without the queue's lock and `queued` (four RMWs
- * per hand-off, a third of a round trip on one worker).  A worker takes
+ * have put it (first), without the queue's lock (two RMWs per hand-off,
+ * and four when a counter of queued go blocks was kept: a third of a
+ * round trip on one worker).  A worker takes
  * its own slot first, then the queue; with more than one worker, idle
  * ones take other workers' slots when the queue is empty, and look at
  * them first every SLOT_LOOK pops, so a go block in the slot of a worker
@@ -50,13 +51,12 @@
  * the oldest half (Cilk's and Rayon's deques): depth first, so a tree of
  * spawns keeps a path alive instead of a whole level (skynet: ~2,500 go
  * blocks alive at once instead of a million).  Idle workers sleep on one
- * condition variable; `queued` counts runnable go blocks in all queues.
+ * condition variable.
  *
  * Invariants:
  *   - a go block is in at most one run queue or slot, and only while
  *     RUNNING and not on a worker;
- *   - a go block in a slot is not counted in `queued`, and only the
- *     slot's worker thread fills it;
+ *   - only a slot's worker thread fills it;
  *   - what a go block asked when it left its stack (w->after, w->prev) is
  *     done by the next code to run on that worker, before anything else;
  *   - per-worker state is reached through t->worker (kept in the task) or
@@ -67,21 +67,26 @@
  *     (enter_go; INT64_MAX with preempt=none: a hog keeps its worker, as
  *     in core.async).
  *
- * Idle protocol (why no wake-up is lost): a producer increments `queued`
- * (or stores to its slot) and then reads `nspinning` and `nidle`; a
- * worker going to sleep increments `nidle` under idle_mu and then reads
- * `queued` and the slots.  All are
- * sequentially consistent, so at least one sees the other; the producer
- * that sees a sleeper (and no spinner) signals under idle_mu, which the
- * sleeper holds from its check until its wait.  At most one worker spins
+ * Idle protocol (why no wake-up is lost): a producer puts a go block in
+ * a run queue (its length is stored under the queue's lock), a runnext or
+ * a slot, issues a seq_cst fence and then reads `nspinning` and `nidle`;
+ * a worker going to sleep increments `nidle` under idle_mu (seq_cst) and
+ * then reads every queue's length, runnext and slot (work_visible).  So
+ * at least one sees the other (Go's wakep and its spinning M's final
+ * check of every P make the same pair); the producer that sees a sleeper
+ * (and no spinner) signals under idle_mu, which the sleeper holds from its
+ * check until its wait.  Nothing is counted globally on the way: a
+ * counter of queued go blocks that every enqueue and every pop wrote was
+ * the line two workers fought over most (skynet 1M, sched=lifo, 2
+ * workers: 30% of the time, and slower than one worker).  At most one worker spins
  * for a few microseconds before sleeping (Go's spinning M), and producers
  * leave the wake-up to it; so a worker that pops a go block while more
  * are queued wakes a sleeper in turn (Go's wakep), or a burst enqueued
  * during one spin would leave all but one go block waiting behind a busy
  * worker while others sleep.
  *
- * Rejected: counting slotted go blocks in `queued` (two of the four RMWs
- * back, and `queued` is the line every worker writes); a slot for a go
+ * Rejected: a global count of queued go blocks for idle workers to watch
+ * (every enqueue and pop wrote its line: see above); a slot for a go
  * block readied while others are queued (it would run ahead of them, as
  * Go's runnext does, which core.async's executor never does);
  * waking a worker per enqueue unconditionally (a futex call per
@@ -108,11 +113,13 @@
 #include <string.h>
 #include <time.h>
 
-/* A run queue.  head/tail/n guarded by mu. */
+/* A run queue.  head/tail/n guarded by mu; n is also read without it
+ * (relaxed, or after a fence in the idle protocol), so it is stored
+ * atomically, by plain stores under mu rather than RMWs. */
 typedef struct rq {
     csp_lock_t mu;
     cb_task_t *head, *tail;
-    int64_t n;
+    _Atomic int64_t n;
 } RT_ALIGNED_CACHELINE rq_t;
 
 /* Per-worker counters: written by the worker only (relaxed load+store, no
@@ -141,9 +148,10 @@ struct csp_worker {
     int after;
     cb_task_t *prev;
     uint64_t rng; /* steal victims; this worker only */
+    uint64_t id_next, id_end; /* task ids it hands out next; this worker */
     _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
     /* shared: a go block this worker's go blocks readied while nothing
-     * was queued, not counted in `queued` (the run queues' essay). */
+     * was queued (the run queues' essay). */
     _Atomic(cb_task_t *) slot;
     /* Consecutive runnext picks (stealing, lifo), or pops since the last
      * look at the other workers' slots (shared); this worker only. */
@@ -159,7 +167,6 @@ static struct {
     csp_worker_t *workers;
     int nworkers;
     rq_t shared;
-    _Atomic int64_t queued; /* runnable, in any queue; see the idle protocol */
     _Atomic int nidle;
     _Atomic int nspinning;   /* 0 or 1: a worker looking for work, awake */
     pthread_mutex_t idle_mu; /* guards the sleep/wake hand-off */
@@ -449,7 +456,20 @@ static void rq_init(rq_t *q)
 {
     atomic_init(&q->mu.held, 0);
     q->head = q->tail = NULL;
-    q->n = 0;
+    atomic_init(&q->n, 0);
+}
+
+/* Expects q->mu. */
+static void rq_count(rq_t *q, int64_t d)
+{
+    atomic_store_explicit(
+        &q->n, atomic_load_explicit(&q->n, memory_order_relaxed) + d,
+        memory_order_relaxed);
+}
+
+static int64_t rq_len(rq_t *q)
+{
+    return atomic_load_explicit(&q->n, memory_order_relaxed);
 }
 
 static void rq_push(rq_t *q, cb_task_t *t, bool at_head)
@@ -472,7 +492,7 @@ static void rq_push(rq_t *q, cb_task_t *t, bool at_head)
             q->head = t;
         q->tail = t;
     }
-    q->n++;
+    rq_count(q, 1);
     csp_unlock(&q->mu);
 }
 
@@ -487,7 +507,7 @@ static void rq_unlink(rq_t *q, cb_task_t *t)
         t->next->prev = t->prev;
     else
         q->tail = t->prev;
-    q->n--;
+    rq_count(q, -1);
 }
 
 static cb_task_t *rq_pop(rq_t *q, bool from_tail)
@@ -508,7 +528,7 @@ static cb_task_t *steal(csp_worker_t *w, rq_t *victim, bool oldest_at_tail)
     cb_task_t *batch[STEAL_MAX];
     int got = 0;
     csp_lock(&victim->mu);
-    int64_t take = (victim->n + 1) / 2;
+    int64_t take = (rq_len(victim) + 1) / 2;
     while (got < take && got < STEAL_MAX) {
         cb_task_t *t = oldest_at_tail ? victim->tail : victim->head;
         rq_unlink(victim, t);
@@ -523,12 +543,14 @@ static cb_task_t *steal(csp_worker_t *w, rq_t *victim, bool oldest_at_tail)
     return batch[0];
 }
 
-/* A spinning worker will find the work; otherwise wake a sleeper.  Both
- * loads are seq_cst: the idle protocol's load after the caller's store to
- * `queued`. */
+/* A spinning worker will find the work; otherwise wake a sleeper.  The
+ * fence orders the caller's store of the work (a queue length, runnext,
+ * a slot) before these loads: the idle protocol's producer side. */
 static void wake_idle(void)
 {
-    if (atomic_load(&S.nspinning) == 0 && atomic_load(&S.nidle) > 0) {
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&S.nspinning, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&S.nidle, memory_order_relaxed) > 0) {
         pthread_mutex_lock(&S.idle_mu);
         pthread_cond_signal(&S.idle_cv);
         pthread_mutex_unlock(&S.idle_mu);
@@ -543,21 +565,19 @@ static void wake_idle(void)
 static bool slot_put(csp_worker_t *w, cb_task_t *t)
 {
     /* Only the owner fills its slot, so this relaxed load is exact when it
-     * says full; `queued` (seq_cst, as the idle protocol's) says nothing
-     * is waiting in the shared queue, so t may go ahead of it. */
+     * says full; an empty shared queue means t goes ahead of nobody (a
+     * stale answer only changes which of two go blocks runs first). */
     if (atomic_load_explicit(&w->slot, memory_order_relaxed) ||
-        atomic_load(&S.queued) != 0)
+        rq_len(&S.shared) != 0)
         return false;
     if (S.nworkers == 1) {
         /* Relaxed: this thread is the slot's only reader. */
         atomic_store_explicit(&w->slot, t, memory_order_relaxed);
         return true;
     }
-    /* seq_cst: the idle protocol's store-then-load, with the slot in
-     * place of `queued`; a sleeper checks the slots after raising nidle.
-     * Also the release that hands t (and what its waker wrote) to a
-     * thief's exchange. */
-    atomic_store(&w->slot, t);
+    /* The release hands t (and what its waker wrote) to a thief's
+     * exchange; wake_idle's fence orders it before the idle loads. */
+    atomic_store_explicit(&w->slot, t, memory_order_release);
     wake_idle();
     return true;
 }
@@ -587,17 +607,31 @@ static cb_task_t *slot_steal(csp_worker_t *w)
     return NULL;
 }
 
-/* Work an idle worker could find: queued, or in some slot.  seq_cst
- * loads: the idle protocol's loads after the sleeper's store to nidle. */
-static bool work_visible(void)
+/* Work an idle worker could find: in a run queue or a runnext, and with
+ * `slots`, in a worker's slot.  After the fence, these are the idle
+ * protocol's loads that follow the sleeper's increment of nidle, which
+ * must look at the slots too.  A spinning worker leaves them out: a slot
+ * is work its own worker runs next, and a spinner that took it would
+ * turn a hand-off between two go blocks on one worker into one between
+ * two workers (a round trip of ~1 us instead of ~0.35 us, pool=2). */
+static bool work_visible(bool slots)
 {
-    if (atomic_load(&S.queued) > 0)
-        return true;
-    if (csp_cfg.sched != CSP_SCHED_SHARED)
-        return false;
-    for (int k = 0; k < S.nworkers; k++)
-        if (atomic_load(&S.workers[k].slot))
+    atomic_thread_fence(memory_order_seq_cst);
+    if (csp_cfg.sched == CSP_SCHED_SHARED) {
+        if (rq_len(&S.shared) > 0)
             return true;
+        for (int k = 0; slots && k < S.nworkers; k++)
+            if (atomic_load_explicit(&S.workers[k].slot,
+                                     memory_order_relaxed))
+                return true;
+        return false;
+    }
+    for (int k = 0; k < S.nworkers; k++) {
+        csp_worker_t *v = &S.workers[k];
+        if (rq_len(&v->q) > 0 ||
+            atomic_load_explicit(&v->runnext, memory_order_relaxed))
+            return true;
+    }
     return false;
 }
 
@@ -610,8 +644,6 @@ static void enqueue_task(cb_task_t *t, bool behind)
     if (csp_cfg.sched == CSP_SCHED_SHARED && w && !behind &&
         slot_put(w, t))
         return;
-    /* seq_cst: the idle protocol's store-then-load (file comment). */
-    atomic_fetch_add(&S.queued, 1);
     if (csp_cfg.sched == CSP_SCHED_SHARED) {
         rq_push(&S.shared, t, false);
     } else if (w && behind) {
@@ -691,19 +723,20 @@ static cb_task_t *try_pop(csp_worker_t *w)
     return t;
 }
 
-/* How many times the spinning worker polls `queued` before it sleeps: a
+/* How many times the spinning worker looks for work before it sleeps: a
  * pause is ~28 ns here, so ~8 us, the order of a futex wake-up plus a
  * thread switch.  Longer spins take a core, on a two-core machine, from
  * the very thread that is about to hand the worker some work. */
 #define SPIN_CHECKS 300
 
-/* A go block popped from a queue leaves `queued`. */
-static void leave_queued(void)
+/* w popped a go block from a queue.  If more wait behind it, pass the
+ * wake-up on, since producers that saw a spinning worker woke nobody and
+ * that spinner is about to be busy (Go's wakep on leaving the spinning
+ * state). */
+static void leave_queued(csp_worker_t *w)
 {
-    /* More work behind this one: pass the wake-up on, since producers
-     * that saw a spinning worker woke nobody and that spinner is about to
-     * be busy (Go's wakep on leaving the spinning state). */
-    if (atomic_fetch_sub(&S.queued, 1) > 1)
+    if (csp_cfg.sched == CSP_SCHED_SHARED ? rq_len(&S.shared) > 0
+                                          : rq_len(&w->q) > 0)
         wake_idle();
 }
 
@@ -718,7 +751,7 @@ static cb_task_t *take_work(csp_worker_t *w)
     cb_task_t *t;
     if (csp_cfg.sched != CSP_SCHED_SHARED) {
         if ((t = try_pop(w)))
-            leave_queued();
+            leave_queued(w);
         return t;
     }
     if ((t = slot_take(w)))
@@ -730,7 +763,7 @@ static cb_task_t *take_work(csp_worker_t *w)
             goto stolen;
     }
     if ((t = try_pop(w))) {
-        leave_queued();
+        leave_queued(w);
         return t;
     }
     if (!others || !(t = slot_steal(w)))
@@ -749,21 +782,14 @@ static cb_task_t *next_task(csp_worker_t *w)
             return t;
         if (atomic_load(&S.stopping))
             return NULL;
-        if (atomic_load(&S.queued) > 0) {
-            /* Counted but not pushed yet, or in a queue we just missed. */
-            sched_yield();
-            continue;
-        }
         /* One worker at a time spins a little before sleeping (Go's
          * spinning M): a burst of enqueues then wakes nobody, where each
          * would otherwise cost a futex wake and a thread switch. */
         int zero = 0;
         if (atomic_compare_exchange_strong(&S.nspinning, &zero, 1)) {
             bool found = false;
-            /* `queued` only: a slot filled meanwhile is seen by the
-             * sleep check below, which is the one the protocol needs. */
             for (int i = 0; i < SPIN_CHECKS && !found; i++) {
-                found = atomic_load(&S.queued) > 0;
+                found = work_visible(false);
                 csp_cpu_relax();
             }
             /* seq_cst store, then the idle protocol's loads below. */
@@ -773,7 +799,7 @@ static cb_task_t *next_task(csp_worker_t *w)
         }
         pthread_mutex_lock(&S.idle_mu);
         atomic_fetch_add(&S.nidle, 1);
-        if (!work_visible() && !atomic_load(&S.stopping)) {
+        if (!work_visible(true) && !atomic_load(&S.stopping)) {
             WSTAT_ADD(w, idle_sleeps);
             pthread_cond_wait(&S.idle_cv, &S.idle_mu);
         }
@@ -1105,6 +1131,24 @@ static int spawn_go(cb_task_t *t)
     return 0;
 }
 
+/* Ids a worker takes from S.next_id at once. */
+#define ID_BLOCK 1024
+
+/* A task id unique in the run (not dense, nor in spawn order across
+ * workers): a worker takes a block at a time, so spawns on two workers do
+ * not both write S.next_id.  w NULL: another thread. */
+static uint64_t new_id(csp_worker_t *w)
+{
+    if (!w)
+        return atomic_fetch_add_explicit(&S.next_id, 1, memory_order_relaxed);
+    if (w->id_next == w->id_end) {
+        w->id_next = atomic_fetch_add_explicit(&S.next_id, ID_BLOCK,
+                                               memory_order_relaxed);
+        w->id_end = w->id_next + ID_BLOCK;
+    }
+    return w->id_next++;
+}
+
 int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
               cb_task_t **out)
 {
@@ -1122,7 +1166,7 @@ int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     t->detached = out == NULL;
     t->kind = opts && opts->os_thread ? CSP_THREAD : CSP_GO;
     t->stack_size = opts ? opts->stack_size : 0;
-    t->id = atomic_fetch_add_explicit(&S.next_id, 1, memory_order_relaxed);
+    t->id = new_id(worker_self());
     t->rng = (csp_cfg.seed ^ (t->id * 0x9E3779B97F4A7C15ULL)) | 1;
     atomic_init(&t->park, CSP_RUNNING);
     atomic_init(&t->joiner, NULL);
@@ -1191,8 +1235,7 @@ void csp_reduce_slow(void)
         cb__budget = INT64_MAX;
         return;
     }
-    if (atomic_load_explicit(&S.queued, memory_order_relaxed) == 0 &&
-        !atomic_load_explicit(&t->worker->slot, memory_order_relaxed)) {
+    if (!work_visible(true)) {
         /* Nobody waits for a worker: a new slice on the spot. */
         cb__budget = csp_cfg.reductions;
         return;
@@ -1430,7 +1473,6 @@ int csp_sched_start(char *err, size_t errlen)
     memset(&csp_totals, 0, sizeof csp_totals);
     S.t0_ns = rt_now_ns();
     S.t0_ticks = csp_ticks();
-    atomic_store(&S.queued, 0);
     atomic_store(&S.nidle, 0);
     atomic_store(&S.nspinning, 0);
     atomic_store(&S.stopping, false);
