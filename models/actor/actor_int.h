@@ -204,8 +204,8 @@ typedef struct actor_model {
     size_t stack_bytes;
     bool copy_stacks; /* -p stacks=copy */
     uint64_t seed;
-    _Atomic int stopping;        /* release by stop, acquire by schedulers */
-    _Atomic int halted;          /* set once by the memory cap */
+    _Atomic int stopping; /* release by stop, acquire by schedulers */
+    _Atomic int halted;   /* set once by the memory cap */
     /* Above: read on every spawn and park, written once a run.  Below:
      * written while processes run; a line apart, so those writes do not
      * take the line the reads need from the other cores. */

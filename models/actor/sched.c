@@ -908,7 +908,6 @@ static bool halted(void)
     return atomic_load_explicit(&actor.halted, memory_order_acquire);
 }
 
-
 /* Whether p's slices run on its scheduler's shared stack (stacks=copy). */
 static bool on_shared_stack(const cb_task_t *p)
 {
@@ -1146,9 +1145,8 @@ int actor_sched_start(char *err, size_t errlen)
         actor_sched_t *s = &actor.scheds[i];
         int rc = rt_poller_new(&s->poller);
         if (rc == 0)
-            rc =
-                rt_stack_pool_new_slabs(&s->stacks, actor.stack_bytes,
-                                        STACKS_CACHED);
+            rc = rt_stack_pool_new_slabs(&s->stacks, actor.stack_bytes,
+                                         STACKS_CACHED);
         if (rc == 0 && actor.copy_stacks)
             rc = rt_stack_map(actor.stack_bytes, &s->shared);
         if (rc < 0) {

@@ -79,7 +79,7 @@ typedef struct equeue {
 struct cb_port {
     csp_lock_t mu; /* guards everything below but refs */
     cb_port_policy_t policy;
-    size_t cap;     /* buffer size; 0: unbuffered */
+    size_t cap; /* buffer size; 0: unbuffered */
     /* Ring of bsize slots, grown by doubling up to cap as values arrive
      * (core.async's FixedBuffer is a LinkedList: a buffer of 1024 costs
      * nothing until it holds something).  Allocating cap slots up front

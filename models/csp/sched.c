@@ -78,12 +78,12 @@
  * check until its wait.  Nothing is counted globally on the way: a
  * counter of queued go blocks that every enqueue and every pop wrote was
  * the line two workers fought over most (skynet 1M, sched=lifo, 2
- * workers: 30% of the time, and slower than one worker).  At most one worker spins
- * for a few microseconds before sleeping (Go's spinning M), and producers
- * leave the wake-up to it; so a worker that pops a go block while more
- * are queued wakes a sleeper in turn (Go's wakep), or a burst enqueued
- * during one spin would leave all but one go block waiting behind a busy
- * worker while others sleep.
+ * workers: 30% of the time, and slower than one worker).  At most one
+ * worker spins for a few microseconds before sleeping (Go's spinning M),
+ * and producers leave the wake-up to it; so a worker that pops a go
+ * block while more are queued wakes a sleeper in turn (Go's wakep), or a
+ * burst enqueued during one spin would leave all but one go block waiting
+ * behind a busy worker while others sleep.
  *
  * Rejected: a global count of queued go blocks for idle workers to watch
  * (every enqueue and pop wrote its line: see above); a slot for a go
@@ -147,8 +147,8 @@ struct csp_worker {
      * worker, once off that stack (finish_switch). */
     int after;
     cb_task_t *prev;
-    uint64_t rng; /* steal victims; this worker only */
-    uint64_t id_next, id_end; /* task ids it hands out next; this worker */
+    uint64_t rng;                 /* steal victims; this worker only */
+    uint64_t id_next, id_end;     /* task ids it hands out next; this worker */
     _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
     /* shared: a go block this worker's go blocks readied while nothing
      * was queued (the run queues' essay). */
@@ -462,9 +462,9 @@ static void rq_init(rq_t *q)
 /* Expects q->mu. */
 static void rq_count(rq_t *q, int64_t d)
 {
-    atomic_store_explicit(
-        &q->n, atomic_load_explicit(&q->n, memory_order_relaxed) + d,
-        memory_order_relaxed);
+    atomic_store_explicit(&q->n,
+                          atomic_load_explicit(&q->n, memory_order_relaxed) + d,
+                          memory_order_relaxed);
 }
 
 static int64_t rq_len(rq_t *q)
@@ -621,8 +621,7 @@ static bool work_visible(bool slots)
         if (rq_len(&S.shared) > 0)
             return true;
         for (int k = 0; slots && k < S.nworkers; k++)
-            if (atomic_load_explicit(&S.workers[k].slot,
-                                     memory_order_relaxed))
+            if (atomic_load_explicit(&S.workers[k].slot, memory_order_relaxed))
                 return true;
         return false;
     }
@@ -641,8 +640,7 @@ static bool work_visible(bool slots)
 static void enqueue_task(cb_task_t *t, bool behind)
 {
     csp_worker_t *w = worker_self();
-    if (csp_cfg.sched == CSP_SCHED_SHARED && w && !behind &&
-        slot_put(w, t))
+    if (csp_cfg.sched == CSP_SCHED_SHARED && w && !behind && slot_put(w, t))
         return;
     if (csp_cfg.sched == CSP_SCHED_SHARED) {
         rq_push(&S.shared, t, false);
