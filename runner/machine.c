@@ -11,6 +11,10 @@
 
 #include "runtime/topo.h"
 
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -33,11 +37,28 @@
 #define CB_COMPILER "unknown"
 #endif
 
+/* The malloc this process runs on: jemalloc (linked, or preloaded) answers
+ * mallctl("version"); otherwise it is glibc's. */
+static const char *allocator(char *buf, size_t len)
+{
+    typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+    mallctl_fn mallctl = (mallctl_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "mallctl");
+    const char *version = NULL;
+    size_t size = sizeof version;
+    if (mallctl && mallctl("version", &version, &size, NULL, 0) == 0 &&
+        version)
+        snprintf(buf, len, "jemalloc %s", version);
+    else
+        snprintf(buf, len, "glibc %s", gnu_get_libc_version());
+    return buf;
+}
+
 /* The build that produced a result, and when. */
 static void write_build(json_t *j)
 {
     char buf[64];
     json_str(j, "compiler", CB_COMPILER);
+    json_str(j, "allocator", allocator(buf, sizeof buf));
     json_str(j, "build_type", CB_BUILD_TYPE);
     json_str(j, "sanitize", CB_SANITIZE_STR);
     json_str(j, "concbench_version", CB_VERSION);

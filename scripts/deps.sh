@@ -10,6 +10,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config   # the build
     libhwloc-dev hwloc                 # topology and pinning
+    libjemalloc-dev                    # the allocator concbench links
     python3 python3-pytest python3-hypothesis  # the test harness
     gnuplot-nox                        # plots
     hyperfine                          # whole-process timing

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import model_names, run_cb, workload_names
+from conftest import BUILD, model_names, run_cb, workload_names
 
 SUBCOMMANDS = ["list", "describe", "run", "bench"]
 
@@ -148,6 +148,22 @@ def test_cpus_pin_to_one_pu():
                "--cpus", "0", "--format", "json", "-p", "duration_ms=50",
                check=0)
     assert json.loads(p.stdout)["machine"]["cpus"] == [0]
+
+
+def test_machine_names_the_allocator():
+    # jemalloc where the build linked it (plain builds, where
+    # scripts/deps.sh installed it); glibc's otherwise, and always under a
+    # sanitizer, which brings its own.
+    p = run_cb("run", "-m", "threads", "-w", "spawn", "--quick",
+               "--format", "json", check=0)
+    machine = json.loads(p.stdout)["machine"]
+    name, _, version = machine["allocator"].partition(" ")
+    assert name in ("jemalloc", "glibc") and version[:1].isdigit(), machine
+    cache = BUILD / "CMakeCache.txt"
+    linked = cache.exists() and "CB_USE_JEMALLOC:INTERNAL=ON" in cache.read_text()
+    assert name == ("jemalloc" if linked else "glibc"), machine
+    if machine["sanitize"]:
+        assert name == "glibc", machine
 
 
 def test_csv_output():
