@@ -284,7 +284,6 @@ void csp_yield(void);
 void csp_reduce_slow(void);
 int csp_sleep(int64_t ns);
 int csp_io_wait(int fd, uint32_t events, int64_t timeout_ns);
-int64_t csp_live_go(void);
 size_t csp_sched_counters(cb_counter_t *out, size_t max);
 
 /* chan.c */

@@ -123,10 +123,12 @@ typedef struct rq {
 } RT_ALIGNED_CACHELINE rq_t;
 
 /* Per-worker counters: written by the worker only (relaxed load+store, no
- * RMW), read by counters() from the runner thread. */
+ * RMW), read by counters() from the runner thread.  spawned and exited
+ * are the go blocks spawned on this worker and finished on it, from
+ * which go_alive() counts the live ones; go_peak is the most it saw. */
 typedef struct wstats {
     _Atomic int64_t switches, parks, yields, preemptions, steals, idle_sleeps,
-        spawned;
+        spawned, exited, go_peak;
 } wstats_t;
 
 #define WSTAT_ADD(w, f)                                                        \
@@ -174,9 +176,7 @@ static struct {
     _Atomic bool stopping;
     _Atomic uint64_t rr; /* round robin for foreign enqueues (stealing) */
     _Atomic uint64_t next_id;
-    /* Live tasks: go blocks in the low 32 bits, threads above (LIVE_GO,
-     * LIVE_THREAD); stop waits for 0.  One word, so a spawn and an exit
-     * are one RMW on it, not two (skynet's workers fought over both). */
+    /* Live `thread` processes; stop waits for 0 (go blocks: go_alive). */
     pthread_mutex_t live_mu;
     pthread_cond_t live_cv;
     _Atomic int64_t live;
@@ -184,14 +184,6 @@ static struct {
     int64_t t0_ns, t0_ticks; /* csp_ticks_to_ns's origin; set at start */
 } S = {.idle_mu = PTHREAD_MUTEX_INITIALIZER,
        .live_mu = PTHREAD_MUTEX_INITIALIZER};
-
-#define LIVE_GO ((int64_t)1)
-#define LIVE_THREAD ((int64_t)1 << 32)
-
-static int64_t live_total(int64_t v)
-{
-    return (v & 0xffffffff) + (v >> 32);
-}
 
 static struct {
     pthread_t thread;
@@ -864,7 +856,61 @@ static void after_park(csp_worker_t *w, cb_task_t *t)
 
 /* ---- task life ---- */
 
-/* d: +-LIVE_GO or +-LIVE_THREAD; returns the new value. */
+/*
+ * Live go blocks, with no word that every spawn and exit writes: such a
+ * word (a CAS at each) was the line two workers fought over most once the
+ * count of queued go blocks was gone (skynet 1M depth first: a quarter of
+ * the time).  Each worker counts the go blocks spawned on it and finished
+ * on it; spawns from other threads are counted in csp_totals.  The live
+ * ones are the spawns minus the exits, summed over the workers: a sum
+ * read while they change is only near the truth, but the counts only
+ * grow, so two reads in a row that agree saw every count at one instant
+ * (a double collect), which is how stop knows that none is left.
+ */
+static int64_t go_collect(int64_t *exited)
+{
+    int64_t spawned =
+        atomic_load_explicit(&csp_totals.go_spawned, memory_order_acquire);
+    *exited = 0;
+    for (int i = 0; i < S.nworkers; i++) {
+        wstats_t *st = &S.workers[i].st;
+        spawned += atomic_load_explicit(&st->spawned, memory_order_acquire);
+        *exited += atomic_load_explicit(&st->exited, memory_order_acquire);
+    }
+    return spawned;
+}
+
+/* exact: a double collect (see above); otherwise one read, for go_peak. */
+static int64_t go_alive(bool exact)
+{
+    int64_t exited, spawned = go_collect(&exited);
+    while (exact) {
+        int64_t exited2, spawned2 = go_collect(&exited2);
+        if (spawned2 == spawned && exited2 == exited)
+            break;
+        spawned = spawned2;
+        exited = exited2;
+    }
+    return spawned - exited;
+}
+
+/* How often a spawn samples go_alive for go_peak: each of a thread's
+ * first PEAK_EVERY spawns, then every PEAK_EVERY-th (a read of every
+ * worker's counters, lines they are writing). */
+#define PEAK_EVERY 64
+
+static void sample_peak(_Atomic int64_t *peak, int64_t nth_spawn, bool rmw)
+{
+    if (nth_spawn > PEAK_EVERY && nth_spawn % PEAK_EVERY != 0)
+        return;
+    int64_t alive = go_alive(false);
+    if (rmw)
+        csp_count_max(peak, alive);
+    else if (alive > atomic_load_explicit(peak, memory_order_relaxed))
+        atomic_store_explicit(peak, alive, memory_order_relaxed);
+}
+
+/* Live `thread` processes: d is +1 or -1; returns the new count. */
 static int64_t live_add(int64_t d)
 {
     /* The step that brings the count to zero is taken under live_mu, and
@@ -937,7 +983,8 @@ static void drain_task_cache(csp_worker_t *w)
 }
 
 /* The task's code has returned: answer its joiner, or free it. */
-static void task_done(cb_task_t *t)
+/* t's code has returned (w: the worker a go block finished on). */
+static void task_done(cb_task_t *t, csp_worker_t *w)
 {
     bool detached = t->detached;
     int kind = t->kind;
@@ -953,7 +1000,15 @@ static void task_done(cb_task_t *t)
             csp_handler_wake(j);
         }
     }
-    live_add(kind == CSP_GO ? -LIVE_GO : -LIVE_THREAD);
+    if (kind == CSP_GO) {
+        /* Release: what the go block did is seen by stop's go_alive. */
+        atomic_store_explicit(
+            &w->st.exited,
+            atomic_load_explicit(&w->st.exited, memory_order_relaxed) + 1,
+            memory_order_release);
+    } else {
+        live_add(-1);
+    }
 }
 
 static int prepare_stack(cb_task_t *t, csp_worker_t *w);
@@ -1018,7 +1073,7 @@ static void finish_switch(csp_worker_t *w)
     case CSP_AFTER_EXIT:
         rt_ctx_destroy(&t->ctx);
         rt_stack_release(w->pool, &t->stack);
-        task_done(t);
+        task_done(t, w);
         break;
     }
 }
@@ -1065,7 +1120,7 @@ static void *thread_main(void *arg)
         rt_topo_pin_self_set(csp_cfg.cpus, csp_cfg.ncpus);
     t->fn(t->arg);
     set_current(NULL);
-    task_done(t);
+    task_done(t, NULL);
     return NULL;
 }
 
@@ -1081,13 +1136,13 @@ static int spawn_thread(cb_task_t *t)
     pthread_attr_setstacksize(&attr,
                               t->stack_size ? t->stack_size : 256 * 1024);
     CSP_COUNT(threads_spawned, 1);
-    live_add(LIVE_THREAD);
+    live_add(1);
     /* The thread may finish (and free a detached t) before create returns:
      * nothing reads t after a successful create. */
     int rc = pthread_create(&t->thread, &attr, thread_main, t);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        live_add(-LIVE_THREAD);
+        live_add(-1);
         return -rc;
     }
     return 0;
@@ -1120,11 +1175,16 @@ static int spawn_go(cb_task_t *t)
      * million stacks before any of them ran), and a `thread` never
      * touches a worker's stack pool. */
     csp_worker_t *w = worker_self();
-    if (w)
-        WSTAT_ADD(w, spawned); /* csp_totals' line is every worker's */
-    else
-        CSP_COUNT(go_spawned, 1);
-    csp_count_max(&csp_totals.go_peak, live_add(LIVE_GO) & 0xffffffff);
+    if (w) {
+        /* Release: with go_collect's acquire, a go block counted as
+         * finished is never one whose spawn was not counted yet. */
+        int64_t n =
+            atomic_load_explicit(&w->st.spawned, memory_order_relaxed) + 1;
+        atomic_store_explicit(&w->st.spawned, n, memory_order_release);
+        sample_peak(&w->st.go_peak, n, false);
+    } else {
+        sample_peak(&csp_totals.go_peak, CSP_COUNT(go_spawned, 1) + 1, true);
+    }
     make_runnable(t);
     return 0;
 }
@@ -1205,11 +1265,6 @@ int csp_join(cb_task_t *t)
 cb_task_t *csp_self(void)
 {
     return csp_current();
-}
-
-int64_t csp_live_go(void)
-{
-    return atomic_load_explicit(&S.live, memory_order_relaxed) & 0xffffffff;
 }
 
 void csp_yield(void)
@@ -1548,13 +1603,20 @@ int csp_sched_stop(char *err, size_t errlen)
 {
     /* Tasks that outlive the root are a workload bug; give stragglers on
      * their way out a moment, then say how many are left. */
-    struct timespec at = rt_ns_to_timespec(rt_now_ns() + 2 * RT_NS_PER_S);
+    int64_t deadline = rt_now_ns() + 2 * RT_NS_PER_S;
+    struct timespec at = rt_ns_to_timespec(deadline);
     pthread_mutex_lock(&S.live_mu);
     while (atomic_load(&S.live) != 0)
         if (pthread_cond_timedwait(&S.live_cv, &S.live_mu, &at) == ETIMEDOUT)
             break;
-    int64_t left = live_total(atomic_load(&S.live));
+    int64_t left = atomic_load(&S.live);
     pthread_mutex_unlock(&S.live_mu);
+    /* Go blocks signal nothing when they finish (go_alive): look again
+     * every 100 us until the deadline. */
+    int64_t go_left;
+    while ((go_left = go_alive(true)) > 0 && rt_now_ns() < deadline)
+        nanosleep(&(struct timespec){.tv_nsec = 100 * RT_NS_PER_US}, NULL);
+    left += go_left;
     if (left > 0) {
         snprintf(err, errlen,
                  "%lld tasks still running after the root task "
@@ -1581,7 +1643,7 @@ int64_t csp_ticks_to_ns(int64_t ticks)
 
 size_t csp_sched_counters(cb_counter_t *out, size_t max)
 {
-    int64_t sw[7] = {0};
+    int64_t sw[7] = {0}, go_peak = 0;
     for (int i = 0; S.workers && i < S.nworkers; i++) {
         wstats_t *s = &S.workers[i].st;
         sw[0] += atomic_load_explicit(&s->switches, memory_order_relaxed);
@@ -1591,6 +1653,8 @@ size_t csp_sched_counters(cb_counter_t *out, size_t max)
         sw[4] += atomic_load_explicit(&s->steals, memory_order_relaxed);
         sw[5] += atomic_load_explicit(&s->idle_sleeps, memory_order_relaxed);
         sw[6] += atomic_load_explicit(&s->spawned, memory_order_relaxed);
+        int64_t peak = atomic_load_explicit(&s->go_peak, memory_order_relaxed);
+        go_peak = peak > go_peak ? peak : go_peak;
     }
     size_t n = 0;
 #define X(name)                                                                \
@@ -1611,6 +1675,8 @@ size_t csp_sched_counters(cb_counter_t *out, size_t max)
             v += sw[5];                                                        \
         else if (strcmp(#name, "go_spawned") == 0)                             \
             v += sw[6];                                                        \
+        else if (strcmp(#name, "go_peak") == 0)                                \
+            v = v > go_peak ? v : go_peak;                                     \
         else if (strcmp(#name, "put_blocked_ns") == 0)                         \
             v = csp_ticks_to_ns(v);                                            \
         out[n++] = (cb_counter_t){#name, v};                                   \
