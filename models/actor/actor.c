@@ -5,8 +5,9 @@
  *
  * What it guarantees, as the BEAM does:
  *   - Processes are green threads (runtime/ctx.h) on guarded, pooled
- *     stacks (runtime/stack.h), taken at spawn (or, with
- *     `stacks=copy`, one shared stack per scheduler, sched.c).  One
+ *     stacks (runtime/stack.h), taken when the process first runs (at
+ *     spawn where the kernel has no guard markers; with `stacks=copy`,
+ *     one shared stack per scheduler: sched.c).  One
  *     scheduler thread per PU of --cpus, pinned to it, each with its own
  *     locked run queue; a new process goes on its parent's queue, a woken
  *     one on the queue of the scheduler it last ran on.  An idle
