@@ -36,6 +36,8 @@ VARIANTS = [
     ("starvation", ["pool=2", "sched=lifo"]),
     ("fairness", ["pool=2", "preempt=reductions", "sched=lifo"]),
     ("spawn_tree", ["pool=2", "preempt=reductions", "reductions=10"]),
+    ("burst_wakes_all", ["pool=2", "sched=stealing"]),
+    ("burst_wakes_all", ["pool=2", "sched=lifo"]),
 ]
 
 

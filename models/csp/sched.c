@@ -81,9 +81,11 @@
  * workers: 30% of the time, and slower than one worker).  At most one
  * worker spins for a few microseconds before sleeping (Go's spinning M),
  * and producers leave the wake-up to it; so a worker that pops a go
- * block while more are queued wakes a sleeper in turn (Go's wakep), or a
- * burst enqueued during one spin would leave all but one go block waiting
- * behind a busy worker while others sleep.
+ * block while more are queued in its own queue wakes a sleeper in turn
+ * (Go's wakep), and one that spun or slept and then finds work does so if
+ * more is visible in any queue (next_task), or a burst enqueued during
+ * one spin would leave all but one go block waiting behind a busy worker
+ * while others sleep (test_csp's burst_wakes_all).
  *
  * Rejected: a global count of queued go blocks for idle workers to watch
  * (every enqueue and pop wrote its line: see above); a slot for a go
@@ -766,12 +768,23 @@ stolen:
 /* The next go block for w, sleeping while there is none; NULL at stop. */
 static cb_task_t *next_task(csp_worker_t *w)
 {
+    /* Whether w has spun or slept for work.  Producers that saw it
+     * spinning (or woke it) woke nobody else, so once it has work it
+     * passes the wake-up on if more is visible anywhere (Go's
+     * resetspinning and wakep): leave_queued looks only at w's own queue,
+     * and a go block in another sleeping worker's queue would otherwise
+     * wait for as long as w's go block runs. */
+    bool looked = false;
     for (;;) {
         cb_task_t *t = take_work(w);
-        if (t)
+        if (t) {
+            if (looked && work_visible(false))
+                wake_idle();
             return t;
+        }
         if (atomic_load(&S.stopping))
             return NULL;
+        looked = true;
         /* One worker at a time spins a little before sleeping (Go's
          * spinning M): a burst of enqueues then wakes nobody, where each
          * would otherwise cost a futex wake and a thread switch. */

@@ -734,6 +734,51 @@ static void case_spawn_tree(void)
     cb_port_free(up);
 }
 
+/* ---- every worker woken for a burst ---- */
+
+typedef struct burst {
+    _Atomic int started;
+    int n;
+    int64_t deadline;
+    _Atomic int late;
+} burst_t;
+
+/* Counts itself in, then waits (holding its worker) until all are in. */
+static void burst_member(void *arg)
+{
+    burst_t *b = arg;
+    atomic_fetch_add(&b->started, 1);
+    while (atomic_load(&b->started) < b->n)
+        if (cb_now_ns() > b->deadline) {
+            atomic_store(&b->late, 1);
+            return;
+        }
+}
+
+/* As many go blocks as workers, spawned at once by a thread, each holding
+ * its worker until all have started: they start together only if every
+ * idle worker is woken for them, whichever was spinning when they came
+ * (a worker that took one and left the other in a sleeper's queue kept
+ * that one waiting for as long as its own ran).  Rounds back to back, so
+ * that bursts land while a worker spins and while both sleep. */
+static void case_burst_wakes_all(void)
+{
+    int pool = csp_cfg.pool;
+    CHECK_LE(pool, 64);
+    for (int r = 0; r < 2000; r++) {
+        burst_t b = {.n = pool, .deadline = cb_now_ns() + 2000 * MS};
+        cb_task_t *t[64];
+        for (int i = 0; i < pool; i++)
+            CHECK_EQ(cb_spawn(burst_member, &b, NULL, &t[i]), 0);
+        for (int i = 0; i < pool; i++)
+            CHECK_EQ(cb_join(t[i]), 0);
+        if (atomic_load(&b.late))
+            CB_FAIL_("round %d: a go block of the burst waited 2 s for a "
+                     "worker while the others held theirs",
+                     r);
+    }
+}
+
 /* ---- go blocks that outlive the root ---- */
 
 static void nap_then_exit(void *arg)
@@ -793,6 +838,7 @@ static const struct {
     {"starvation", case_starvation, "pool=2", 0},
     {"fairness", case_fairness, "pool=2 preempt=reductions", 0},
     {"spawn_tree", case_spawn_tree, "", 0},
+    {"burst_wakes_all", case_burst_wakes_all, "pool=2", 0},
     {"late_finisher", case_late_finisher, "pool=2", 0},
     {"stragglers_reported", case_stragglers_reported, "pool=2", 3},
 };
