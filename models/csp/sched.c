@@ -995,8 +995,8 @@ static void drain_task_cache(csp_worker_t *w)
     w->ntfree = 0;
 }
 
-/* The task's code has returned: answer its joiner, or free it. */
-/* t's code has returned (w: the worker a go block finished on). */
+/* t's code has returned: answer its joiner, or free it, and count it
+ * out (w: the worker a go block finished on; NULL for a `thread`). */
 static void task_done(cb_task_t *t, csp_worker_t *w)
 {
     bool detached = t->detached;
