@@ -12,6 +12,7 @@
 #include "models/model.h"
 #include "runtime/common.h"
 #include "runtime/ctx.h"
+#include "runtime/ids.h"
 #include "runtime/poller.h"
 #include "runtime/queue.h"
 #include "runtime/stack.h"
@@ -180,8 +181,7 @@ struct actor_sched {
     actor_msg_t *free_msgs; /* free message nodes (mailbox.c) */
     int64_t nfree_msgs;
     int64_t last_poll_ns;
-    /* Process ids this scheduler hands out next: [id_next, id_end). */
-    uint64_t id_next, id_end;
+    rt_id_range_t ids; /* process ids it hands out next (runtime/ids.h) */
     uint64_t ticks;
     uint64_t rng;
     /* Bytes of mailboxes this thread added minus those it removed (a
@@ -210,10 +210,7 @@ typedef struct actor_model {
      * written while processes run; a line apart, so those writes do not
      * take the line the reads need from the other cores. */
     char pad_[RT_CACHELINE];
-    /* Relaxed: ids need only uniqueness.  Schedulers take them
-     * ID_BLOCK at a time (sched.c), so spawns on different schedulers do
-     * not all write this word. */
-    _Atomic uint64_t next_id;
+    _Atomic uint64_t next_id;    /* runtime/ids.h */
     _Atomic int64_t foreign_mem; /* mailbox bytes added by non-schedulers */
     _Atomic int64_t procs_allocated;
     _Atomic int64_t nsleeping; /* schedulers asleep now (a hint) */

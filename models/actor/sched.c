@@ -518,25 +518,6 @@ static void proc_recycle(actor_sched_t *s, cb_task_t *p)
     s->free_count++;
 }
 
-/* Ids a scheduler takes from the global counter at once. */
-#define ID_BLOCK 1024
-
-/* A process id unique in the run; s NULL on a foreign thread.  Ids are
- * unique, not dense or in spawn order across schedulers (nor are the
- * BEAM's pids). */
-static uint64_t new_id(actor_sched_t *s)
-{
-    if (!s)
-        return atomic_fetch_add_explicit(&actor.next_id, 1,
-                                         memory_order_relaxed);
-    if (s->id_next == s->id_end) {
-        s->id_next = atomic_fetch_add_explicit(&actor.next_id, ID_BLOCK,
-                                               memory_order_relaxed);
-        s->id_end = s->id_next + ID_BLOCK;
-    }
-    return s->id_next++;
-}
-
 static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
                  cb_task_t **out, bool is_root)
 {
@@ -558,15 +539,16 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
         p->own_stack = true;
     } else if ((!actor.copy_stacks || is_root) &&
                !(s && !is_root && rt_stack_pool_carves_slabs(s->stacks))) {
-        /* A slab stack is taken when the process first runs (slice_begin):
-         * a process that has not run needs no stack, and one taken then
-         * from the cache is one the last exit left hot, where one taken
-         * at spawn is a fresh page to fault in (skynet's million leaves
-         * wait in the run queue before any runs).  Other stacks are taken
-         * here, so that running out of them (a guarded stack is then two
-         * memory maps, and vm.max_map_count allows ~65,000) is spawn's
-         * -ENOMEM, not a scheduler's panic.  A foreign thread (run()
-         * spawning the root) has no pool and maps its own. */
+        /* Taken now only where it cannot wait for the first run
+         * (slice_begin): a process that has not run needs no stack, and
+         * one taken then from the cache is one the last exit left hot,
+         * where one taken at spawn is a fresh page to fault in (skynet's
+         * million leaves wait in the run queue before any runs).  So a
+         * pool that carves slabs defers; any other takes the stack here,
+         * so that running out of them (a guarded stack is then two memory
+         * maps, and vm.max_map_count allows ~65,000) is spawn's -ENOMEM,
+         * not a scheduler's panic.  A foreign thread (run() spawning the
+         * root) has no pool and maps its own. */
         int rc = s ? rt_stack_alloc(s->stacks, &p->stack)
                    : rt_stack_map(actor.stack_bytes, &p->stack);
         if (rc < 0) {
@@ -579,7 +561,7 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     p->pins = 0;
     p->fn = fn;
     p->arg = arg;
-    p->id = new_id(s);
+    p->id = rt_id_next(&actor.next_id, s ? &s->ids : NULL);
     p->detached = out == NULL || is_root;
     p->is_root = is_root;
     p->started = false;
@@ -942,7 +924,7 @@ static void slice_begin(actor_sched_t *s, cb_task_t *p)
         if (rc == 0)
             rc = rt_stack_ready(&p->stack);
         if (rc < 0)
-            rt_panic("actor: guarding the stack of process %llu: %s",
+            rt_panic("actor: no stack for process %llu: %s",
                      (unsigned long long)p->id, cb_strerror(rc));
         rt_ctx_make(&p->ctx, p->stack.lo, p->stack.size, proc_entry, p);
         p->started = true;

@@ -103,6 +103,7 @@
 
 #include "runtime/clock.h"
 #include "runtime/common.h"
+#include "runtime/ids.h"
 #include "runtime/poller.h"
 #include "runtime/topo.h"
 
@@ -152,7 +153,7 @@ struct csp_worker {
     int after;
     cb_task_t *prev;
     uint64_t rng;                 /* steal victims; this worker only */
-    uint64_t id_next, id_end;     /* task ids it hands out next; this worker */
+    rt_id_range_t ids;            /* task ids it hands out next; this worker */
     _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
     /* shared: a go block this worker's go blocks readied while nothing
      * was queued (the run queues' essay). */
@@ -1202,24 +1203,6 @@ static int spawn_go(cb_task_t *t)
     return 0;
 }
 
-/* Ids a worker takes from S.next_id at once. */
-#define ID_BLOCK 1024
-
-/* A task id unique in the run (not dense, nor in spawn order across
- * workers): a worker takes a block at a time, so spawns on two workers do
- * not both write S.next_id.  w NULL: another thread. */
-static uint64_t new_id(csp_worker_t *w)
-{
-    if (!w)
-        return atomic_fetch_add_explicit(&S.next_id, 1, memory_order_relaxed);
-    if (w->id_next == w->id_end) {
-        w->id_next = atomic_fetch_add_explicit(&S.next_id, ID_BLOCK,
-                                               memory_order_relaxed);
-        w->id_end = w->id_next + ID_BLOCK;
-    }
-    return w->id_next++;
-}
-
 int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
               cb_task_t **out)
 {
@@ -1237,7 +1220,8 @@ int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     t->detached = out == NULL;
     t->kind = opts && opts->os_thread ? CSP_THREAD : CSP_GO;
     t->stack_size = opts ? opts->stack_size : 0;
-    t->id = new_id(worker_self());
+    csp_worker_t *w = worker_self();
+    t->id = rt_id_next(&S.next_id, w ? &w->ids : NULL);
     t->rng = (csp_cfg.seed ^ (t->id * 0x9E3779B97F4A7C15ULL)) | 1;
     atomic_init(&t->park, CSP_RUNNING);
     atomic_init(&t->joiner, NULL);
