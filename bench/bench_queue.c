@@ -22,7 +22,7 @@ typedef struct item {
 } item_t;
 
 static rt_mpscq_t q;
-static item_t *items;
+static item_t *items, dummy;
 static int nprod;
 
 static void *produce(void *arg)
@@ -35,11 +35,12 @@ static void *produce(void *arg)
 
 static double one_thread(void)
 {
-    rt_mpscq_init(&q);
+    rt_mpscq_init(&q, &dummy.node);
+    rt_qnode_t *item;
     int64_t t0 = rt_now_ns();
     for (int i = 0; i < N; i++) {
         rt_mpscq_push(&q, &items[i].node);
-        if (!rt_mpscq_pop(&q))
+        if (!rt_mpscq_pop(&q, &item))
             abort();
     }
     return (double)(rt_now_ns() - t0) / N;
@@ -47,14 +48,15 @@ static double one_thread(void)
 
 static double contended(int producers)
 {
-    rt_mpscq_init(&q);
+    rt_mpscq_init(&q, &dummy.node);
+    rt_qnode_t *item;
     nprod = producers;
     pthread_t t[8];
     int64_t t0 = rt_now_ns();
     for (int p = 0; p < producers; p++)
         pthread_create(&t[p], NULL, produce, (void *)(intptr_t)p);
     for (long got = 0; got < N;)
-        got += rt_mpscq_pop(&q) != NULL;
+        got += rt_mpscq_pop(&q, &item) != NULL;
     int64_t dt = rt_now_ns() - t0;
     for (int p = 0; p < producers; p++)
         pthread_join(t[p], NULL);

@@ -5,11 +5,11 @@
 
 #include <stddef.h>
 
-void rt_mpscq_init(rt_mpscq_t *q)
+void rt_mpscq_init(rt_mpscq_t *q, rt_qnode_t *dummy)
 {
-    atomic_init(&q->stub.next, NULL);
-    atomic_init(&q->head, &q->stub);
-    q->tail = &q->stub;
+    atomic_store_explicit(&dummy->next, NULL, memory_order_relaxed);
+    atomic_store_explicit(&q->head, dummy, memory_order_relaxed);
+    q->tail = dummy;
 }
 
 void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n)
@@ -23,41 +23,23 @@ void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n)
      * other). */
     rt_qnode_t *prev =
         atomic_exchange_explicit(&q->head, n, memory_order_seq_cst);
-    /* Release: pairs with the consumer's acquire load of prev->next in
-     * pop, so the consumer sees n's contents once it sees the link. */
+    /* Release: pairs with the consumer's acquire load of the link in pop,
+     * so the consumer sees n's contents once it sees the link. */
     atomic_store_explicit(&prev->next, n, memory_order_release);
 }
 
-rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q)
+rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q, rt_qnode_t **item)
 {
-    rt_qnode_t *tail = q->tail;
-    /* Acquire: pairs with the release link store in push. */
-    rt_qnode_t *next = atomic_load_explicit(&tail->next, memory_order_acquire);
-    if (tail == &q->stub) {
-        if (!next)
-            return NULL;
-        q->tail = next;
-        tail = next;
-        next = atomic_load_explicit(&tail->next, memory_order_acquire);
-    }
-    if (next) {
-        q->tail = next;
-        return tail;
-    }
-    /* tail is the last linked node.  If head moved past it, a producer is
-     * between its exchange and its link store: report nothing for now.
-     * Acquire pairs with the exchange, only to read a settled head. */
-    if (tail != atomic_load_explicit(&q->head, memory_order_acquire))
+    rt_qnode_t *dummy = q->tail;
+    /* Acquire: pairs with the release link store in push.  Only the
+     * producer that got dummy as its predecessor writes this link, and it
+     * has, so nobody touches dummy once it is retired. */
+    rt_qnode_t *next = atomic_load_explicit(&dummy->next, memory_order_acquire);
+    if (!next)
         return NULL;
-    /* Re-insert the stub behind tail so tail can be handed out without
-     * leaving the list empty of nodes. */
-    rt_mpscq_push(q, &q->stub);
-    next = atomic_load_explicit(&tail->next, memory_order_acquire);
-    if (next) {
-        q->tail = next;
-        return tail;
-    }
-    return NULL;
+    q->tail = next;
+    *item = next;
+    return dummy;
 }
 
 bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q)
@@ -65,6 +47,10 @@ bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q)
     /* seq_cst: the receiver's half of the Dekker pair described in push
      * (its store of "I am parking" precedes this load in the total order,
      * or the producer's exchange precedes it and we see the new head). */
-    return q->tail != &q->stub ||
-           atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub;
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) != q->tail;
+}
+
+rt_qnode_t *rt_mpscq_dummy(const rt_mpscq_t *q)
+{
+    return q->tail;
 }

@@ -2,31 +2,39 @@
 /* SPDX-FileCopyrightText: concbench authors */
 /*
  * An intrusive, unbounded, lock-free multi-producer single-consumer queue
- * (Dmitry Vyukov's "non-intrusive MPSC node-based queue", in its intrusive
- * form, as Pony's actor message queue and many mailboxes use it).
+ * (Dmitry Vyukov's node-based MPSC queue, in the form that keeps a dummy
+ * node, as Michael and Scott's queue does, instead of re-inserting a
+ * stub).
  *
  * Producers push with one atomic exchange on the head and one store to the
  * previous node's link: wait-free, no CAS loop, no retry however many
- * producers race.  The single consumer pops from the tail with plain loads
- * and stores of its own field, and touches the shared head only when the
- * queue is down to its last node.  The queue never allocates: the caller
- * embeds an rt_qnode_t in each element (a mailbox message, a run-queue
- * entry) and owns its storage.
+ * producers race.  The single consumer holds the dummy: the node just
+ * before the oldest item.  A pop follows the dummy's link, hands the
+ * caller the node it reaches (whose contents are the item) and the old
+ * dummy (now free), and makes the reached node the new dummy.  So an item
+ * moves house once: the caller copies the contents out of the reached
+ * node, usually into the freed one, which is why every node of a queue
+ * must be of one type.  A pop is two plain loads and a store; the consumer
+ * never writes a shared line.  The stub form re-pushed its stub whenever
+ * the queue ran empty, a locked exchange per message in a request/reply
+ * exchange (ping-pong: one message queued at a time), a sixth of a round
+ * trip's locked instructions.
  *
  * The price of wait-free pushes: between a producer's exchange and its
  * link store, the node it pushed (and every node pushed after it) is not
- * yet reachable from the tail.  rt_mpscq_pop then returns NULL although
+ * yet reachable from the dummy.  rt_mpscq_pop then returns NULL although
  * the queue is not empty; rt_mpscq_maybe_nonempty tells that state apart
  * from a truly empty queue, and a consumer that parks on an empty queue
  * must use it (or, as the mailboxes do, let the producer wake it after its
  * push completes, which it always does).
  *
  * Invariants:
- *   - every pushed node is popped exactly once, and nodes pushed by one
- *     producer pop in the order it pushed them (per-producer FIFO);
- *   - head is the last node pushed (the stub when empty); tail is the next
- *     node to pop or the stub; the stub is in the list exactly when the
- *     queue holds nothing the consumer has not seen;
+ *   - every pushed node is reached by exactly one pop, and the items of
+ *     one producer are reached in the order it pushed them (per-producer
+ *     FIFO);
+ *   - head is the last node pushed, or the dummy when the queue is empty;
+ *     a node stays linked (and must not be reused) until the pop after
+ *     the one that reached it retires it;
  *   - only one thread at a time calls rt_mpscq_pop or
  *     rt_mpscq_maybe_nonempty (the consumer); any thread may push.
  *
@@ -50,18 +58,24 @@ typedef struct rt_mpscq {
     /* Producers' end: written by every push (exchange). */
     rt_qnode_t *_Atomic head;
     char pad_[64 - sizeof(void *)];
-    /* Consumer's end: written only by the consumer. */
+    /* Consumer's end, the dummy: written only by the consumer. */
     rt_qnode_t *tail;
-    rt_qnode_t stub;
 } rt_mpscq_t;
 
-void rt_mpscq_init(rt_mpscq_t *q);
+/* An empty queue whose dummy is `dummy`, a node of the items' type. */
+void rt_mpscq_init(rt_mpscq_t *q, rt_qnode_t *dummy);
 /* Append n (any thread).  n must not be in any queue. */
 void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n);
-/* The oldest reachable node, or NULL (consumer only). */
-rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q);
+/* NULL when nothing is reachable.  Otherwise *item is the node that holds
+ * the oldest item (it stays in the queue as the dummy: copy its contents
+ * out before the next pop) and the result is the retired dummy, which the
+ * caller now owns (consumer only). */
+rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q, rt_qnode_t **item);
 /* false only when nothing was pushed that the consumer has not popped;
  * true while a push is half done (consumer only). */
 bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q);
+/* The present dummy, to take back once the queue is drained and no
+ * longer pushed to; NULL for a zeroed rt_mpscq_t never initialised. */
+rt_qnode_t *rt_mpscq_dummy(const rt_mpscq_t *q);
 
 #endif

@@ -97,10 +97,11 @@ struct cb_port {
  * nodes to a global pool (msg_mu), which a scheduler with an empty list
  * draws from before it carves a new chunk.  So a one-way stream between
  * two schedulers recycles its nodes instead of carving for ever, and the
- * memory held is the most nodes ever queued at once (24 bytes each) plus
+ * memory held is the most nodes ever queued at once (24 bytes each), one
+ * more per port (its queue's dummy, kept when the port is recycled) and
  * the caches.  Free nodes are linked through node.next; under ASan the
- * rest of a free node (its term and size) is poisoned, so a use after
- * free of a message is still reported.
+ * rest of a free node (its term and size) is poisoned, and so is a
+ * dummy's, so a use after free of a message is still reported.
  *
  * Rejected: a malloc and a free per message (what this replaced): in a
  * backlog (skynet's leaves sending before their parents receive, an
@@ -315,7 +316,18 @@ int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
     cb_port_t *p = port_alloc();
     if (!p)
         return -ENOMEM;
-    rt_mpscq_init(&p->q);
+    /* A recycled port keeps the dummy node its queue ended with. */
+    rt_qnode_t *dummy = rt_mpscq_dummy(&p->q);
+    if (!dummy) {
+        actor_msg_t *m = msg_alloc(actor_this_sched());
+        if (!m) {
+            port_recycle(p);
+            return -ENOMEM;
+        }
+        MSG_POISON(m);
+        dummy = &m->node;
+    }
+    rt_mpscq_init(&p->q, dummy);
     /* Atomic stores, not initialisation: a sender of the port's previous
      * life may still be reading waiter (see port_alloc). */
     atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
@@ -348,9 +360,15 @@ int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
 static int64_t drain(cb_port_t *p)
 {
     int64_t n = 0;
-    rt_qnode_t *node;
-    while ((node = rt_mpscq_pop(&p->q))) {
-        actor_msg_t *m = (actor_msg_t *)node;
+    rt_qnode_t *node, *item;
+    while ((node = rt_mpscq_pop(&p->q, &item))) {
+        /* The message moves into the retired dummy; the node it came in
+         * stays behind as the queue's dummy (runtime/queue.h). */
+        actor_msg_t *m = (actor_msg_t *)node, *from = (actor_msg_t *)item;
+        MSG_UNPOISON(m);
+        m->term = from->term;
+        m->bytes = from->bytes;
+        MSG_POISON(from);
         atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
         put(p->lastp, m);
         p->lastp = &m->node.next;
