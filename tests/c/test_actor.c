@@ -3,7 +3,8 @@
 /*
  * Semantics that only the `actor` model owes (the BEAM's): copy on send,
  * refc binaries shared and freed by their last holder, the save pointer,
- * the reference trick, process_info's reductions, the reduction budget's
+ * the reference trick, process_info's reductions and mailbox length (every
+ * sender counted, whatever thread it runs on), the reduction budget's
  * bound on a probe's lateness and the starvation without it, copying
  * stacks, and the refusal of timer preemption.
  *
@@ -18,6 +19,7 @@
 #include "models/actor/actor_int.h"
 #include "models/model.h"
 
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -422,6 +424,72 @@ static void case_copy_stacks(void)
     free(ts);
 }
 
+/* ---- the mailbox length counts every sender ---- */
+
+enum { LEN_SENDERS = 6, LEN_EACH = 5000 };
+
+typedef struct len_sender {
+    cb_port_t *to;
+    int who;
+} len_sender_t;
+
+static void len_send_main(void *arg)
+{
+    len_sender_t *ls = arg;
+    for (int i = 0; i < LEN_EACH; i++) {
+        CHECK_EQ(cb_send(ls->to, cb_tuple2(cb_int(ls->who), cb_int(i))), 0);
+        if (i % 64 == 0)
+            cb_yield(); /* so the thieves spread the senders */
+    }
+}
+
+static void *len_foreign_main(void *arg)
+{
+    /* A thread no scheduler owns: its sends count in the shared slot. */
+    len_sender_t *ls = arg;
+    for (int i = 0; i < LEN_EACH; i++)
+        CHECK_EQ(cb_send(ls->to, cb_tuple2(cb_int(ls->who), cb_int(i))), 0);
+    return NULL;
+}
+
+static void case_length_counts_every_sender(void)
+{
+    /* Processes on every scheduler (each counting in its own slot of the
+     * port), the root and a foreign thread send to one mailbox that
+     * nobody receives from: the length is every message, and it falls
+     * by one per receive, in each sender's order. */
+    cb_port_t *p = port();
+    len_sender_t ls[LEN_SENDERS + 2];
+    cb_task_t *ts[LEN_SENDERS];
+    for (int i = 0; i < LEN_SENDERS + 2; i++)
+        ls[i] = (len_sender_t){p, i};
+    for (int i = 0; i < LEN_SENDERS; i++)
+        CHECK_EQ(cb_spawn(len_send_main, &ls[i], NULL, &ts[i]), 0);
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, len_foreign_main, &ls[LEN_SENDERS]),
+             0);
+    len_send_main(&ls[LEN_SENDERS + 1]);
+    for (int i = 0; i < LEN_SENDERS; i++)
+        CHECK_EQ(cb_join(ts[i]), 0);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    size_t total = (size_t)(LEN_SENDERS + 2) * LEN_EACH;
+    CHECK_EQ(cb_port_length(p), total);
+    int next[LEN_SENDERS + 2] = {0};
+    for (size_t k = 0; k < total; k++) {
+        cb_term_t m;
+        CHECK_EQ(cb_recv(p, &m, 0), 0);
+        int who = (int)cb_int_value(cb_tuple_elem(m, 0));
+        CHECK(who >= 0 && who < LEN_SENDERS + 2);
+        CHECK_EQ(cb_int_value(cb_tuple_elem(m, 1)), next[who]);
+        next[who]++;
+        cb_term_release(m);
+        if (k % 997 == 0)
+            CHECK_EQ(cb_port_length(p), total - k - 1);
+    }
+    CHECK_EQ(cb_port_length(p), 0);
+    cb_port_free(p);
+}
+
 /* ---- the table ---- */
 
 typedef void (*case_fn)(void);
@@ -440,6 +508,7 @@ static const struct {
     {"reductions_bound", case_reductions_bound, "", 1},
     {"reductions_off_starves", case_reductions_off_starves, "reductions=0", 1},
     {"copy_stacks", case_copy_stacks, "stacks=copy", 0},
+    {"length_counts_every_sender", case_length_counts_every_sender, "", 0},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
