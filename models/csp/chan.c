@@ -348,6 +348,16 @@ static int match(equeue_t *q, csp_handler_t *h, entry_t *e)
     return 0;
 }
 
+/* A go block's single op that parks returns from take_op or put_op with
+ * the channel's mu still held, and single_op parks it with
+ * csp_park_unlock, which releases mu once the go block is off its stack
+ * (sched.c's park protocol).  Only a solo handler's: an alts' handler is
+ * queued on several channels and committed under its own lock. */
+static bool parks_holding(const csp_handler_t *h)
+{
+    return h->solo && h->go;
+}
+
 /*
  * take!: OP_DONE with *val and *status, OP_PARKED, OP_INACTIVE (h was
  * committed by another op of its alts), OP_WOULD_BLOCK (not blockable) or
@@ -409,6 +419,8 @@ static int take_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
         goto out;
     }
     r = enqueue(p, &p->takes, &p->dirty_takes, h, index, CB_NIL);
+    if (r == OP_PARKED && parks_holding(h))
+        return r; /* mu stays held: see parks_holding */
 out:
     csp_unlock(&p->mu);
     finish(wake);
@@ -489,6 +501,8 @@ static int put_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
         goto out;
     }
     r = enqueue(p, &p->puts, &p->dirty_puts, h, index, val);
+    if (r == OP_PARKED && parks_holding(h))
+        return r; /* mu stays held: see parks_holding */
 out:
     csp_unlock(&p->mu);
     finish(wake);
@@ -679,10 +693,14 @@ int csp_timeout(int64_t ns, cb_port_t **out)
 
 /* ---- the calls ---- */
 
-/* Park or block until h is committed; then its result is in h. */
-static void await(csp_handler_t *h)
+/* Park or block until h, queued on p, is committed; then its result is
+ * in h.  p's mu is still held when parks_holding(h). */
+static void await(cb_port_t *p, csp_handler_t *h)
 {
-    csp_wait_handler(h);
+    if (parks_holding(h))
+        csp_park_unlock(h->go, &p->mu);
+    else
+        csp_wait_handler(h);
 }
 
 /*
@@ -713,7 +731,7 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
         /* Backpressure, measured: how long producers wait for room (only
          * puts, so a take-side park costs no clock reads). */
         int64_t t0 = csp_ticks();
-        await(h);
+        await(p, h);
         CSP_COUNT(put_parks, 1);
         /* Ticks, converted when read; a counter that differs a little
          * between the two cores can make one wait negative. */
@@ -721,7 +739,7 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
         CSP_COUNT(put_blocked_ns, dt > 0 ? dt : 0);
         status = h->status;
     } else if (r == OP_PARKED) {
-        await(h);
+        await(p, h);
         status = h->status;
         v = h->val;
     } else if (r < 0) {
@@ -924,7 +942,7 @@ int csp_select(cb_select_op_t *ops, size_t n, unsigned flags,
     }
     /* Registered everywhere, or beaten to it: the committer has the
      * result in h, or is about to. */
-    await(h);
+    csp_wait_handler(h);
     done = h->index;
 result:
     if (tch && done == (int)n) {

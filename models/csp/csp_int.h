@@ -171,6 +171,10 @@ csp_waiter_t *csp_thread_waiter(void);
 bool csp_parks(void);
 /* Suspend the calling go block until csp_unpark; returns on any worker. */
 void csp_park(cb_task_t *t);
+/* The same for a go block whose one op is queued under l, which it still
+ * holds: l is released once the go block is off its stack, so the party
+ * that commits the op (under l) always finds it PARKED. */
+void csp_park_unlock(cb_task_t *t, csp_lock_t *l);
 /* Make a parked (or parking) go block runnable; any thread. */
 void csp_unpark(cb_task_t *t);
 /* Block the caller until h is committed: park a go block, or block the

@@ -30,6 +30,13 @@
  *     leaves the enqueue to the CAS above.
  * Exactly one wake-up answers each park, because a handler is committed
  * once; a second wake-up of a running go block is a broken invariant.
+ * A go block that parks on one channel op (no alts, no timeout) keeps the
+ * channel's lock across the switch instead, and whatever runs next
+ * stores PARKED and then releases it, as Go's gopark hands the channel
+ * lock to park_m: whoever commits the op needs that lock, so it always
+ * finds PARKED, and the park costs no CAS (a ping-pong round trip parks
+ * twice).  The lock is then held while the worker finds and enters the
+ * next go block, a queue pop in the common case.
  *
  * Run queues.  sched=shared: one FIFO under one lock, as core.async's
  * go pool is one ThreadPoolExecutor with one queue, plus one slot per
@@ -152,6 +159,7 @@ struct csp_worker {
      * worker, once off that stack (finish_switch). */
     int after;
     cb_task_t *prev;
+    csp_lock_t *park_unlock; /* csp_park_unlock's lock, or NULL */
     uint64_t rng;                 /* steal victims; this worker only */
     rt_id_range_t ids;            /* task ids it hands out next; this worker */
     _Atomic(cb_task_t *) runnext; /* stealing: the next to run */
@@ -825,6 +833,13 @@ void csp_park(cb_task_t *t)
     finish_switch(t->worker);
 }
 
+void csp_park_unlock(cb_task_t *t, csp_lock_t *l)
+{
+    RT_ASSERT(t->kind == CSP_GO);
+    t->worker->park_unlock = l;
+    csp_park(t);
+}
+
 void csp_unpark(cb_task_t *t)
 {
     /* acquire: pairs with after_park's CAS, so the worker is done with
@@ -857,6 +872,15 @@ void csp_unpark(cb_task_t *t)
 static void after_park(csp_worker_t *w, cb_task_t *t)
 {
     WSTAT_ADD(w, parks);
+    csp_lock_t *l = w->park_unlock;
+    if (l) {
+        /* Nobody can commit t's op before l is released: a store, not a
+         * CAS.  Relaxed: the unlock's release publishes it. */
+        w->park_unlock = NULL;
+        atomic_store_explicit(&t->park, CSP_PARKED, memory_order_relaxed);
+        csp_unlock(l);
+        return;
+    }
     int s = CSP_RUNNING;
     /* Pairs with csp_unpark's CAS. */
     if (!atomic_compare_exchange_strong_explicit(&t->park, &s, CSP_PARKED,
