@@ -9,6 +9,8 @@ void rt_mpscq_init(rt_mpscq_t *q, rt_qnode_t *dummy)
 {
     atomic_store_explicit(&dummy->next, NULL, memory_order_relaxed);
     atomic_store_explicit(&q->head, dummy, memory_order_relaxed);
+    for (int i = 0; i < RT_MPSCQ_PRODUCER_WORDS; i++)
+        atomic_store_explicit(&q->producer_words[i], 0, memory_order_relaxed);
     q->tail = dummy;
 }
 

@@ -49,16 +49,27 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct rt_qnode {
     struct rt_qnode *_Atomic next;
 } rt_qnode_t;
 
+/* Words on the producers' line that the queue leaves to its owner. */
+#define RT_MPSCQ_PRODUCER_WORDS 7
+
 typedef struct rt_mpscq {
     /* Producers' end: written by every push (exchange). */
     rt_qnode_t *_Atomic head;
-    char pad_[64 - sizeof(void *)];
-    /* Consumer's end, the dummy: written only by the consumer. */
+    /* The rest of head's line, for what the owner's producers write with
+     * each push (a mailbox's counts of messages sent): a producer that
+     * pushes owns this line anyway, so a word here costs no second line
+     * bouncing between the producers' cores.  The queue never reads
+     * them; init zeroes them. */
+    _Atomic int64_t producer_words[RT_MPSCQ_PRODUCER_WORDS];
+    /* Consumer's end, the dummy: written only by the consumer.  The
+     * owner's consumer-side fields belong right after the queue, on this
+     * line. */
     rt_qnode_t *tail;
 } rt_mpscq_t;
 

@@ -237,8 +237,9 @@ typedef struct actor_model {
 extern actor_model_t actor;
 
 /* sched.c */
-/* n zeroed objects of size bytes that live until stop (type-stable
- * memory: see sched.c and mailbox.c); NULL when out of memory. */
+/* n zeroed objects of size bytes, aligned to a cache line, that live
+ * until stop (type-stable memory: see sched.c and mailbox.c); NULL when
+ * out of memory. */
 void *actor_block_alloc(size_t n, size_t size);
 /* The scheduler the calling thread runs, NULL on a foreign thread.  A
  * noinline accessor: a process may migrate between two calls. */

@@ -44,8 +44,8 @@
  *   - the private list holds messages in arrival order; messages are
  *     removed from it only by the receiver, which keeps lastp and
  *     mark_link pointing at live links;
- *   - the sum of sent[] less received counts the messages queued (a
- *     snapshot: a sender bumps its slot just before its push).
+ *   - the sum of the sent counts less received is the messages queued (a
+ *     snapshot: a sender bumps its count just before its push).
  *
  * Rejected: a mutex-guarded deque per mailbox (every send from every
  * scheduler would take the receiver's lock; the BEAM moved its
@@ -63,43 +63,47 @@
 
 typedef rt_qnode_t *_Atomic *link_t;
 
-/* Schedulers with a sent counter of their own in each port. */
-#define SENT_OWN 5
+/*
+ * The messages sent to a port, counted by scheduler, in the words of the
+ * queue's producer line (runtime/queue.h): the thread of scheduler i
+ * (i < SENT_OWN) is the only writer of word i, which it bumps with a plain
+ * load and store; other schedulers and foreign threads share word
+ * SENT_OWN and pay a locked add.  One shared counter cost every send a
+ * locked add, a sixth of a ping-pong round trip's locked instructions; on
+ * a line of its own it was a second line bouncing between the producers
+ * of a flood.  The length is the sum less received.
+ */
+#define SENT_OWN (RT_MPSCQ_PRODUCER_WORDS - 1)
 
+/* Three lines: the producers' (the queue's head and the sent counts), the
+ * receiver's (the queue's tail and what follows), and the line every
+ * sender reads (waiter, closed) but only a parking receiver writes.
+ * Ports come from actor_block_alloc, aligned to a line. */
 struct cb_port {
-    rt_mpscq_t q; /* its head and its tail sit on separate lines */
-
-    /* Written by senders.  The messages sent, counted by scheduler: the
-     * thread of scheduler i (i < SENT_OWN) is the only writer of sent[i],
-     * which it bumps with a plain load and store; other schedulers and
-     * foreign threads share sent[SENT_OWN] and pay a locked add.  One
-     * shared counter cost every send a locked add, a sixth of a ping-pong
-     * round trip's locked instructions.  The length is the sum less
-     * received, so the receiver never writes this line except to park
-     * (waiter).  The slots fill the line that waiter and closed, which
-     * every sender reads, already take. */
-    RT_ALIGNED_CACHELINE _Atomic int64_t sent[SENT_OWN + 1];
-    cb_task_t *_Atomic waiter; /* a parked receiver, see the essay */
-    _Atomic int closed;
+    rt_mpscq_t q;
 
     /* Written by the receiving process (atomics: others read them). */
-    RT_ALIGNED_CACHELINE _Atomic int64_t received;
+    _Atomic int64_t received;
     _Atomic uint64_t receiver; /* id of the process receiving now */
     _Atomic uint64_t last_receiver;
     _Atomic int64_t max_len;   /* high-water mark seen by the receiver */
     rt_qnode_t *_Atomic first; /* the private list (links are relaxed) */
     link_t lastp;              /* the link the next arrival is put at */
     link_t mark_link;          /* the reference trick's marker, or NULL */
-    cb_term_t mark_ref;
+
+    RT_ALIGNED_CACHELINE cb_task_t *_Atomic waiter; /* see the essay */
+    _Atomic int closed;
+    cb_term_t mark_ref; /* the receiver's, written only by recv_mark */
 
     /* Registry of open ports for the memory report: guarded by reg_mu. */
     cb_port_t *reg_prev, *reg_next;
     bool registered;
 };
 
-_Static_assert(offsetof(cb_port_t, received) - offsetof(cb_port_t, sent) ==
-                   RT_CACHELINE,
-               "the senders' counters, waiter and closed share one line");
+_Static_assert(offsetof(cb_port_t, mark_link) < 2 * RT_CACHELINE &&
+                   offsetof(cb_port_t, waiter) == 2 * RT_CACHELINE &&
+                   sizeof(cb_port_t) == 3 * RT_CACHELINE,
+               "a port is three lines: producers', receiver's, senders' reads");
 
 /*
  * Message nodes are carved from chunks of MSG_CHUNK (actor_block_alloc:
@@ -248,21 +252,22 @@ static int64_t queued(cb_port_t *p)
     int64_t r = atomic_load_explicit(&p->received, memory_order_relaxed);
     int64_t sent = 0;
     for (int i = 0; i <= SENT_OWN; i++)
-        sent += atomic_load_explicit(&p->sent[i], memory_order_relaxed);
+        sent += atomic_load_explicit(&p->q.producer_words[i],
+                                     memory_order_relaxed);
     return sent - r;
 }
 
 /* One more message sent to p from s's thread (NULL: a foreign thread). */
 static void count_sent(cb_port_t *p, actor_sched_t *s)
 {
-    if (s && s->index < SENT_OWN) {
-        _Atomic int64_t *c = &p->sent[s->index];
+    _Atomic int64_t *sent = p->q.producer_words;
+    if (s && s->index < SENT_OWN)
         atomic_store_explicit(
-            c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+            &sent[s->index],
+            atomic_load_explicit(&sent[s->index], memory_order_relaxed) + 1,
             memory_order_relaxed);
-    } else {
-        atomic_fetch_add_explicit(&p->sent[SENT_OWN], 1, memory_order_relaxed);
-    }
+    else
+        atomic_fetch_add_explicit(&sent[SENT_OWN], 1, memory_order_relaxed);
 }
 
 /* Private-list links: the receiver owns them, so relaxed suffices. */
@@ -361,8 +366,6 @@ int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
     /* Atomic stores, not initialisation: a sender of the port's previous
      * life may still be reading waiter (see port_alloc). */
     atomic_store_explicit(&p->waiter, NULL, memory_order_relaxed);
-    for (int i = 0; i <= SENT_OWN; i++)
-        atomic_store_explicit(&p->sent[i], 0, memory_order_relaxed);
     atomic_store_explicit(&p->received, 0, memory_order_relaxed);
     atomic_store_explicit(&p->max_len, 0, memory_order_relaxed);
     atomic_store_explicit(&p->closed, 0, memory_order_relaxed);
