@@ -11,7 +11,7 @@ void rt_mpscq_init(rt_mpscq_t *q, rt_qnode_t *dummy)
     atomic_store_explicit(&q->head, dummy, memory_order_relaxed);
     for (int i = 0; i < RT_MPSCQ_PRODUCER_WORDS; i++)
         atomic_store_explicit(&q->producer_words[i], 0, memory_order_relaxed);
-    q->tail = dummy;
+    atomic_store_explicit(&q->tail, dummy, memory_order_relaxed);
 }
 
 void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n)
@@ -32,14 +32,14 @@ void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n)
 
 rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q, rt_qnode_t **item)
 {
-    rt_qnode_t *dummy = q->tail;
+    rt_qnode_t *dummy = atomic_load_explicit(&q->tail, memory_order_relaxed);
     /* Acquire: pairs with the release link store in push.  Only the
      * producer that got dummy as its predecessor writes this link, and it
      * has, so nobody touches dummy once it is retired. */
     rt_qnode_t *next = atomic_load_explicit(&dummy->next, memory_order_acquire);
     if (!next)
         return NULL;
-    q->tail = next;
+    atomic_store_explicit(&q->tail, next, memory_order_relaxed);
     *item = next;
     return dummy;
 }
@@ -49,10 +49,11 @@ bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q)
     /* seq_cst: the receiver's half of the Dekker pair described in push
      * (its store of "I am parking" precedes this load in the total order,
      * or the producer's exchange precedes it and we see the new head). */
-    return atomic_load_explicit(&q->head, memory_order_seq_cst) != q->tail;
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) !=
+           atomic_load_explicit(&q->tail, memory_order_relaxed);
 }
 
-rt_qnode_t *rt_mpscq_dummy(const rt_mpscq_t *q)
+rt_qnode_t *rt_mpscq_dummy(rt_mpscq_t *q)
 {
-    return q->tail;
+    return atomic_load_explicit(&q->tail, memory_order_relaxed);
 }

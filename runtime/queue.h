@@ -35,8 +35,9 @@
  *   - head is the last node pushed, or the dummy when the queue is empty;
  *     a node stays linked (and must not be reused) until the pop after
  *     the one that reached it retires it;
- *   - only one thread at a time calls rt_mpscq_pop or
- *     rt_mpscq_maybe_nonempty (the consumer); any thread may push.
+ *   - only one thread at a time calls rt_mpscq_pop (the consumer); any
+ *     thread may push; rt_mpscq_maybe_nonempty answers rightly for the
+ *     consumer, and safely (if stale) for anyone else.
  *
  * Rejected: a locked linked list (a lock word bouncing between producers
  * on every send); a CAS-based Michael-Scott queue (a CAS retry loop per
@@ -67,10 +68,12 @@ typedef struct rt_mpscq {
      * bouncing between the producers' cores.  The queue never reads
      * them; init zeroes them. */
     _Atomic int64_t producer_words[RT_MPSCQ_PRODUCER_WORDS];
-    /* Consumer's end, the dummy: written only by the consumer.  The
+    /* Consumer's end, the dummy: written only by the consumer.  Atomic
+     * (relaxed, plain moves) only so that a look at the queue from beside
+     * the consumer, which an owner may allow, is no data race.  The
      * owner's consumer-side fields belong right after the queue, on this
      * line. */
-    rt_qnode_t *tail;
+    rt_qnode_t *_Atomic tail;
 } rt_mpscq_t;
 
 /* An empty queue whose dummy is `dummy`, a node of the items' type. */
@@ -87,6 +90,6 @@ rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q, rt_qnode_t **item);
 bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q);
 /* The present dummy, to take back once the queue is drained and no
  * longer pushed to; NULL for a zeroed rt_mpscq_t never initialised. */
-rt_qnode_t *rt_mpscq_dummy(const rt_mpscq_t *q);
+rt_qnode_t *rt_mpscq_dummy(rt_mpscq_t *q);
 
 #endif

@@ -28,8 +28,11 @@ typedef struct actor_sched actor_sched_t;
  * Process states.  Only the transitions below exist; each arrow names who
  * makes it:
  *   RUNNABLE -> RUNNING        the scheduler that dequeues it
+ *   RUNNING  -> PARKED         its scheduler, after the switch away, for a
+ *                              receive on one mailbox, just before it
+ *                              registers the process there (mailbox.c)
  *   RUNNING  -> PARKING        the process itself, before registering as a
- *                              waiter anywhere
+ *                              waiter anywhere (every other park)
  *   PARKING  -> RUNNING        the process, when its re-check finds work
  *   PARKING  -> PARKED         its scheduler, after the switch away (CAS)
  *   PARKING  -> WAKE_PENDING   a waker that raced with the park (CAS)
@@ -85,6 +88,9 @@ struct cb_task {
     int64_t msg_bytes_in; /* bytes of those messages (its heap's
                              intake: the copies made for it) */
     rt_timer_t timer;     /* on sched->poller while pins > 0 */
+    /* A receive's mailbox, from its park until the scheduler registers
+     * the process there (after the switch; mailbox.c's essay). */
+    cb_port_t *park_port;
     uint32_t io_revents;  /* set by the fd callback on sched's thread */
     cb_port_t *reply;     /* lazily opened: replies from cell owners */
     uint64_t rng;         /* select's random start */
@@ -266,6 +272,9 @@ void actor_park_begin(cb_task_t *p);
 void actor_park_cancel(cb_task_t *p);
 /* Switch away until woken, or until deadline_ns (>= 0) passes. */
 void actor_park(cb_task_t *p, int64_t deadline_ns);
+/* The same for a receive on port, without actor_park_begin: once p is off
+ * its stack, its scheduler registers it as port's waiter. */
+void actor_park_recv(cb_task_t *p, cb_port_t *port, int64_t deadline_ns);
 /* Make p runnable if it is parked; any thread. */
 void actor_wake(cb_task_t *p);
 /* Mailbox bytes added (delta > 0) or removed, on the calling thread. */
@@ -303,6 +312,9 @@ int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
 cb_term_t actor_recv_mark(cb_port_t *p);
 int actor_recv_match_ref(cb_port_t *p, cb_term_t ref, cb_match_fn match,
                          void *ctx, cb_term_t *out, int64_t timeout_ns);
+/* Make t p's waiter and re-check: false when the park must not go on (a
+ * message came, or p was closed). */
+bool actor_port_register(cb_port_t *p, cb_task_t *t);
 /* The longest registered mailbox: its length and its last receiver. */
 void actor_biggest_mailbox(int64_t *len, uint64_t *owner);
 

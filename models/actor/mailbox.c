@@ -23,12 +23,23 @@
  * without being looked at, and the cost no longer grows with the backlog.
  *
  * Park protocol (a Dekker pair with the sender):
- *   receiver: state = PARKING; waiter = self (seq_cst); re-check the queue
+ *   receiver: once it is off its stack, its scheduler sets it PARKED,
+ *             stores waiter = receiver (seq_cst) and re-checks the queue
  *             with rt_mpscq_maybe_nonempty (a seq_cst load of its head);
+ *             if something came, it wakes the receiver as a sender would;
  *   sender:   push (a seq_cst exchange of the head); load waiter (seq_cst);
  *             if set, wake that process.
  * One of the two sees the other's store, so a message never sits in a
  * mailbox whose receiver sleeps.  close uses the same pair with `closed`.
+ * Registering after the switch, not before it (as a select on several
+ * ports still does, sched.c's PARKING), means nobody can wake the
+ * receiver while it is still on its stack, so the park needs no CAS.  A
+ * sender that read waiter in an earlier park and wakes late may wake the
+ * receiver between its PARKED and its registration: a spurious wake-up,
+ * which every park loop tolerates; the receiver may then run while its
+ * old registration completes, which touches only atomics (waiter, the
+ * queue's ends) and at worst leaves waiter pointing at it, which costs
+ * later spurious wake-ups, never a lost one.
  * Senders leave the waiter slot as they found it: actor_wake's CAS on the
  * process's state already lets only one of several racing senders enqueue
  * it, and the receiver clears the slot when it runs again, so taking the
@@ -517,7 +528,8 @@ void actor_port_free(cb_port_t *p)
 {
     if (!p)
         return;
-    RT_ASSERT(atomic_load(&p->waiter) == NULL);
+    /* waiter may still name the last receiver (see the essay): harmless,
+     * and port_open clears it. */
     /* No switch below: s stays the caller's scheduler. */
     actor_sched_t *s = actor_this_sched();
     drain(p);
@@ -589,11 +601,12 @@ int actor_send(cb_port_t *p, cb_term_t msg)
     return 0;
 }
 
-/* Register self as p's waiter and re-check; true when the park may go on
- * (nothing arrived and p is open). */
-static bool park_on(cb_port_t *p, cb_task_t *self)
+/* Register t as p's waiter and re-check; true when the park may go on
+ * (nothing arrived and p is open).  On t's stack for a select, from the
+ * scheduler after the switch for a receive (see the essay). */
+bool actor_port_register(cb_port_t *p, cb_task_t *t)
 {
-    atomic_store_explicit(&p->waiter, self, memory_order_seq_cst);
+    atomic_store_explicit(&p->waiter, t, memory_order_seq_cst);
     return !rt_mpscq_maybe_nonempty(&p->q) && !is_closed(p);
 }
 
@@ -647,15 +660,9 @@ static int receive(cb_port_t *p, cb_match_fn match, void *ctx, link_t start,
             rc = -ETIMEDOUT;
             break;
         }
-        actor_park_begin(self);
-        if (!park_on(p, self)) {
-            unpark_from(p);
-            actor_park_cancel(self);
-            if (!drain(p) && !is_closed(p))
-                actor_yield(); /* a sender is mid-push on another core */
-            continue;
-        }
-        actor_park(self, deadline);
+        /* Registered after the switch; a sender mid-push on another
+         * core makes the re-check fail, and the park a yield. */
+        actor_park_recv(self, p, deadline);
         unpark_from(p);
     }
 done:
@@ -762,7 +769,7 @@ int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
         actor_park_begin(self);
         bool go = true;
         for (size_t i = 0; i < n; i++)
-            go = park_on(ops[i].port, self) && go;
+            go = actor_port_register(ops[i].port, self) && go;
         if (go)
             actor_park(self, deadline);
         else

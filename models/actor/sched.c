@@ -10,7 +10,11 @@
  * a waker will find it (a mailbox's waiter slot, a join word, a timer or
  * an fd on its scheduler's poller), re-checks its condition, and only then
  * switches to its scheduler, which completes the park with a CAS
- * PARKING -> PARKED.  A waker CASes PARKED -> RUNNABLE and enqueues, or
+ * PARKING -> PARKED.  A receive on one mailbox, the commonest park,
+ * leaves the registration and the re-check to its scheduler after the
+ * switch instead (park_port; mailbox.c's essay): nobody can find the
+ * process before it is off its stack, so PARKED is a store, and a round
+ * trip of two messages saves two CASes.  A waker CASes PARKED -> RUNNABLE and enqueues, or
  * PARKING -> WAKE_PENDING and leaves the enqueue to the scheduler that is
  * finishing the park.  Exactly one party enqueues a woken process, and a
  * process is never on a run queue while it still runs on its stack (Go's
@@ -422,6 +426,12 @@ static void timer_fired(rt_timer_t *t, void *arg)
 {
     (void)t;
     actor_wake(arg);
+}
+
+void actor_park_recv(cb_task_t *p, cb_port_t *port, int64_t deadline_ns)
+{
+    p->park_port = port;
+    actor_park(p, deadline_ns);
 }
 
 void actor_park(cb_task_t *p, int64_t deadline_ns)
@@ -994,9 +1004,22 @@ static cb_task_t *direct_next(actor_sched_t *s, cb_task_t *p)
 }
 
 /* Complete the park of p, which has left its stack: PARKING -> PARKED,
- * or enqueue it if a waker came in between. */
+ * or enqueue it if a waker came in between; for a receive, PARKED and the
+ * registration that only now lets wakers find it. */
 static void finish_park(actor_sched_t *s, cb_task_t *p)
 {
+    cb_port_t *port = p->park_port;
+    if (port) {
+        /* Release, not relaxed, though the registration's seq_cst store
+         * publishes it to senders: a late waker of an earlier park may
+         * CAS this PARKED without reading waiter, and must still see what
+         * p wrote while it ran (its sched). */
+        p->park_port = NULL;
+        atomic_store_explicit(&p->state, ACTOR_PARKED, memory_order_release);
+        if (!actor_port_register(port, p))
+            actor_wake(p); /* as the sender whose message came would */
+        return;
+    }
     int st = ACTOR_PARKING;
     /* acq_rel: release the process's registration writes to wakers
      * that CAS PARKED, acquire a racing waker's writes. */
