@@ -54,9 +54,11 @@ def test_timer_preemption_is_refused_with_its_reason():
     assert "unsupported" in p.stderr and "dirty scheduler" in p.stderr
 
 
-def test_bounded_mailbox_policies_are_unsupported():
-    p = run_cb("run", "-m", "actor", "-w", "mailbox-flood", "--quick",
-               "-p", "policy=fixed")
+@pytest.mark.parametrize("workload,policy", [("mailbox-flood", "fixed"),
+                                             ("ping-pong", "rendezvous")])
+def test_bounded_mailbox_policies_are_unsupported(workload, policy):
+    p = run_cb("run", "-m", "actor", "-w", workload, "--quick",
+               "-p", f"policy={policy}")
     assert p.returncode == 4, p.stderr
     assert "unsupported" in p.stderr
 

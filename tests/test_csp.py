@@ -127,6 +127,27 @@ def test_mailbox_flood_drops_counted(policy):
     assert met["received"] == met["ops"] - met["dropped"]
 
 
+@pytest.mark.parametrize("root", ["go", "thread"])
+def test_ping_pong_over_unbuffered_channels(root):
+    rounds = 2000
+    d = run_json("run", "-m", "csp", "-w", "ping-pong", "--quick",
+                 "-p", f"rounds={rounds}", "-p", "policy=rendezvous",
+                 "-p", "pool=1", "-p", f"root={root}")
+    assert d["outcome"] == "ok", d.get("reason")
+    assert d["metrics"]["ops"] == rounds
+    c = d["counters"]
+    # Two channels, each carrying the warm-up and one message a round.
+    transfers = 2 * (rounds + 1)
+    assert c["puts"] == c["takes"] == transfers
+    # A rendezvous needs both parties: whichever comes first waits on the
+    # channel, so every transfer queued one operation.
+    assert c["chan_parks"] >= transfers
+    # And some of those were puts waiting for their taker, which a buffer
+    # with room (one message in flight) never makes wait.
+    assert c["put_parks"] > 0
+    assert c["drops"] == 0
+
+
 def test_unbounded_port_unsupported():
     p = run_cb("run", "-m", "csp", "-w", "mailbox-flood", "--quick",
                "-p", "policy=unbounded")

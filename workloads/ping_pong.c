@@ -9,13 +9,16 @@
  * (--cpus 0), two context switches: the floor under every request/reply
  * in the model, and the talk's first micro-benchmark.  With payload=N the
  * message is an N-byte binary, so copy-on-send (and the refc threshold at
- * 64 bytes) shows in the figure.
+ * 64 bytes) shows in the figure.  With policy=rendezvous both ports are
+ * unbuffered channels, where a send completes only when the reply's
+ * receiver takes it (a model without them says unsupported).
  *
  * Invariant: every round trip returns the value sent (ping checks each).
  */
 #include "models/model.h"
 #include "workloads/workload.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,6 +29,14 @@ static const cb_param_def_t params[] = {
     {.name = "payload", .kind = CB_PARAM_INT, .unit = "bytes",
      .help = "0: a small integer message; N: an N-byte binary",
      .def = 0, .quick = 0, .min = 0, .max = 16777216},
+    {.name = "policy", .kind = CB_PARAM_ENUM,
+     .help = "both ports: the model's default, or a buffer policy "
+             "(rendezvous: an unbuffered channel)",
+     .choices = CB_WL_PORT_POLICIES,
+     .enum_def = "default"},
+    {.name = "capacity", .kind = CB_PARAM_INT, .unit = "messages",
+     .help = "buffer size for fixed, sliding and dropping",
+     .def = 1, .quick = 1, .min = 1, .max = 1000000000},
     {0},
 };
 
@@ -77,9 +88,16 @@ static void run(cb_wl_ctx_t *ctx)
     size_t payload = (size_t)cb_wl_int(ctx, "payload");
     pong_t pg = {0};
     cb_task_t *t = NULL;
-    int rc = cb_port_open(NULL, &pg.in);
+    cb_port_opts_t opts = {
+        .policy = cb_wl_port_policy(cb_wl_str(ctx, "policy")),
+        .capacity = (size_t)cb_wl_int(ctx, "capacity")};
+    int rc = cb_port_open(&opts, &pg.in);
     if (rc == 0)
-        rc = cb_port_open(NULL, &pg.out);
+        rc = cb_port_open(&opts, &pg.out);
+    if (rc == -ENOTSUP || rc == -EINVAL) {
+        cb_wl_unsupported(ctx, "opening the ports", rc);
+        goto out;
+    }
     if (rc == 0)
         rc = cb_spawn(pong_main, &pg, NULL, &t);
     if (rc < 0) {
