@@ -18,6 +18,7 @@
 #define RT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RT_NOINLINE __attribute__((noinline))
+#define RT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define RT_CACHELINE 64
 #define RT_ALIGNED_CACHELINE __attribute__((aligned(RT_CACHELINE)))
 
