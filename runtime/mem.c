@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int64_t status_field_kib(const char *field)
@@ -53,4 +54,19 @@ int rt_mem_reset_peak(void)
     int saved = errno;
     close(fd);
     return n == 1 ? 0 : -saved;
+}
+
+void rt_mem_prefault(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = (uintptr_t)(page > 0 ? page : 4096) - 1;
+    uintptr_t lo = ((uintptr_t)p + mask) & ~mask;
+    uintptr_t hi = ((uintptr_t)p + len) & ~mask;
+    /* An error (EINVAL on older kernels) leaves the pages to fault. */
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p, (void)len;
+#endif
 }
