@@ -113,19 +113,29 @@ static size_t ring_at(size_t head, size_t k, size_t cap)
     return i >= cap ? i - cap : i;
 }
 
-static int eq_push(equeue_t *q, entry_t e)
+/* Double q's ring; out of line, so that a push that has room is a few
+ * instructions in its caller. */
+static RT_NOINLINE int eq_grow(equeue_t *q)
+{
+    size_t ncap = q->cap ? q->cap * 2 : 4;
+    entry_t *a = malloc(ncap * sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    for (size_t i = 0; i < q->n; i++)
+        a[i] = q->a[(q->head + i) % q->cap];
+    free(q->a);
+    q->a = a;
+    q->cap = ncap;
+    q->head = 0;
+    return 0;
+}
+
+static RT_ALWAYS_INLINE int eq_push(equeue_t *q, entry_t e)
 {
     if (q->n == q->cap) {
-        size_t ncap = q->cap ? q->cap * 2 : 4;
-        entry_t *a = malloc(ncap * sizeof *a);
-        if (!a)
-            return -ENOMEM;
-        for (size_t i = 0; i < q->n; i++)
-            a[i] = q->a[(q->head + i) % q->cap];
-        free(q->a);
-        q->a = a;
-        q->cap = ncap;
-        q->head = 0;
+        int rc = eq_grow(q);
+        if (rc < 0)
+            return rc;
     }
     q->a[ring_at(q->head, q->n, q->cap)] = e;
     q->n++;
@@ -205,7 +215,7 @@ static bool commit1(csp_handler_t *h)
 enum { BOTH = 0, A_DEAD = 1, B_DEAD = 2 };
 
 /* Commit a and b together or neither (locks in address order). */
-static int commit2(csp_handler_t *a, csp_handler_t *b)
+static RT_ALWAYS_INLINE int commit2(csp_handler_t *a, csp_handler_t *b)
 {
     RT_ASSERT(a != b);
     csp_handler_t *lo = a < b ? a : b, *hi = a < b ? b : a;
@@ -283,7 +293,7 @@ static cb_term_t buf_pop(cb_port_t *p)
  * entry comes as its fields, not as a struct by value: building one in
  * the caller's frame with narrow stores and copying it out with wide loads
  * stalled store forwarding, ~13 ns of a 150 ns round trip. */
-static int enqueue(cb_port_t *p, equeue_t *q, int *dirty, csp_handler_t *h,
+static RT_ALWAYS_INLINE int enqueue(cb_port_t *p, equeue_t *q, int *dirty, csp_handler_t *h,
                    int index, cb_term_t val)
 {
     if (*dirty > CSP_MAX_DIRTY) {
@@ -328,7 +338,7 @@ static bool pop_live(equeue_t *q, entry_t *e)
  * An entry of h itself (an alts with a put and a take on this channel) is
  * never a partner, and nothing live waits behind it: whoever queued after
  * it would have paired with it instead, unless h was committed by then. */
-static int match(equeue_t *q, csp_handler_t *h, entry_t *e)
+static RT_ALWAYS_INLINE int match(equeue_t *q, csp_handler_t *h, entry_t *e)
 {
     while (q->n > 0) {
         *e = eq_pop(q);
