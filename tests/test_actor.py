@@ -15,7 +15,7 @@ BIN = CTEST_DIR / "test_actor"
 CASES = ["copy_on_send", "save_pointer", "reference_trick", "blocked_receive",
          "process_info",
          "reductions_bound", "reductions_off_starves", "copy_stacks",
-         "length_counts_every_sender", "timer_refused"]
+         "length_counts_every_sender", "parks_race_sends", "timer_refused"]
 
 
 @pytest.mark.parametrize("case", CASES)

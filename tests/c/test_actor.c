@@ -490,6 +490,56 @@ static void case_length_counts_every_sender(void)
     cb_port_free(p);
 }
 
+/* ---- parks racing with sends ---- */
+
+enum { RACE_SENDERS = 4, RACE_EACH = 20000 };
+
+static void race_send_main(void *arg)
+{
+    len_sender_t *ls = arg;
+    for (int i = 0; i < RACE_EACH; i++) {
+        CHECK_EQ(cb_send(ls->to, cb_tuple2(cb_int(ls->who), cb_int(i))), 0);
+        if (i % 7 == 0)
+            cb_yield(); /* so the receiver empties its mailbox and parks */
+    }
+}
+
+static void case_parks_race_sends(void)
+{
+    /* Senders on both schedulers trickle into one mailbox whose receiver
+     * keeps running dry and parking: its scheduler registers it after the
+     * switch while senders look for it, and late wakers of earlier parks
+     * come in between.  Every message arrives, once, in its sender's
+     * order, and nobody sleeps through one (a lost wake-up hangs the
+     * receive below until its generous timeout). */
+    cb_port_t *p = port();
+    len_sender_t ls[RACE_SENDERS];
+    cb_task_t *ts[RACE_SENDERS];
+    for (int i = 0; i < RACE_SENDERS; i++) {
+        ls[i] = (len_sender_t){p, i};
+        CHECK_EQ(cb_spawn(race_send_main, &ls[i], NULL, &ts[i]), 0);
+    }
+    int next[RACE_SENDERS] = {0};
+    int64_t parks0 = counter("parks");
+    for (int k = 0; k < RACE_SENDERS * RACE_EACH; k++) {
+        cb_term_t m;
+        CHECK_EQ(cb_recv(p, &m, 10000 * MS), 0);
+        int who = (int)cb_int_value(cb_tuple_elem(m, 0));
+        CHECK(who >= 0 && who < RACE_SENDERS);
+        CHECK_EQ(cb_int_value(cb_tuple_elem(m, 1)), next[who]);
+        next[who]++;
+        cb_term_release(m);
+    }
+    for (int i = 0; i < RACE_SENDERS; i++)
+        CHECK_EQ(cb_join(ts[i]), 0);
+    cb_term_t m;
+    CHECK_EQ(cb_recv(p, &m, 0), -ETIMEDOUT);
+    CHECK_EQ(cb_port_length(p), 0);
+    /* The receiver did run dry and park (the race this case is for). */
+    CHECK_GT(counter("parks") - parks0, 0);
+    cb_port_free(p);
+}
+
 /* ---- the table ---- */
 
 typedef void (*case_fn)(void);
@@ -509,6 +559,7 @@ static const struct {
     {"reductions_off_starves", case_reductions_off_starves, "reductions=0", 1},
     {"copy_stacks", case_copy_stacks, "stacks=copy", 0},
     {"length_counts_every_sender", case_length_counts_every_sender, "", 0},
+    {"parks_race_sends", case_parks_race_sends, "", 0},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
