@@ -180,8 +180,8 @@ void csp_unpark(cb_task_t *t);
 /* Block the caller until h is committed: park a go block, or block the
  * thread (counted as a blocking op inside a go block when it is one). */
 void csp_wait_handler(csp_handler_t *h);
-/* Fill h's waking fields for the caller. */
-void csp_handler_bind(csp_handler_t *h);
+/* csp_handler_bind (fill h's waking fields for the caller) is below,
+ * after csp_cfg. */
 
 /* ---- the timer and IO thread ---- */
 
@@ -276,6 +276,18 @@ typedef struct csp_config {
 } csp_config_t;
 
 extern csp_config_t csp_cfg;
+
+/* Fill h's waking fields for the caller: its go block, or its thread's
+ * waiter.  Inline: every channel op binds a handler. */
+static inline void csp_handler_bind(csp_handler_t *h)
+{
+    /* csp_parks() inlined: one call of the noinline accessor per op. */
+    cb_task_t *t = csp_current();
+    if (t && t->kind == CSP_GO && !csp_cfg.go_ops_block)
+        h->go = t;
+    else
+        h->waiter = csp_thread_waiter();
+}
 
 /* sched.c */
 int csp_sched_start(char *err, size_t errlen);

@@ -397,16 +397,6 @@ void csp_handler_unref(csp_handler_t *h)
         handler_free(h);
 }
 
-void csp_handler_bind(csp_handler_t *h)
-{
-    /* csp_parks() inlined: one call of the noinline accessor per op. */
-    cb_task_t *t = csp_current();
-    if (t && t->kind == CSP_GO && !csp_cfg.go_ops_block)
-        h->go = t;
-    else
-        h->waiter = csp_thread_waiter();
-}
-
 void csp_handler_wake(csp_handler_t *h)
 {
     /* Read both before waking: the party may free h once it runs. */
