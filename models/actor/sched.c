@@ -14,9 +14,11 @@
  * leaves the registration and the re-check to its scheduler after the
  * switch instead (park_port; mailbox.c's essay): nobody can find the
  * process before it is off its stack, so PARKED is a store, and a round
- * trip of two messages saves two CASes.  A waker CASes PARKED -> RUNNABLE and enqueues, or
- * PARKING -> WAKE_PENDING and leaves the enqueue to the scheduler that is
- * finishing the park.  Exactly one party enqueues a woken process, and a
+ * trip of two messages saves two CASes.  A waker CASes PARKED -> RUNNABLE
+ * and enqueues, or PARKING -> WAKE_PENDING and leaves the enqueue to the
+ * scheduler that is finishing the park.  Exactly one party enqueues a
+ * woken process (a late waker of an earlier receive can only add a
+ * spurious wake-up, see mailbox.c), and a
  * process is never on a run queue while it still runs on its stack (Go's
  * park_m does the same with its unlock function; the BEAM with its
  * process status lock).
@@ -72,8 +74,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* How often a busy scheduler looks at its poller: every POLL_EVERY short
