@@ -293,8 +293,9 @@ static cb_term_t buf_pop(cb_port_t *p)
  * entry comes as its fields, not as a struct by value: building one in
  * the caller's frame with narrow stores and copying it out with wide loads
  * stalled store forwarding, ~13 ns of a 150 ns round trip. */
-static RT_ALWAYS_INLINE int enqueue(cb_port_t *p, equeue_t *q, int *dirty, csp_handler_t *h,
-                   int index, cb_term_t val)
+static RT_ALWAYS_INLINE int enqueue(cb_port_t *p, equeue_t *q, int *dirty,
+                                    csp_handler_t *h, int index,
+                                    cb_term_t val)
 {
     if (*dirty > CSP_MAX_DIRTY) {
         *dirty = 0;
@@ -404,8 +405,8 @@ static int take_op(cb_port_t *p, csp_handler_t *h, int index, bool blockable,
     }
     /* Unbuffered (or an empty buffer, where no put is ever pending). */
     entry_t e;
-    /* The test first: match is out of line, and an empty queue (the
-     * common case on a busy channel's other side) is two loads. */
+    /* The test first: an empty queue (the common case on a busy
+     * channel's other side) skips match's setup. */
     r = p->puts.n > 0 ? match(&p->puts, h, &e) : 0;
     if (r == OP_DONE) {
         deliver(e.h, e.index, 0, CB_NIL);
@@ -722,7 +723,7 @@ static void await(cb_port_t *p, csp_handler_t *h)
 /*
  * put_blocked_ns is an estimate: each of a thread's first PUT_TIMED_ALL
  * put parks is timed, then one in PUT_TIMED_EVERY, which counts that many
- * times.  Two tick reads per park (rdtsc, slow under this kind of VM)
+ * times.  Two tick reads per park (rdtsc, slow in this KVM guest)
  * were ~60 ns of an unbuffered ping-pong round trip (~215 ns), where every
  * put parks, and one park in 8 still ~10 ns; a sum over a flood's
  * thousands of parks stays unbiased.
