@@ -83,10 +83,16 @@
  * Slabs.  A pool made by rt_stack_pool_new_slabs maps SLAB_STACKS stacks
  * with one mmap and carves them off in order; each one's guard page is a
  * guard marker (MADV_GUARD_INSTALL), which leaves the slab one VMA, so
- * the stacks neither cost two memory maps each nor split the slab.  The
- * guard of a fresh stack is installed by rt_stack_ready, which the
- * scheduler calls before the stack's first task first runs, not at
- * allocation: installing it costs ~0.4-0.9 us (measured here, 64 KiB
+ * the stacks neither cost two memory maps each nor split the slab.
+ * Fresh stacks are readied 32 at a time when the first of them is
+ * carved: two process_madvise calls install their guards and populate
+ * their top pages, ~1.0 us a stack here against ~1.5 us for a madvise and
+ * a first-touch fault each (stack.c).  Carving happens when a task first
+ * runs, not at spawn (the schedulers allocate stacks lazily), so the
+ * spawner does not pay for it.  Where the kernel refuses that advice
+ * through process_madvise, a fresh stack's guard is installed by
+ * rt_stack_ready, which the scheduler calls before the stack's first
+ * task first runs: installing it costs ~0.4-0.9 us (measured here, 64 KiB
  * stacks, most of it the page-table page a fresh stack also needs for its
  * first touch), which would be five times the rest of a spawn; no code
  * runs on the stack before it, so the guard is as real as an eager one.
@@ -122,7 +128,8 @@
  *     batch above is the form that works without them).
  *   - Installing the guards of a whole slab at once (process_madvise with
  *     an iovec of guard pages): one syscall per 1024 stacks, but still
- *     ~0.4 us of page-table work per stack at allocation time.
+ *     ~0.4 us of page-table work per stack, paid for stacks that may
+ *     never be used; the batches of 32 above pay it only ahead of use.
  *   - A global, locked pool: a lock (or CAS) per spawn and per exit on the
  *     hottest path of skynet-style workloads, for no gain over per-worker
  *     pools.
