@@ -38,6 +38,13 @@ VARIANTS = [
     ("spawn_tree", ["pool=2", "preempt=reductions", "reductions=10"]),
     ("burst_wakes_all", ["pool=2", "sched=stealing"]),
     ("burst_wakes_all", ["pool=2", "sched=lifo"]),
+    # The root as a go block: its own unbuffered puts and takes take the
+    # go-block path (chan.c) against closed channels, the pending limit
+    # and alts registrations.
+    ("close_semantics", ["root=go"]),
+    ("pending_limit", ["root=go"]),
+    ("rendezvous_order", ["root=go", "pool=1"]),
+    ("alts_both_ways", ["root=go"]),
 ]
 
 

@@ -321,7 +321,7 @@ static RT_ALWAYS_INLINE int enqueue(cb_port_t *p, equeue_t *q, int *dirty,
 /* Expects mu.  Pop q's entries until one whose handler commits: true with
  * *e filled (its reference now the caller's), false when q held only
  * stale ones (dropped). */
-static bool pop_live(equeue_t *q, entry_t *e)
+static RT_ALWAYS_INLINE bool pop_live(equeue_t *q, entry_t *e)
 {
     while (q->n > 0) {
         *e = eq_pop(q);
@@ -743,6 +743,95 @@ static int64_t put_wait_weight(void)
     return n % PUT_TIMED_EVERY == 0 ? PUT_TIMED_EVERY : 0;
 }
 
+/* A put parked as h on p: wait for it, and count the time blocked
+ * (backpressure, measured: only puts, so a take-side park costs no clock
+ * reads). */
+static void await_put(cb_port_t *p, csp_handler_t *h)
+{
+    int64_t weight = put_wait_weight();
+    int64_t t0 = weight ? csp_ticks() : 0;
+    await(p, h);
+    if (weight) {
+        /* Ticks, converted when read; a counter that differs a little
+         * between the two cores can make one wait negative. */
+        int64_t dt = csp_ticks() - t0;
+        CSP_COUNT(put_blocked_ns, dt > 0 ? dt * weight : 0);
+    }
+}
+
+/*
+ * A go block's put on an unbuffered channel: put_op and single_op for the
+ * one case that an unbuffered round trip runs, with nothing they do for
+ * an alts or a thread.  The partner comes from pop_live, not match: the
+ * go block's own handler is new, so it can be neither committed nor
+ * queued on p already, and the handler is built only when the put parks
+ * (the put that meets a parked take, half of every round trip, needs
+ * none).  Every semantic is put_op's: closed, the pending limit, the
+ * counters.
+ */
+static int go_put_unbuffered(cb_port_t *p, cb_task_t *t, cb_term_t msg)
+{
+    entry_t e;
+    csp_lock(&p->mu);
+    if (p->closed) {
+        csp_unlock(&p->mu);
+        cb_term_release(msg);
+        return -EPIPE;
+    }
+    if (p->takes.n > 0 && pop_live(&p->takes, &e)) {
+        deliver(e.h, e.index, 0, msg);
+        p->n_puts++;
+        p->n_takes++;
+        csp_unlock(&p->mu);
+        finish(e.h);
+        return 0;
+    }
+    csp_handler_t hs = {.active = true, .refs = 1, .index = -1, .solo = true};
+    hs.go = t;
+    int r = enqueue(p, &p->puts, &p->dirty_puts, &hs, 0, msg);
+    if (r < 0) {
+        csp_unlock(&p->mu);
+        cb_term_release(msg);
+        return r;
+    }
+    p->n_put_parks++;
+    await_put(p, &hs); /* releases mu */
+    if (hs.status < 0)
+        cb_term_release(msg);
+    return hs.status;
+}
+
+/* The same for a take (take_op's unbuffered half). */
+static int go_take_unbuffered(cb_port_t *p, cb_task_t *t, cb_term_t *out)
+{
+    entry_t e;
+    csp_lock(&p->mu);
+    if (p->puts.n > 0 && pop_live(&p->puts, &e)) {
+        deliver(e.h, e.index, 0, CB_NIL);
+        p->n_puts++;
+        p->n_takes++;
+        csp_unlock(&p->mu);
+        finish(e.h);
+        *out = e.val;
+        return 0;
+    }
+    if (p->closed) {
+        csp_unlock(&p->mu);
+        return -EPIPE;
+    }
+    csp_handler_t hs = {.active = true, .refs = 1, .index = -1, .solo = true};
+    hs.go = t;
+    int r = enqueue(p, &p->takes, &p->dirty_takes, &hs, 0, CB_NIL);
+    if (r < 0) {
+        csp_unlock(&p->mu);
+        return r;
+    }
+    csp_park_unlock(t, &p->mu);
+    if (hs.status == 0)
+        *out = hs.val;
+    return hs.status;
+}
+
 /*
  * One put (msg) or take (*out), parking or blocking until it completes:
  * >! and <! in a go block, >!! and <!! elsewhere or with force_block.  A
@@ -768,17 +857,7 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
     int r = put ? put_op(p, h, 0, true, msg, &status)
                 : take_op(p, h, 0, true, &v, &status);
     if (r == OP_PARKED && put) {
-        /* Backpressure, measured: how long producers wait for room (only
-         * puts, so a take-side park costs no clock reads). */
-        int64_t weight = put_wait_weight();
-        int64_t t0 = weight ? csp_ticks() : 0;
-        await(p, h);
-        if (weight) {
-            /* Ticks, converted when read; a counter that differs a little
-             * between the two cores can make one wait negative. */
-            int64_t dt = csp_ticks() - t0;
-            CSP_COUNT(put_blocked_ns, dt > 0 ? dt * weight : 0);
-        }
+        await_put(p, h);
         status = h->status;
     } else if (r == OP_PARKED) {
         await(p, h);
@@ -794,8 +873,22 @@ static int single_op(cb_port_t *p, bool put, cb_term_t msg, cb_term_t *out,
     return status;
 }
 
+/* The go block running this op when its channel ops park and p is
+ * unbuffered (cap is fixed when the channel is made: no lock to read it),
+ * else NULL. */
+static RT_ALWAYS_INLINE cb_task_t *parking_on_unbuffered(const cb_port_t *p)
+{
+    if (!p || p->cap != 0)
+        return NULL;
+    cb_task_t *t = csp_current();
+    return t && t->kind == CSP_GO && !csp_cfg.go_ops_block ? t : NULL;
+}
+
 int csp_send(cb_port_t *p, cb_term_t msg)
 {
+    cb_task_t *t = parking_on_unbuffered(p);
+    if (t)
+        return go_put_unbuffered(p, t, msg);
     return single_op(p, true, msg, NULL, false);
 }
 
@@ -811,8 +904,12 @@ int csp_take_blocking(cb_port_t *p, cb_term_t *out)
 
 int csp_recv(cb_port_t *p, cb_term_t *out, int64_t timeout_ns)
 {
-    if (timeout_ns < 0)
+    if (timeout_ns < 0) {
+        cb_task_t *t = out ? parking_on_unbuffered(p) : NULL;
+        if (t)
+            return go_take_unbuffered(p, t, out);
         return single_op(p, false, CB_NIL, out, false);
+    }
     cb_select_op_t op = {p, CB_SELECT_RECV, CB_NIL, 0};
     int rc = csp_select(&op, 1, CB_SELECT_PRIORITY, timeout_ns);
     if (rc < 0)
