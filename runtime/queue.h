@@ -50,6 +50,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct rt_qnode {
@@ -78,16 +79,55 @@ typedef struct rt_mpscq {
 
 /* An empty queue whose dummy is `dummy`, a node of the items' type. */
 void rt_mpscq_init(rt_mpscq_t *q, rt_qnode_t *dummy);
+/* Inline, the three below: a mailbox's send and receive are each one or
+ * two of them, and out of line a call's overhead was a tenth of their
+ * cost. */
 /* Append n (any thread).  n must not be in any queue. */
-void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n);
+static inline void rt_mpscq_push(rt_mpscq_t *q, rt_qnode_t *n)
+{
+    /* Relaxed: n is private until the exchange below publishes it. */
+    atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
+    /* The exchange orders concurrent producers (each gets a distinct
+     * predecessor); seq_cst rather than acq_rel because the mailbox's
+     * park protocol pairs this store with the receiver's seq_cst load of
+     * head in rt_mpscq_maybe_nonempty (Dekker: one of the two sees the
+     * other). */
+    rt_qnode_t *prev =
+        atomic_exchange_explicit(&q->head, n, memory_order_seq_cst);
+    /* Release: pairs with the consumer's acquire load of the link in pop,
+     * so the consumer sees n's contents once it sees the link. */
+    atomic_store_explicit(&prev->next, n, memory_order_release);
+}
+
 /* NULL when nothing is reachable.  Otherwise *item is the node that holds
  * the oldest item (it stays in the queue as the dummy: copy its contents
  * out before the next pop) and the result is the retired dummy, which the
  * caller now owns (consumer only). */
-rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q, rt_qnode_t **item);
+static inline rt_qnode_t *rt_mpscq_pop(rt_mpscq_t *q, rt_qnode_t **item)
+{
+    rt_qnode_t *dummy = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    /* Acquire: pairs with the release link store in push.  Only the
+     * producer that got dummy as its predecessor writes this link, and it
+     * has, so nobody touches dummy once it is retired. */
+    rt_qnode_t *next = atomic_load_explicit(&dummy->next, memory_order_acquire);
+    if (!next)
+        return NULL;
+    atomic_store_explicit(&q->tail, next, memory_order_relaxed);
+    *item = next;
+    return dummy;
+}
+
 /* false only when nothing was pushed that the consumer has not popped;
  * true while a push is half done (consumer only). */
-bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q);
+static inline bool rt_mpscq_maybe_nonempty(rt_mpscq_t *q)
+{
+    /* seq_cst: the receiver's half of the Dekker pair described in push
+     * (its store of "I am parking" precedes this load in the total order,
+     * or the producer's exchange precedes it and we see the new head). */
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) !=
+           atomic_load_explicit(&q->tail, memory_order_relaxed);
+}
+
 /* The present dummy, to take back once the queue is drained and no
  * longer pushed to; NULL for a zeroed rt_mpscq_t never initialised. */
 rt_qnode_t *rt_mpscq_dummy(rt_mpscq_t *q);
