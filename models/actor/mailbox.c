@@ -204,23 +204,30 @@ static bool msg_refill(actor_sched_t *s)
     return true;
 }
 
-static actor_msg_t *msg_alloc(actor_sched_t *s)
+/* A node for a foreign thread, which has no list: one from the pool. */
+static RT_NOINLINE actor_msg_t *msg_alloc_foreign(void)
 {
-    if (!s) {
-        /* A foreign thread has no list: one node from the pool. */
-        pthread_mutex_lock(&actor.msg_mu);
-        actor_msg_t *m = actor.free_msgs;
-        if (m) {
-            actor.free_msgs = next_free(m);
-            actor.nfree_msgs--;
-        }
-        pthread_mutex_unlock(&actor.msg_mu);
-        if (!m)
-            m = actor_block_alloc(1, sizeof *m);
-        if (m)
-            MSG_UNPOISON(m);
-        return m;
+    pthread_mutex_lock(&actor.msg_mu);
+    actor_msg_t *m = actor.free_msgs;
+    if (m) {
+        actor.free_msgs = next_free(m);
+        actor.nfree_msgs--;
     }
+    pthread_mutex_unlock(&actor.msg_mu);
+    if (!m)
+        m = actor_block_alloc(1, sizeof *m);
+    if (m)
+        MSG_UNPOISON(m);
+    return m;
+}
+
+/* Inline with msg_free: a pop and a push on the scheduler's list, on
+ * every send and receive; what is rare (a foreign thread, a refill, an
+ * overflow) is out of line. */
+static RT_ALWAYS_INLINE actor_msg_t *msg_alloc(actor_sched_t *s)
+{
+    if (!s)
+        return msg_alloc_foreign();
     if (!s->free_msgs && !msg_refill(s))
         return NULL;
     actor_msg_t *m = s->free_msgs;
@@ -230,7 +237,22 @@ static actor_msg_t *msg_alloc(actor_sched_t *s)
     return m;
 }
 
-static void msg_free(actor_sched_t *s, actor_msg_t *m)
+static RT_NOINLINE void msg_free_slow(actor_sched_t *s, actor_msg_t *m);
+
+static RT_ALWAYS_INLINE void msg_free(actor_sched_t *s, actor_msg_t *m)
+{
+    if (s && s->nfree_msgs < MSG_CACHE + MSG_BATCH) {
+        MSG_POISON(m);
+        set_next_free(m, s->free_msgs);
+        s->free_msgs = m;
+        s->nfree_msgs++;
+        return;
+    }
+    msg_free_slow(s, m);
+}
+
+/* A foreign thread's free, or one that takes s's list past its cap. */
+static void msg_free_slow(actor_sched_t *s, actor_msg_t *m)
 {
     MSG_POISON(m);
     if (!s) {
@@ -484,8 +506,9 @@ static void unlink_msg(cb_port_t *p, link_t pp, actor_msg_t *m)
         memory_order_relaxed);
 }
 
-static void deliver(cb_port_t *p, cb_task_t *self, link_t pp, actor_msg_t *m,
-                    cb_term_t *out)
+static RT_ALWAYS_INLINE void deliver(cb_port_t *p, cb_task_t *self,
+                                     link_t pp, actor_msg_t *m,
+                                     cb_term_t *out)
 {
     unlink_msg(p, pp, m);
     *out = m->term;

@@ -179,9 +179,10 @@ static int64_t rq_add(actor_sched_t *s, int64_t d)
     return n;
 }
 
-static void enqueue(actor_sched_t *s, cb_task_t *p)
+/* Make p runnable on s from the thread of scheduler me (NULL: a foreign
+ * thread), which the caller read and has not switched since. */
+static void enqueue_from(actor_sched_t *me, actor_sched_t *s, cb_task_t *p)
 {
-    actor_sched_t *me = actor_this_sched();
     /* Relaxed: rq_len may be stale by a remote enqueue in flight, which
      * then races with this one and may land on either side of it; no
      * process queued before this wake is overtaken. */
@@ -203,6 +204,11 @@ static void enqueue(actor_sched_t *s, cb_task_t *p)
         notify(s);
     else if (len + (s->next != NULL) > 1)
         kick_idle(s);
+}
+
+static void enqueue(actor_sched_t *s, cb_task_t *p)
+{
+    enqueue_from(actor_this_sched(), s, p);
 }
 
 /* Owner thread only. */
@@ -345,7 +351,7 @@ void actor_wake(cb_task_t *p)
                 actor_sched_t *me = actor_this_sched();
                 if (me && me != p->sched)
                     COUNT(me, wakeups_remote, 1);
-                enqueue(p->sched, p);
+                enqueue_from(me, p->sched, p);
                 return;
             }
         } else if (st == ACTOR_PARKING) {
