@@ -5,8 +5,9 @@
  * touched as a starting task would, what the pool would add per reuse if
  * it gave parked stacks back with madvise(MADV_DONTNEED) (the syscall plus
  * the page fault that re-commits the page), and a cold mmap + mprotect
- * (guard) + munmap for comparison.  These figures are where the pool's
- * "no madvise" decision in runtime/stack.h comes from.  Each is the median
+ * (guard) + munmap for comparison; and a fresh stack from a slab pool,
+ * readied and touched.  These figures are where the pool's "no madvise"
+ * decision and the slabs' batches in runtime/stack.h come from.  Each is the median
  * of RUNS runs, in ns per operation.
  */
 #include "bench/bench.h"
@@ -97,6 +98,29 @@ static double fresh_ns(bool touch, long ops)
     return ns;
 }
 
+/* Fresh stacks from a slab pool, each readied and its top page touched,
+ * as a task's first run does: their guards and top pages come in batches
+ * where the kernel allows it (runtime/stack.h, "Slabs"). */
+static double slab_fresh_ns(long ops)
+{
+    rt_stack_pool_t *p;
+    rt_stack_t *s = calloc((size_t)ops, sizeof *s);
+    if (!s || rt_stack_pool_new_slabs(&p, STACK_SIZE, 64) != 0)
+        die("rt_stack_pool_new_slabs");
+    int64_t t0 = rt_now_ns();
+    for (long i = 0; i < ops; i++) {
+        if (rt_stack_alloc(p, &s[i]) != 0 || rt_stack_ready(&s[i]) != 0)
+            die("rt_stack_alloc");
+        touch_top(&s[i]);
+    }
+    double ns = (double)(rt_now_ns() - t0) / (double)ops;
+    for (long i = 0; i < ops; i++)
+        rt_stack_release(p, &s[i]);
+    rt_stack_pool_free(p);
+    free(s);
+    return ns;
+}
+
 int main(void)
 {
     bench_print_build("bench_stack");
@@ -132,6 +156,9 @@ int main(void)
     for (int r = 0; r < RUNS; r++)
         v[r] = fresh_ns(true, SLOW_OPS);
     printf("stack_pool_fresh_alloc_touch_ns: %.1f\n", bench_median(v, RUNS));
+    for (int r = 0; r < RUNS; r++)
+        v[r] = slab_fresh_ns(SLOW_OPS / 10);
+    printf("stack_slab_fresh_ready_touch_ns: %.1f\n", bench_median(v, RUNS));
 
     rt_stack_pool_stats_t st;
     rt_stack_pool_stats(p, &st);

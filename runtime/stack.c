@@ -321,10 +321,11 @@ static int slab_map(rt_stack_pool_t *p)
  * Fresh slab stacks are readied PREPARE_BATCH at a time, when the first of
  * them is carved: one process_madvise installs their guards and a second
  * populates their top pages (the page every task touches first), instead
- * of a madvise and a page fault per stack.  Measured here (64 KiB stacks,
- * 1,024 of them): 0.93-1.05 us a stack against 1.44-1.55 us one by one;
- * a fresh stack is most of what skynet's first waves and alts' first
- * round pay for.  The price is at most PREPARE_BATCH - 1 top pages made
+ * of a madvise and a page fault per stack.  Measured here (64 KiB stacks):
+ * the two calls 0.93-1.05 us a stack against 1.44-1.55 us one by one, and
+ * bench_stack's whole fresh stack (carve, ready, first touch) 1.45 us
+ * against 1.84 us; a fresh stack is most of what skynet's first waves and
+ * alts' first round pay for.  The price is at most PREPARE_BATCH - 1 top pages made
  * resident ahead of use per pool.  A kernel that refuses either advice
  * through process_madvise (before 6.13 for guards) leaves guards to
  * rt_stack_ready and pages to their faults, as before.
