@@ -325,10 +325,11 @@ static int slab_map(rt_stack_pool_t *p)
  * the two calls 0.93-1.05 us a stack against 1.44-1.55 us one by one, and
  * bench_stack's whole fresh stack (carve, ready, first touch) 1.45 us
  * against 1.84 us; a fresh stack is most of what skynet's first waves and
- * alts' first round pay for.  The price is at most PREPARE_BATCH - 1 top pages made
- * resident ahead of use per pool.  A kernel that refuses either advice
- * through process_madvise (before 6.13 for guards) leaves guards to
- * rt_stack_ready and pages to their faults, as before.
+ * alts' first round pay for.  The price is at most PREPARE_BATCH - 1 top
+ * pages made resident ahead of use per pool.  A kernel that refuses the
+ * guards through process_madvise (before 6.13, or under a seccomp filter)
+ * leaves them to rt_stack_ready and the pages to their faults, as before;
+ * a refused populate only leaves the pages to their faults.
  */
 #define PREPARE_BATCH 32
 #ifndef MADV_POPULATE_WRITE
@@ -377,7 +378,7 @@ static void slab_prepare(rt_stack_pool_t *p, size_t guard, size_t total)
                              : 0;
     if (done == 0) {
         /* Refused for good (ENOSYS, EINVAL, EPERM), or only for now (no
-         * fd or memory left, a signal): then the next batch asks again. */
+         * fd or memory left, a signal): then the next carve asks again. */
         if (errno != EMFILE && errno != ENFILE && errno != ENOMEM &&
             errno != EAGAIN && errno != EINTR)
             atomic_store_explicit(&prepare_unsupported, true,
@@ -445,7 +446,7 @@ static int slab_carve(rt_stack_pool_t *p, rt_stack_t *out)
         if (rc != 0)
             return rc;
     }
-    if (p->carve == p->prepared)
+    if (p->carve >= p->prepared)
         slab_prepare(p, guard, total);
     out->map = p->carve;
     out->map_size = total;

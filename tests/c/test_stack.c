@@ -323,6 +323,12 @@ static void test_slab_pool(void)
                 CHECK(!resident(b[i].lo));
             }
         }
+        /* Batched guards are in before rt_stack_ready (the first and the
+         * last of the two batches' stacks here). */
+        if (batched) {
+            expect_fault(b[0].map);
+            expect_fault(b[N - 1].map);
+        }
         /* Carved side by side from one slab. */
         for (int i = 0; i + 1 < N; i++)
             CHECK((char *)b[i + 1].map == (char *)b[i].map + b[i].map_size);
