@@ -2,9 +2,11 @@
 /* SPDX-FileCopyrightText: concbench authors */
 /*
  * Context-switch cost: a round trip (main -> fiber -> main, two switches)
- * with rt_ctx_switch, the same with glibc's swapcontext as the baseline
- * runtime/ctx.h rejects (this is the one place ucontext appears), and the
- * life of a trivial task (make, run, finish, destroy; stack excluded).
+ * with rt_ctx_switch, the same with the locked instructions a message
+ * round trip needs (the floor under the models' ping-pong), the same with
+ * glibc's swapcontext as the baseline runtime/ctx.h rejects (this is the
+ * one place ucontext appears), and the life of a trivial task (make, run,
+ * finish, destroy; stack excluded).
  * Each figure is the median of RUNS runs, in ns per operation.
  */
 #include "bench/bench.h"
@@ -12,6 +14,7 @@
 #include "runtime/ctx.h"
 #include "runtime/stack.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,45 @@ static double rt_round_trip_ns(void)
     int64_t t0 = rt_now_ns();
     for (long i = 0; i < ROUND_TRIPS; i++)
         rt_ctx_switch(&main_ctx, &fib_ctx);
+    return (double)(rt_now_ns() - t0) / (double)ROUND_TRIPS;
+}
+
+/* ---- the same with a message's locked instructions ----
+ *
+ * What a message round trip between two green tasks on one thread costs
+ * before any of its own work: two switches, and the locked instructions
+ * that each hand-off needs so that other threads may take part (actor:
+ * three a message, the queue's push, the wake's CAS and the receiver's
+ * Dekker store; csp: two, the lock of each channel op).  Each on a line
+ * of its own, as they are in the models. */
+
+static struct {
+    _Alignas(64) _Atomic long v;
+} locked_words[3];
+static int nlocked; /* locked instructions each side issues per hand-off */
+
+static void locked_ops(void)
+{
+    for (int k = 0; k < nlocked; k++)
+        atomic_exchange_explicit(&locked_words[k].v, k, memory_order_seq_cst);
+}
+
+static void bounce_locked(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        locked_ops();
+        rt_ctx_switch(&fib_ctx, &main_ctx);
+    }
+}
+
+static double locked_round_trip_ns(void)
+{
+    int64_t t0 = rt_now_ns();
+    for (long i = 0; i < ROUND_TRIPS; i++) {
+        locked_ops();
+        rt_ctx_switch(&main_ctx, &fib_ctx);
+    }
     return (double)(rt_now_ns() - t0) / (double)ROUND_TRIPS;
 }
 
@@ -99,6 +141,16 @@ int main(void)
         v[r] = rt_round_trip_ns();
     printf("ctx_switch_round_trip_ns: %.1f\n", bench_median(v, RUNS));
     rt_ctx_destroy(&fib_ctx);
+
+    for (nlocked = 2; nlocked <= 3; nlocked++) {
+        rt_ctx_make(&fib_ctx, st.lo, st.size, bounce_locked, NULL);
+        rt_ctx_switch(&main_ctx, &fib_ctx); /* warm up */
+        for (int r = 0; r < RUNS; r++)
+            v[r] = locked_round_trip_ns();
+        printf("ctx_round_trip_with_%d_locked_ns: %.1f\n", 2 * nlocked,
+               bench_median(v, RUNS));
+        rt_ctx_destroy(&fib_ctx);
+    }
 
     getcontext(&fib_uc);
     fib_uc.uc_stack.ss_sp = ust.lo;
