@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CB_MODEL(name) extern const cb_model_t cb_model_##name;
 #include "models_list.h"
@@ -72,6 +73,9 @@ const char *cb_cap_name(cb_cap_t cap)
         [CB_CAP_PORT_DROPPING] = "port_dropping",
         [CB_CAP_PORT_RENDEZVOUS] = "port_rendezvous",
         [CB_CAP_IO_WAIT] = "io_wait",
+        [CB_CAP_LINKS] = "links",
+        [CB_CAP_MONITORS] = "monitors",
+        [CB_CAP_SEND_REFUSED] = "send_refused",
     };
     return cap > 0 && cap < CB_CAP__COUNT ? names[cap] : "unknown";
 }
@@ -202,4 +206,104 @@ int cb_model_port_kind(const cb_port_opts_t *opts, cb_port_policy_t natural,
     *policy = p;
     *capacity = cap;
     return 0;
+}
+
+int cb_model_no_exit_task(cb_task_t *t, cb_term_t reason)
+{
+    (void)t;
+    cb_term_release(reason);
+    return -ENOTSUP;
+}
+
+int cb_model_no_link(cb_task_t *t)
+{
+    (void)t;
+    return -ENOTSUP;
+}
+
+int cb_model_no_monitor(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref)
+{
+    (void)t, (void)mailbox, (void)ref;
+    return -ENOTSUP;
+}
+
+int cb_model_no_demonitor(cb_term_t ref)
+{
+    (void)ref;
+    return -ENOTSUP;
+}
+
+int cb_model_no_trap_exit(cb_port_t *mailbox)
+{
+    (void)mailbox;
+    return -ENOTSUP;
+}
+
+/* Set by the runner's child before the run, read when a model dies. */
+static cb_die_handler_fn die_handler;
+
+void cb_model_set_die_handler(cb_die_handler_fn fn)
+{
+    die_handler = fn;
+}
+
+void cb_model_die(const char *why)
+{
+    if (die_handler)
+        die_handler(why);
+    fprintf(stderr, "%s\n", why);
+    fflush(stderr);
+    _exit(2);
+}
+
+static size_t format_into(cb_term_t t, char *buf, size_t len, size_t at,
+                          int depth)
+{
+    if (at >= len)
+        return at;
+    int n = 0;
+    switch (cb_term_kind(t)) {
+    case CB_TERM_ATOM:
+        n = snprintf(buf + at, len - at, "%s", cb_atom_name(t));
+        break;
+    case CB_TERM_INT:
+        n = snprintf(buf + at, len - at, "%lld", (long long)cb_int_value(t));
+        break;
+    case CB_TERM_TUPLE:
+        if (depth > 4) {
+            n = snprintf(buf + at, len - at, "{...}");
+            break;
+        }
+        n = snprintf(buf + at, len - at, "{");
+        at += n > 0 ? (size_t)n : 0;
+        for (size_t i = 0; i < cb_tuple_arity(t); i++) {
+            if (i && at < len)
+                at += (size_t)snprintf(buf + at, len - at, ",");
+            at = format_into(cb_tuple_elem(t, i), buf, len, at, depth + 1);
+        }
+        n = at < len ? snprintf(buf + at, len - at, "}") : 0;
+        break;
+    case CB_TERM_BINARY:
+        n = snprintf(buf + at, len - at, "<<%zu bytes>>", cb_binary_size(t));
+        break;
+    case CB_TERM_REF:
+        n = snprintf(buf + at, len - at, "#Ref");
+        break;
+    case CB_TERM_PORT:
+        n = snprintf(buf + at, len - at, "#Port");
+        break;
+    case CB_TERM_NIL:
+        n = snprintf(buf + at, len - at, "[]");
+        break;
+    }
+    return at + (n > 0 ? (size_t)n : 0);
+}
+
+void cb_term_format(cb_term_t t, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = '\0';
+    format_into(t, buf, len, 0, 0);
+    buf[len - 1] = '\0';
 }

@@ -105,6 +105,9 @@ typedef enum cb_cap {
     CB_CAP_PORT_DROPPING,
     CB_CAP_PORT_RENDEZVOUS,
     CB_CAP_IO_WAIT,
+    CB_CAP_LINKS,       /* link, unlink, trap_exit, exit_task: see below */
+    CB_CAP_MONITORS,    /* monitor, demonitor */
+    CB_CAP_SEND_REFUSED, /* a send to a closed port fails with -EPIPE */
     CB_CAP__COUNT
 } cb_cap_t;
 
@@ -152,6 +155,13 @@ typedef void (*cb_task_fn)(void *arg);
 typedef struct cb_spawn_opts {
     size_t stack_size; /* 0: the model's default */
     bool os_thread;    /* csp: a `thread` instead of a go block */
+    /* spawn_link and spawn_monitor: linked or monitored before the new
+     * task runs, so it cannot die unobserved in between (models without
+     * links or monitors return -ENOTSUP).  The DOWN message goes to
+     * monitor_mailbox and the monitor's reference to *monitor_ref. */
+    bool link;
+    cb_port_t *monitor_mailbox;
+    cb_term_t *monitor_ref;
 } cb_spawn_opts_t;
 
 /* ---- shared cells ---- */
@@ -235,6 +245,15 @@ typedef struct cb_model {
     cb_term_t (*recv_mark)(cb_port_t *p);
     int (*recv_match_ref)(cb_port_t *p, cb_term_t ref, cb_match_fn match,
                           void *ctx, cb_term_t *out, int64_t timeout_ns);
+
+    /* Crash isolation: see "exits, links and monitors" below. */
+    void (*exit_self)(cb_term_t reason); /* never returns */
+    int (*exit_task)(cb_task_t *t, cb_term_t reason);
+    int (*link)(cb_task_t *t);
+    int (*unlink)(cb_task_t *t);
+    int (*monitor)(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref);
+    int (*demonitor)(cb_term_t ref);
+    int (*trap_exit)(cb_port_t *mailbox);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */
@@ -273,6 +292,28 @@ cb_term_t cb_model_plain_recv_mark(cb_port_t *p);
 int cb_model_no_recv_match_ref(cb_port_t *p, cb_term_t ref,
                                cb_match_fn match, void *ctx, cb_term_t *out,
                                int64_t timeout_ns);
+
+/* Slots for a model without links and monitors (the JVM, core.async,
+ * Go): each returns -ENOTSUP, and the model lists CB_CAP_LINKS and
+ * CB_CAP_MONITORS with its reason. */
+int cb_model_no_exit_task(cb_task_t *t, cb_term_t reason);
+int cb_model_no_link(cb_task_t *t);
+int cb_model_no_monitor(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref);
+int cb_model_no_demonitor(cb_term_t ref);
+int cb_model_no_trap_exit(cb_port_t *mailbox);
+
+/* A model whose real system ends the whole program at this point (an
+ * unrecovered Go panic) calls cb_model_die: the handler the runner set
+ * records the run's outcome with `why` and ends the OS process; without
+ * one, `why` goes to stderr and the process exits with status 2, as a Go
+ * program does (runtime/panic.go: fatalpanic, exit(2)). */
+typedef void (*cb_die_handler_fn)(const char *why);
+void cb_model_set_die_handler(cb_die_handler_fn fn);
+__attribute__((noreturn)) void cb_model_die(const char *why);
+
+/* A task's exit reason in words, for a crash report ("normal", "kill",
+ * "{badarg,42}"): atoms, integers and tuples of them. */
+void cb_term_format(cb_term_t t, char *buf, size_t len);
 
 /* The active model; dispatch goes through it. */
 extern const cb_model_t *cb__active;
@@ -423,6 +464,77 @@ static inline int cb_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
 static inline int cb_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
     return cb__active->cells_read(cells, n, out);
+}
+
+/* ---- exits, links and monitors ----
+ *
+ * The BEAM's crash isolation, and what each other model's real system
+ * does instead (docs/models/ give the rules with their sources):
+ *
+ *   cb_exit(reason)      the calling task ends now with reason: `normal`
+ *                        (cb_atom("normal")) or any other term, which is a
+ *                        crash.  It does not return; the task's C frames
+ *                        are abandoned, not unwound (free what you hold
+ *                        first, and never call it inside cb_cells_update).
+ *   cb_exit_task(t, r)   exit/2: send t an exit signal with reason r.
+ *   cb_link(t), cb_unlink(t), cb_trap_exit(mailbox)
+ *   cb_monitor(t, mailbox, &ref), cb_demonitor(ref)
+ *
+ * Tasks are named by their cb_task_t, which stays valid until cb_join on
+ * it (a task spawned without `out` cannot be named); in messages a task
+ * is cb_pid(t), the integer of its id.  EXIT and DOWN messages are terms
+ * in the mailbox the caller named: {'EXIT', Pid, Reason} while trapping
+ * exits, {'DOWN', Ref, process, Pid, Reason} for a monitor.
+ *
+ *   actor    every rule of Erlang's (models/actor/exit.c);
+ *   csp      no links or monitors; an abnormal cb_exit is an exception
+ *            thrown out of a go block (core.async: printed by the
+ *            uncaught-exception handler, the go block ends, the rest runs
+ *            on) or, with -p crash=panic, a Go panic (the program ends);
+ *   locks, stm, threads
+ *            no links or monitors; an abnormal cb_exit is an uncaught
+ *            exception: the JVM prints it and ends that thread only.
+ * In every model cb_join on a task that crashed returns (0).  A faulting
+ * instruction (SIGSEGV) is no exit: it ends the OS process, as a crashing
+ * NIF ends a BEAM node.
+ */
+__attribute__((noreturn)) static inline void cb_exit(cb_term_t reason)
+{
+    cb__active->exit_self(reason);
+    __builtin_trap(); /* exit_self never returns */
+}
+static inline int cb_exit_task(cb_task_t *t, cb_term_t reason)
+{
+    return cb__active->exit_task(t, reason);
+}
+static inline int cb_link(cb_task_t *t)
+{
+    return cb__active->link(t);
+}
+static inline int cb_unlink(cb_task_t *t)
+{
+    return cb__active->unlink(t);
+}
+/* The DOWN message goes to mailbox (a port of the caller's); *ref names
+ * the monitor. */
+static inline int cb_monitor(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref)
+{
+    return cb__active->monitor(t, mailbox, ref);
+}
+static inline int cb_demonitor(cb_term_t ref)
+{
+    return cb__active->demonitor(ref);
+}
+/* process_flag(trap_exit, true) with EXIT messages to mailbox; NULL turns
+ * trapping off. */
+static inline int cb_trap_exit(cb_port_t *mailbox)
+{
+    return cb__active->trap_exit(mailbox);
+}
+/* A task in a message: the integer of its id. */
+static inline cb_term_t cb_pid(const cb_task_t *t)
+{
+    return cb_int((int64_t)cb_task_id(t));
 }
 
 /* The clock every model and workload measures with (monotonic, ns). */

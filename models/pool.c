@@ -3,6 +3,8 @@
 /* Executor-backed tasks for the `locks` and `stm` models: see pool.h. */
 #include "models/pool.h"
 
+#include "models/crash.h"
+
 #include "runtime/clock.h"
 
 #include <errno.h>
@@ -11,6 +13,15 @@
 
 /* Set between cb_pool_start and a successful cb_pool_stop. */
 static rt_exec_t *exec;
+
+/* Every task runs under a landing frame, so that cb_exit ends the task
+ * and leaves its pool thread to run the next one: a pooled JVM task that
+ * throws ends, and the pool goes on (ThreadPoolExecutor replaces the
+ * worker thread, ForkJoinPool records the exception in the task). */
+static void call_task(rt_exec_fn fn, void *arg)
+{
+    cb_crash_call(fn, arg);
+}
 
 int cb_pool_start(const cb_param_set_t *params, const cb_model_env_t *env,
                   size_t thread_data_size, char *err, size_t errlen)
@@ -26,6 +37,7 @@ int cb_pool_start(const cb_param_set_t *params, const cb_model_env_t *env,
          * spare that idles for 1 s is not coming back to work. */
         .keepalive_ns = RT_NS_PER_S,
         .thread_data_size = thread_data_size,
+        .call = call_task,
     };
     if (o.max_threads < o.parallelism) {
         snprintf(err, errlen, "max_threads (%d) is below pool (%d)",
@@ -94,7 +106,10 @@ size_t cb_pool_task_cost(const cb_param_set_t *params)
 int cb_pool_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
                   cb_task_t **out)
 {
-    (void)opts; /* pool threads have one stack size: `-p stack=` */
+    /* Pool threads have one stack size (`-p stack=`); the JVM has no
+     * links or monitors to spawn with. */
+    if (opts && (opts->link || opts->monitor_ref))
+        return -ENOTSUP;
     return rt_exec_submit(exec, fn, arg, (rt_exec_task_t **)out);
 }
 
@@ -116,4 +131,10 @@ uint64_t cb_pool_task_id(const cb_task_t *t)
 void cb_pool_reduce_slow(void)
 {
     cb__budget = INT64_MAX;
+}
+
+void cb_pool_exit_self(cb_term_t reason)
+{
+    cb_crash_exit_thread(reason, rt_exec_task_id(rt_exec_current()),
+                         "(an uncaught exception; the other tasks run on)");
 }

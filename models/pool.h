@@ -65,5 +65,17 @@ int cb_pool_join(cb_task_t *t);
 cb_task_t *cb_pool_self(void);
 uint64_t cb_pool_task_id(const cb_task_t *t);
 void cb_pool_reduce_slow(void);
+/* cb_exit: an uncaught exception ends the task, not its thread. */
+__attribute__((noreturn)) void cb_pool_exit_self(cb_term_t reason);
+
+/* The JVM's answer to links and monitors, for the unsupported tables. */
+#define CB_POOL_NO_LINKS                                                       \
+    "the JVM has no links: a thread's uncaught exception ends that thread "   \
+    "only (Thread.UncaughtExceptionHandler), and nothing is told unless "      \
+    "the program catches it; Thread.stop, the only way to kill another "       \
+    "thread, throws UnsupportedOperationException since Java 20"
+#define CB_POOL_NO_MONITORS                                                    \
+    "the JVM has no monitors of a thread's death; a program joins the "       \
+    "thread or reads its Future's ExecutionException"
 
 #endif

@@ -130,7 +130,10 @@ static worker_t *worker_new(rt_exec_t *e, bool pooled)
 static void run_task(rt_exec_t *e, rt_exec_task_t *t)
 {
     self_task = t;
-    t->fn(t->arg);
+    if (e->o.call)
+        e->o.call(t->fn, t->arg);
+    else
+        t->fn(t->arg);
     self_task = NULL;
     pthread_mutex_lock(&e->mu);
     e->st.tasks_run++;
@@ -370,7 +373,10 @@ void rt_exec_run(rt_exec_t *e, rt_exec_fn fn, void *arg)
     rt_exec_task_t *saved_t = self_task;
     self_worker = w;
     self_task = &root;
-    fn(arg);
+    if (e->o.call)
+        e->o.call(fn, arg);
+    else
+        fn(arg);
     self_worker = saved_w;
     self_task = saved_t;
 }

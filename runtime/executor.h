@@ -38,6 +38,9 @@ typedef struct rt_exec_opts {
     size_t stack_size;       /* bytes; 0: 256 KiB */
     int64_t keepalive_ns;    /* an idle spare retires after this */
     size_t thread_data_size; /* zeroed bytes per member thread */
+    /* What runs a task: call(fn, arg), e.g. fn under a landing frame a
+     * task can end early to (models/crash.h); NULL: fn(arg). */
+    void (*call)(rt_exec_fn fn, void *arg);
 } rt_exec_opts_t;
 
 typedef struct rt_exec_stats {

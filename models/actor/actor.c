@@ -205,6 +205,7 @@ static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
     actor.nfree_msgs = 0;
     pthread_cond_init(&actor.done_cv, NULL);
     actor_cell_init();
+    actor_exit_start();
     rc = actor_sched_start(err, errlen);
     if (rc < 0) {
         free(actor.scheds);
@@ -323,6 +324,10 @@ static const cb_unsupported_t actor_unsupported[] = {
     {CB_CAP_PORT_RENDEZVOUS,
      "a BEAM send is asynchronous; a rendezvous is a request and a reply, "
      "written as two messages"},
+    {CB_CAP_SEND_REFUSED,
+     "a BEAM send never fails: a message to a process that has exited, or "
+     "to an alias deactivated with unalias/1 (cb_port_close), is dropped "
+     "and the sender cannot tell"},
     {0, NULL},
 };
 
@@ -357,8 +362,15 @@ const cb_model_t cb_model_actor = {
     .io_wait = actor_io_wait,
     .cell_new = actor_cell_new,
     .cell_free = actor_cell_free,
-    .cells_update = actor_cells_update,
+    .cells_update = actor_cells_update_guarded,
     .cells_read = actor_cells_read,
     .recv_mark = actor_recv_mark,
     .recv_match_ref = actor_recv_match_ref,
+    .exit_self = actor_exit_self,
+    .exit_task = actor_exit_task,
+    .link = actor_link,
+    .unlink = actor_unlink,
+    .monitor = actor_monitor,
+    .demonitor = actor_demonitor,
+    .trap_exit = actor_trap_exit,
 };

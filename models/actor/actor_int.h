@@ -61,6 +61,19 @@ typedef enum actor_why {
     ACTOR_WHY_EXIT,    /* the process returned: free its stack, notify */
 } actor_why_t;
 
+/*
+ * A test-and-test-and-set spinlock for the run queues (the BEAM's run
+ * queues are locked too; its locks spin before they sleep).  Critical
+ * sections are a few pointer moves.  After ~100 spins it yields the CPU,
+ * because on a shared two-core machine the holder may be descheduled.
+ */
+typedef struct actor_lock {
+    _Atomic int held;
+} actor_lock_t;
+
+void actor_lock(actor_lock_t *l);
+void actor_unlock(actor_lock_t *l);
+
 /* join_word values besides a parked joiner's pointer. */
 #define ACTOR_JOIN_NONE ((uintptr_t)0)
 #define ACTOR_JOIN_EXITED ((uintptr_t)1)
@@ -106,7 +119,45 @@ struct cb_task {
     cb_task_t *rq_next;
     /* Free-list link: owned by the scheduler whose cache holds it. */
     cb_task_t *free_next;
+
+    /* Crash isolation (exit.c).  sig_id is the process's id while it
+     * lives and 0 from the moment its exit begins: whoever holds a
+     * possibly stale pointer checks it under sig_lock before touching
+     * anything else.  The lists are guarded by sig_lock; never two
+     * processes' sig_locks at once. */
+    actor_lock_t sig_lock;
+    _Atomic uint64_t sig_id;
+    struct actor_peer *links;    /* linked processes */
+    struct actor_peer *mons_in;  /* monitors of this process (watchers) */
+    struct actor_peer *mons_out; /* monitors this process holds */
+    uint32_t nlinks, links_cap, nmons_in, mons_in_cap, nmons_out,
+        mons_out_cap;
+    cb_port_t *trap; /* EXIT messages go here while trapping */
+    /* A pending exit signal's reason (CB_NIL: none), set once by a
+     * signaller (CAS, release) and acted on by the process itself at its
+     * next safe point, unless defer_kill > 0 (the process only). */
+    _Atomic cb_term_t kill;
+    int defer_kill;
+    /* The mailboxes it received on, which die with it: the process only
+     * (mailbox.c). */
+    struct actor_owned *owned;
+    uint32_t nowned, owned_cap;
 };
+
+/* A link or monitor: the other process (checked by id), the monitor's
+ * reference and where its DOWN message goes. */
+typedef struct actor_peer {
+    cb_task_t *task;
+    uint64_t id;
+    cb_term_t ref;
+    cb_port_t *mailbox;
+} actor_peer_t;
+
+/* A mailbox a process received on, and the generation it had then. */
+typedef struct actor_owned {
+    cb_port_t *port;
+    uint64_t gen;
+} actor_owned_t;
 
 /* A message in a mailbox: the node the MPSC queue links, and the copy. */
 typedef struct actor_msg {
@@ -115,18 +166,6 @@ typedef struct actor_msg {
     uint64_t bytes; /* what it is accounted for: node + copied heap */
 } actor_msg_t;
 
-/*
- * A test-and-test-and-set spinlock for the run queues (the BEAM's run
- * queues are locked too; its locks spin before they sleep).  Critical
- * sections are a few pointer moves.  After ~100 spins it yields the CPU,
- * because on a shared two-core machine the holder may be descheduled.
- */
-typedef struct actor_lock {
-    _Atomic int held;
-} actor_lock_t;
-
-void actor_lock(actor_lock_t *l);
-void actor_unlock(actor_lock_t *l);
 
 /* Scheduler counters: written only by the scheduler's thread (relaxed
  * stores, so other threads may read a snapshot), summed at the end. */
@@ -148,7 +187,10 @@ void actor_unlock(actor_lock_t *l);
     X(messages_skipped)                                                        \
     X(marker_hits)                                                             \
     X(bytes_copied)                                                            \
-    X(stack_bytes_copied)
+    X(stack_bytes_copied)                                                      \
+    X(sends_dropped)                                                           \
+    X(exits_abnormal)                                                          \
+    X(exit_signals)
 
 struct actor_sched {
     /* Guarded by rq_lock: the run queue (FIFO).  rq_len is written only
@@ -317,6 +359,42 @@ int actor_recv_match_ref(cb_port_t *p, cb_term_t ref, cb_match_fn match,
 bool actor_port_register(cb_port_t *p, cb_task_t *t);
 /* The longest registered mailbox: its length and its last receiver. */
 void actor_biggest_mailbox(int64_t *len, uint64_t *owner);
+
+/* Deliver term (already the receiver's copy) to p with no reduction and
+ * no switch, dropping it when p is closed or its owner is gone; for exit
+ * signals and DOWN messages. */
+void actor_port_deliver(cb_port_t *p, cb_term_t term);
+/* Kill the mailboxes p received on: later sends to them are dropped. */
+void actor_ports_die(cb_task_t *p);
+
+/* exit.c */
+void actor_exit_start(void);
+/* Reset p's crash-isolation state for a new life (spawn). */
+void actor_exit_init(cb_task_t *p);
+/* spawn_link and spawn_monitor, before the new process is enqueued. */
+int actor_spawn_watch(cb_task_t *child, const cb_spawn_opts_t *opts);
+/* p's exit: links, monitors and mailboxes are told; consumes reason. */
+void actor_exit_signals(cb_task_t *p, cb_term_t reason);
+/* Whether a signal has killed p and p may act on it now. */
+static inline bool actor_kill_pending(cb_task_t *p)
+{
+    return atomic_load_explicit(&p->kill, memory_order_relaxed) != CB_NIL &&
+           p->defer_kill == 0;
+}
+/* End p with the reason its pending exit signal carries. */
+__attribute__((noreturn)) void actor_die_killed(cb_task_t *p);
+void actor_exit_self(cb_term_t reason);
+int actor_exit_task(cb_task_t *t, cb_term_t reason);
+int actor_link(cb_task_t *t);
+int actor_unlink(cb_task_t *t);
+int actor_monitor(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref);
+int actor_demonitor(cb_term_t ref);
+int actor_trap_exit(cb_port_t *mailbox);
+int actor_cells_update_guarded(cb_cell_t **cells, size_t n, cb_cells_fn fn,
+                               void *arg);
+
+/* sched.c: end the calling process p with reason (consumed). */
+__attribute__((noreturn)) void actor_proc_exit(cb_task_t *p, cb_term_t reason);
 
 /* cell.c */
 void actor_cell_init(void);

@@ -70,9 +70,19 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 typedef rt_qnode_t *_Atomic *link_t;
+
+/* The bits of a port's `closed` word.  PORT_CLOSED: cb_port_close, the
+ * stand-in for unalias/1 (sends are dropped; the receiver gets -EPIPE
+ * once it has drained what came before).  PORT_DEAD: the process that
+ * received on it has exited (sends are dropped; nobody can receive). */
+#define PORT_CLOSED UINT64_C(1)
+#define PORT_DEAD UINT64_C(2)
+#define PORT_GONE (PORT_CLOSED | PORT_DEAD)
+#define PORT_GEN_SHIFT 2
 
 /*
  * The messages sent to a port, counted by scheduler, in the words of the
@@ -103,7 +113,10 @@ struct cb_port {
     link_t mark_link;          /* the reference trick's marker, or NULL */
 
     RT_ALIGNED_CACHELINE cb_task_t *_Atomic waiter; /* see the essay */
-    _Atomic int closed;
+    /* PORT_CLOSED | PORT_DEAD | the port's generation << PORT_GEN_SHIFT:
+     * one word, so that the owner's death marks only the life of the port
+     * it received on (a CAS that names the generation). */
+    _Atomic uint64_t closed;
     cb_term_t mark_ref; /* the receiver's, written only by recv_mark */
     /* The receiver's id, for the memory report; written when it changes. */
     _Atomic uint64_t last_receiver;
@@ -404,7 +417,14 @@ int actor_port_open(const cb_port_opts_t *opts, cb_port_t **out)
     atomic_store_explicit(&p->received, 0, memory_order_relaxed);
     atomic_store_explicit(&p->max_len, 0, memory_order_relaxed);
     p->drained = 0;
-    atomic_store_explicit(&p->closed, 0, memory_order_relaxed);
+    /* A new generation: a dying process's CAS names the old one and
+     * misses (see actor_ports_die). */
+    uint64_t gen =
+        (atomic_load_explicit(&p->closed, memory_order_relaxed) >>
+         PORT_GEN_SHIFT) +
+        1;
+    atomic_store_explicit(&p->closed, gen << PORT_GEN_SHIFT,
+                          memory_order_relaxed);
     atomic_store_explicit(&p->receiver, 0, memory_order_relaxed);
     atomic_store_explicit(&p->last_receiver, 0, memory_order_relaxed);
     atomic_store_explicit(&p->first, NULL, memory_order_relaxed);
@@ -460,6 +480,71 @@ static RT_ALWAYS_INLINE int64_t drain(cb_port_t *p)
     return n;
 }
 
+static void wake_waiter(cb_port_t *p);
+
+/* The mailbox p is self's now: it dies with self (actor_ports_die).  On
+ * the path where the receiver changes only, never per receive. */
+static RT_NOINLINE void own(cb_port_t *p, cb_task_t *self)
+{
+    uint64_t gen =
+        atomic_load_explicit(&p->closed, memory_order_relaxed) >> PORT_GEN_SHIFT;
+    for (uint32_t i = 0; i < self->nowned; i++)
+        if (self->owned[i].port == p) {
+            self->owned[i].gen = gen;
+            return;
+        }
+    if (self->nowned == self->owned_cap) {
+        uint32_t cap = self->owned_cap ? self->owned_cap * 2 : 4;
+        actor_owned_t *b = realloc(self->owned, cap * sizeof *b);
+        if (!b)
+            return; /* untracked: it outlives its owner, as before */
+        self->owned = b;
+        self->owned_cap = cap;
+    }
+    self->owned[self->nowned++] = (actor_owned_t){p, gen};
+}
+
+void actor_ports_die(cb_task_t *p)
+{
+    for (uint32_t i = 0; i < p->nowned; i++) {
+        cb_port_t *port = p->owned[i].port;
+        uint64_t w = atomic_load_explicit(&port->closed, memory_order_relaxed);
+        /* Only the life of the port it received on, and only if it was
+         * still the port's receiver: a CAS that names the generation, so
+         * a port freed and opened again meanwhile is left alone. */
+        while ((w >> PORT_GEN_SHIFT) == p->owned[i].gen &&
+               atomic_load_explicit(&port->last_receiver,
+                                    memory_order_relaxed) == p->id &&
+               !atomic_compare_exchange_weak_explicit(
+                   &port->closed, &w, w | PORT_DEAD, memory_order_seq_cst,
+                   memory_order_relaxed))
+            ;
+    }
+    free(p->owned);
+    p->owned = NULL;
+    p->nowned = p->owned_cap = 0;
+}
+
+void actor_port_deliver(cb_port_t *p, cb_term_t term)
+{
+    if (atomic_load_explicit(&p->closed, memory_order_acquire) & PORT_GONE) {
+        cb_term_release(term);
+        return;
+    }
+    actor_sched_t *s = actor_this_sched();
+    actor_msg_t *m = msg_alloc(s);
+    if (!m) {
+        cb_term_release(term);
+        return;
+    }
+    m->term = term;
+    m->bytes = sizeof *m + cb_term_heap_bytes(term);
+    actor_mem_add_on(s, (int64_t)m->bytes);
+    count_sent(p, s);
+    rt_mpscq_push(&p->q, &m->node);
+    wake_waiter(p);
+}
+
 static void claim(cb_port_t *p, cb_task_t *self)
 {
     /* Acquire: the previous receiver's release in unclaim hands over the
@@ -481,9 +566,11 @@ static void claim(cb_port_t *p, cb_task_t *self)
      * in unclaim; others only compare it. */
     atomic_store_explicit(&p->receiver, self->id, memory_order_relaxed);
     if (atomic_load_explicit(&p->last_receiver, memory_order_relaxed) !=
-        self->id)
+        self->id) {
         atomic_store_explicit(&p->last_receiver, self->id,
                               memory_order_relaxed);
+        own(p, self);
+    }
 }
 
 static void unclaim(cb_port_t *p)
@@ -523,7 +610,7 @@ static RT_ALWAYS_INLINE void deliver(cb_port_t *p, cb_task_t *self,
 static bool is_closed(cb_port_t *p)
 {
     /* seq_cst: the receiver's half of the close/park Dekker pair. */
-    return atomic_load_explicit(&p->closed, memory_order_seq_cst);
+    return atomic_load_explicit(&p->closed, memory_order_seq_cst) & PORT_GONE;
 }
 
 static void wake_waiter(cb_port_t *p)
@@ -537,7 +624,9 @@ static void wake_waiter(cb_port_t *p)
 
 int actor_port_close(cb_port_t *p)
 {
-    atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
+    /* seq_cst RMW: the closer's half of the Dekker pair with a parking
+     * receiver; an RMW because the owner's death may set PORT_DEAD. */
+    atomic_fetch_or_explicit(&p->closed, PORT_CLOSED, memory_order_seq_cst);
     wake_waiter(p);
     return 0;
 }
@@ -582,16 +671,34 @@ void actor_port_free(cb_port_t *p)
 
 size_t actor_port_length(cb_port_t *p)
 {
+    /* A dead process's mailbox holds nothing anyone can receive. */
+    if (atomic_load_explicit(&p->closed, memory_order_relaxed) & PORT_DEAD)
+        return 0;
     int64_t n = queued(p);
     return n > 0 ? (size_t)n : 0;
 }
 
+static RT_NOINLINE int send_dropped(cb_term_t msg)
+{
+    /* The BEAM never refuses a send: a message to a process that is gone
+     * (or to an alias deactivated with unalias/1) is dropped, and the
+     * sender cannot tell. */
+    cb_term_release(msg);
+    actor_sched_t *s = actor_this_sched();
+    if (s)
+        atomic_store_explicit(
+            &s->c.sends_dropped,
+            atomic_load_explicit(&s->c.sends_dropped, memory_order_relaxed) +
+                1,
+            memory_order_relaxed);
+    cb_reduce(1);
+    return 0;
+}
+
 int actor_send(cb_port_t *p, cb_term_t msg)
 {
-    if (atomic_load_explicit(&p->closed, memory_order_acquire)) {
-        cb_term_release(msg);
-        return -EPIPE;
-    }
+    if (atomic_load_explicit(&p->closed, memory_order_acquire) & PORT_GONE)
+        return send_dropped(msg);
     cb_term_t copy = msg;
     if (cb_is_boxed(msg)) {
         /* The copy is what the receiver's heap gets; the original dies
@@ -666,6 +773,13 @@ static int receive(cb_port_t *p, cb_match_fn match, void *ctx, link_t start,
     cb_task_t *self = actor_self();
     RT_ASSERT(self != NULL);
     claim(p, self);
+    if (RT_UNLIKELY(atomic_load_explicit(&p->closed, memory_order_relaxed) &
+                    PORT_DEAD)) {
+        /* The mailbox of a process that has exited: what it held died
+         * with it. */
+        unclaim(p);
+        return -EPIPE;
+    }
     int64_t deadline = deadline_of(timeout_ns);
     /* The private list first: what the queue holds arrived after it, and
      * the loop drains the queue when the list runs out. */
@@ -699,12 +813,18 @@ static int receive(cb_port_t *p, cb_match_fn match, void *ctx, link_t start,
          * core makes the re-check fail, and the park a yield. */
         actor_park_recv(self, p, deadline);
         unpark_from(p);
+        if (actor_kill_pending(self)) {
+            unclaim(p);
+            actor_die_killed(self);
+        }
     }
 done:
     if (skipped)
         count(self, 1, skipped);
-    cb_reduce(1);
+    /* Unclaimed before the reduction point: a process killed there must
+     * not leave the mailbox claimed. */
     unclaim(p);
+    cb_reduce(1);
     return rc;
 }
 
@@ -811,6 +931,8 @@ int actor_select(cb_select_op_t *ops, size_t n, unsigned flags,
             actor_park_cancel(self);
         for (size_t i = 0; i < n; i++)
             unpark_from(ops[i].port);
+        if (actor_kill_pending(self))
+            actor_die_killed(self);
     }
 }
 

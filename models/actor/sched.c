@@ -463,11 +463,22 @@ void actor_park(cb_task_t *p, int64_t deadline_ns)
 
 /* ---- processes ---- */
 
+static cb_term_t atom_normal;
+
 static void proc_entry(void *arg)
 {
     cb_task_t *p = arg;
     resumed();
     p->fn(p->arg);
+    actor_proc_exit(p, atom_normal);
+}
+
+/* The one way out of a process: its function returned, it called cb_exit,
+ * or an exit signal killed it (exit.c).  Its C frames above are simply
+ * left behind; the stack is released by the scheduler after the switch. */
+void actor_proc_exit(cb_task_t *p, cb_term_t reason)
+{
+    actor_exit_signals(p, reason);
     if (p->reply) {
         actor_port_free(p->reply);
         p->reply = NULL;
@@ -607,6 +618,22 @@ static int spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
     p->rng = (actor.seed ^ (p->id * 0x9E3779B97F4A7C15ULL)) | 1;
     atomic_store_explicit(&p->join_word, ACTOR_JOIN_NONE, memory_order_relaxed);
     atomic_store_explicit(&p->state, ACTOR_RUNNABLE, memory_order_relaxed);
+    actor_exit_init(p);
+    if (opts && (opts->link || opts->monitor_ref)) {
+        /* Before it can run, so it cannot die unobserved. */
+        int rc = actor_spawn_watch(p, opts);
+        if (rc < 0) {
+            /* Never ran: no signal was sent, no stack was used. */
+            actor_exit_signals(p, CB_NIL);
+            if (p->own_stack)
+                rt_stack_unmap(&p->stack);
+            else if (p->stack.map && s)
+                rt_stack_release(s->stacks, &p->stack);
+            if (s)
+                proc_recycle(s, p);
+            return rc;
+        }
+    }
     /* The BEAM puts a new process on its parent's run queue. */
     actor_sched_t *home = s ? s : &actor.scheds[0];
     p->sched = home;
@@ -661,6 +688,8 @@ int actor_join(cb_task_t *t)
                 break;
             }
             actor_park(self, -1);
+            if (actor_kill_pending(self))
+                actor_die_killed(self);
         } else {
             actor_park_cancel(self);
             RT_ASSERT(expect == ACTOR_JOIN_EXITED);
@@ -681,6 +710,8 @@ void actor_yield(void)
     }
     COUNT(p->sched, yields, 1);
     switch_out(p, ACTOR_WHY_YIELD);
+    if (actor_kill_pending(p))
+        actor_die_killed(p);
 }
 
 void actor_reduce_slow(void)
@@ -690,7 +721,12 @@ void actor_reduce_slow(void)
         cb__budget = INT64_MAX / 2;
         return;
     }
-    switch_out(s->current, ACTOR_WHY_PREEMPT);
+    cb_task_t *p = s->current;
+    switch_out(p, ACTOR_WHY_PREEMPT);
+    /* A reduction point is a safe point: the caller holds nothing of the
+     * runtime's (see exit.c on where signals take effect). */
+    if (actor_kill_pending(p))
+        actor_die_killed(p);
 }
 
 int actor_sleep(int64_t ns)
@@ -705,6 +741,8 @@ int actor_sleep(int64_t ns)
     while (rt_now_ns() < deadline) {
         actor_park_begin(p);
         actor_park(p, deadline);
+        if (actor_kill_pending(p))
+            actor_die_killed(p);
     }
     return 0;
 }
@@ -742,6 +780,11 @@ int actor_io_wait(int fd, uint32_t events, int64_t timeout_ns)
             break;
         }
         actor_park(p, deadline);
+        if (actor_kill_pending(p)) {
+            rt_poller_del_fd(s->poller, fd);
+            p->pins--;
+            actor_die_killed(p);
+        }
     }
     RT_ASSERT(p->sched == s);
     rt_poller_del_fd(s->poller, fd);
@@ -1168,6 +1211,7 @@ static void *sched_main(void *arg)
 
 int actor_sched_start(char *err, size_t errlen)
 {
+    atom_normal = cb_atom("normal");
     for (int i = 0; i < actor.nscheds; i++) {
         actor_sched_t *s = &actor.scheds[i];
         int rc = rt_poller_new(&s->poller);

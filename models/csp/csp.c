@@ -68,6 +68,8 @@
  */
 #include "models/csp/csp_int.h"
 
+#include "models/crash.h"
+
 #include "runtime/common.h"
 #include "runtime/topo.h"
 
@@ -139,6 +141,14 @@ static const cb_param_def_t csp_params[] = {
      .quick = 1024,
      .min = 1,
      .max = (int64_t)1 << 30},
+    {.name = "crash",
+     .kind = CB_PARAM_ENUM,
+     .help = "what a task's abnormal exit does: lost (core.async: the go "
+             "block's exception goes to the uncaught-exception handler, "
+             "its channel closes, the rest runs on) or panic (Go: an "
+             "unrecovered panic ends the whole program)",
+     .choices = "lost|panic",
+     .enum_def = "lost"},
     {0},
 };
 
@@ -149,6 +159,14 @@ static const cb_unsupported_t csp_unsupported[] = {
     {CB_CAP_PORT_UNBOUNDED,
      "core.async refuses unbounded buffers by design: a full channel parks "
      "its producers (backpressure), and at most 1024 puts may wait"},
+    {CB_CAP_LINKS,
+     "go blocks and goroutines have no links and cannot be killed from "
+     "outside: core.async hands a go block's exception to the "
+     "uncaught-exception handler and closes its channel; in Go an "
+     "unrecovered panic ends the program (-p crash=panic)"},
+    {CB_CAP_MONITORS,
+     "no monitors: a go block's death shows only as its channel closing "
+     "(core.async); a goroutine's not at all (Go)"},
     {0, NULL},
 };
 
@@ -183,6 +201,7 @@ static int csp_start(const cb_param_set_t *params, const cb_model_env_t *env,
         .cpus = csp_cpus,
         .ncpus = env->ncpus,
         .seed = env->seed,
+        .crash_panic = strcmp(cb_params_str(params, "crash"), "panic") == 0,
     };
     cb__budget = INT64_MAX;
     return csp_sched_start(err, errlen);
@@ -223,6 +242,47 @@ static size_t csp_task_cost(const cb_param_set_t *params)
     return 4096 + sizeof(cb_task_t) + sizeof(csp_handler_t) + 256;
 }
 
+/*
+ * cb_exit.  `normal` ends the task as if its function returned (Go's
+ * runtime.Goexit).  Any other reason is a thrown exception:
+ *   - crash=lost (core.async): the go block's state machine catches it,
+ *     closes the go block's channel and rethrows it to the dispatch
+ *     thread, whose uncaught-exception handler prints it; the pool and
+ *     every other go block run on (clojure/core.async,
+ *     impl/ioc_macros.clj, run-state-machine-wrapped).  Here cb_join on
+ *     it returns, as a take on the closed channel returns nil.
+ *   - crash=panic (Go): an unrecovered panic in any goroutine ends the
+ *     program with the panic's message and exit status 2 (The Go
+ *     Programming Language Specification, "Handling panics";
+ *     runtime/panic.go, fatalpanic).  Through cb_model_die, so a run
+ *     records it as its outcome.
+ */
+static void csp_exit_self(cb_term_t reason)
+{
+    cb_task_t *t = csp_current();
+    RT_ASSERT(t != NULL);
+    if (!cb_crash_is_normal(reason)) {
+        char why[256];
+        cb_term_format(reason, why, sizeof why);
+        if (csp_cfg.crash_panic) {
+            char msg[400];
+            snprintf(msg, sizeof msg,
+                     "panic: %s [recovered=false] in goroutine %llu: an "
+                     "unrecovered panic ends the program (exit status 2)",
+                     why, (unsigned long long)t->id);
+            cb_term_release(reason);
+            cb_model_die(msg);
+        }
+        fprintf(stderr,
+                "Exception in %s %llu: %s (uncaught; its channel closes, the "
+                "other go blocks run on)\n",
+                t->kind == CSP_GO ? "go block" : "thread",
+                (unsigned long long)t->id, why);
+    }
+    cb_term_release(reason);
+    csp_exit_now();
+}
+
 const cb_model_t cb_model_csp = {
     .name = "csp",
     .stands_for = "Clojure core.async go blocks and channels (Go's "
@@ -258,4 +318,11 @@ const cb_model_t cb_model_csp = {
     .cell_free = csp_cell_free,
     .cells_update = csp_cells_update,
     .cells_read = csp_cells_read,
+    .exit_self = csp_exit_self,
+    .exit_task = cb_model_no_exit_task,
+    .link = cb_model_no_link,
+    .unlink = cb_model_no_link,
+    .monitor = cb_model_no_monitor,
+    .demonitor = cb_model_no_demonitor,
+    .trap_exit = cb_model_no_trap_exit,
 };

@@ -273,6 +273,7 @@ typedef struct csp_config {
     const int *cpus;
     int ncpus;
     uint64_t seed;
+    bool crash_panic; /* -p crash=panic: an abnormal exit is a Go panic */
 } csp_config_t;
 
 extern csp_config_t csp_cfg;
@@ -296,6 +297,10 @@ int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
               cb_task_t **out);
 int csp_join(cb_task_t *t);
 cb_task_t *csp_self(void);
+/* End the calling task now (cb_exit's last step): a go block leaves its
+ * worker as if its function had returned; a `thread` unwinds to its
+ * landing frame (models/crash.h). */
+__attribute__((noreturn)) void csp_exit_now(void);
 void csp_yield(void);
 void csp_reduce_slow(void);
 int csp_sleep(int64_t ns);

@@ -108,6 +108,8 @@
  */
 #include "models/csp/csp_int.h"
 
+#include "models/crash.h"
+
 #include "runtime/clock.h"
 #include "runtime/common.h"
 #include "runtime/ids.h"
@@ -1114,6 +1116,16 @@ static void go_entry(void *arg)
     leave_go(t->worker, t, CSP_AFTER_EXIT); /* the worker we end on */
 }
 
+void csp_exit_now(void)
+{
+    cb_task_t *t = csp_current();
+    RT_ASSERT(t != NULL);
+    if (t->kind == CSP_THREAD)
+        cb_crash_unwind();
+    leave_go(t->worker, t, CSP_AFTER_EXIT);
+    __builtin_unreachable(); /* a final switch never returns */
+}
+
 static void *worker_main(void *arg)
 {
     csp_worker_t *w = arg;
@@ -1146,7 +1158,7 @@ static void *thread_main(void *arg)
     cb__budget = INT64_MAX; /* the kernel preempts a `thread` */
     if (csp_cfg.ncpus > 0)
         rt_topo_pin_self_set(csp_cfg.cpus, csp_cfg.ncpus);
-    t->fn(t->arg);
+    cb_crash_call(t->fn, t->arg);
     set_current(NULL);
     task_done(t, NULL);
     return NULL;
@@ -1226,6 +1238,8 @@ int csp_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
         (opts->stack_size < RT_STACK_MIN_SIZE ||
          opts->stack_size > RT_STACK_MAX_SIZE))
         return -EINVAL;
+    if (opts && (opts->link || opts->monitor_ref))
+        return -ENOTSUP; /* no links or monitors: csp.c */
     cb_task_t *t = alloc_task();
     if (!t)
         return -ENOMEM;

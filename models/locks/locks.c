@@ -212,6 +212,8 @@ static int locks_io_wait(int fd, uint32_t events, int64_t timeout_ns)
 }
 
 static const cb_unsupported_t locks_unsupported[] = {
+    {CB_CAP_LINKS, CB_POOL_NO_LINKS},
+    {CB_CAP_MONITORS, CB_POOL_NO_MONITORS},
     {CB_CAP_RECV_MATCH,
      "a java.util.concurrent blocking queue has no selective receive; "
      "scanning and requeueing would reorder other receivers' messages"},
@@ -252,5 +254,11 @@ const cb_model_t cb_model_locks = {
     .cell_new = locks_cell_new,
     .cell_free = locks_cell_free,
     .cells_update = locks_cells_update,
-    .cells_read = locks_cells_read,
+    .cells_read = locks_cells_read,    .exit_self = cb_pool_exit_self,
+    .exit_task = cb_model_no_exit_task,
+    .link = cb_model_no_link,
+    .unlink = cb_model_no_link,
+    .monitor = cb_model_no_monitor,
+    .demonitor = cb_model_no_demonitor,
+    .trap_exit = cb_model_no_trap_exit,
 };

@@ -273,6 +273,8 @@ static int stm_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 }
 
 static const cb_unsupported_t stm_unsupported[] = {
+    {CB_CAP_LINKS, CB_POOL_NO_LINKS},
+    {CB_CAP_MONITORS, CB_POOL_NO_MONITORS},
     {CB_CAP_RECV_MATCH,
      "a transactional queue has no selective receive; scanning it in a "
      "transaction would conflict with every other receiver"},
@@ -316,5 +318,11 @@ const cb_model_t cb_model_stm = {
     .cell_new = stm_cell_new,
     .cell_free = stm_cell_free,
     .cells_update = stm_cells_update,
-    .cells_read = stm_cells_read,
+    .cells_read = stm_cells_read,    .exit_self = cb_pool_exit_self,
+    .exit_task = cb_model_no_exit_task,
+    .link = cb_model_no_link,
+    .unlink = cb_model_no_link,
+    .monitor = cb_model_no_monitor,
+    .demonitor = cb_model_no_demonitor,
+    .trap_exit = cb_model_no_trap_exit,
 };

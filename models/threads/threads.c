@@ -33,6 +33,8 @@
  */
 #include "models/threads/threads_int.h"
 
+#include "models/crash.h"
+
 #include "runtime/clock.h"
 #include "runtime/common.h"
 #include "runtime/topo.h"
@@ -206,7 +208,7 @@ static void *task_main(void *p)
     cb__budget = INT64_MAX;
     if (model.ncpus > 0)
         rt_topo_pin_self_set(model.cpus, model.ncpus);
-    t->fn(t->arg);
+    cb_crash_call(t->fn, t->arg);
 
     pthread_mutex_lock(&model.lock);
     fold_stats(&t->stats);
@@ -225,6 +227,8 @@ static void *task_main(void *p)
 static int threads_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
                          cb_task_t **out)
 {
+    if (opts && (opts->link || opts->monitor_ref))
+        return -ENOTSUP;
     cb_task_t *t = calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
@@ -393,7 +397,25 @@ static int threads_io_wait(int fd, uint32_t events, int64_t timeout_ns)
     }
 }
 
+/* An uncaught exception ends the thread it was thrown in, and only that
+ * thread (models/crash.h); the program runs on. */
+static void threads_exit_self(cb_term_t reason)
+{
+    cb_task_t *t = current;
+    cb_crash_exit_thread(reason, t ? t->id : 0,
+                         "(an uncaught exception; the other threads run on)");
+}
+
 static const cb_unsupported_t threads_unsupported[] = {
+    {CB_CAP_LINKS,
+     "threads have no links: a thread's uncaught exception ends that "
+     "thread only (the JVM's Thread.UncaughtExceptionHandler; a pthread "
+     "has no exceptions), and no thread can safely kill another (Thread.stop "
+     "throws UnsupportedOperationException since Java 20; pthread_cancel "
+     "is not an exit signal)"},
+    {CB_CAP_MONITORS,
+     "threads have no monitors of another's death; a program joins the "
+     "thread"},
     {CB_CAP_RECV_MATCH,
      "a blocking queue has no selective receive; scanning and requeueing "
      "behind the sender's back would reorder other receivers' messages"},
@@ -435,4 +457,11 @@ const cb_model_t cb_model_threads = {
     .cells_read = threads_cells_read,
     .recv_mark = cb_model_plain_recv_mark,
     .recv_match_ref = cb_model_no_recv_match_ref,
+    .exit_self = threads_exit_self,
+    .exit_task = cb_model_no_exit_task,
+    .link = cb_model_no_link,
+    .unlink = cb_model_no_link,
+    .monitor = cb_model_no_monitor,
+    .demonitor = cb_model_no_demonitor,
+    .trap_exit = cb_model_no_trap_exit,
 };

@@ -135,7 +135,15 @@ static void case_close_drains(void)
     for (int i = 0; i < 3; i++)
         CHECK_EQ(cb_send(p, cb_int(i)), 0);
     CHECK_EQ(cb_port_close(p), 0);
-    CHECK_EQ(cb_send(p, cb_int(99)), -EPIPE);
+    /* What a send to a closed port does is the real system's answer:
+     * core.async's put! returns false, Go panics, a JVM queue throws (all
+     * -EPIPE here); a BEAM send never fails, and the message is dropped
+     * (unalias/1; the model lists CB_CAP_SEND_REFUSED as unsupported).
+     * Either way it is never received. */
+    if (cb_model_unsupported(cb__active, CB_CAP_SEND_REFUSED))
+        CHECK_EQ(cb_send(p, cb_int(99)), 0);
+    else
+        CHECK_EQ(cb_send(p, cb_int(99)), -EPIPE);
     for (int i = 0; i < 3; i++)
         CHECK_EQ(cb_int_value(recv_ok(p)), i);
     cb_term_t m;
