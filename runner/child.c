@@ -141,6 +141,20 @@ static void one_line(char *s)
             *s = ' ';
 }
 
+/* A model whose real system ends the program here (a Go panic) calls
+ * cb_model_die: the run's outcome says so, instead of a crash. */
+static FILE *die_out;
+
+static void on_model_die(const char *why)
+{
+    char line[600];
+    snprintf(line, sizeof line, "%s", why);
+    one_line(line);
+    fprintf(die_out, "outcome failed the program ended: %s\n", line);
+    fflush(die_out);
+    _exit(EXIT_OK);
+}
+
 /* ---- the placement sampler (child side) ---- */
 
 #define SAMPLER_TIDS 512
@@ -413,6 +427,8 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
             pause();
     if (fault && strcmp(fault, "oom") == 0)
         inject_oom();
+    die_out = f;
+    cb_model_set_die_handler(on_model_die);
     static sampler_t sampler = {.lock = PTHREAD_MUTEX_INITIALIZER,
                                 .cond = PTHREAD_COND_INITIALIZER};
     bool sampling =
