@@ -6,6 +6,10 @@
  * differ in how tasks share, not in how tasks run, so the task slots of
  * their tables, their lifecycle and their pool parameters live here once.
  *
+ * A task's abnormal cb_exit is an uncaught exception: the task ends, the
+ * pool thread runs on (models/crash.h), and the JVM has no links or
+ * monitors to tell anyone (CB_POOL_NO_LINKS, CB_POOL_NO_MONITORS).
+ *
  * A cb_task_t of these models is the executor's task under the model
  * API's opaque name.  One executor exists at a time, as one model is
  * active at a time.

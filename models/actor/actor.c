@@ -47,6 +47,15 @@
  *   - Cells are processes that own a value; updates are messages
  *     (cell.c).  select is a receive on several aliases of the caller's
  *     mailbox.
+ *   - Crash isolation (exit.c, with each rule's source): exit reasons,
+ *     links, monitors, trap_exit and exit/2 by Erlang's rules; a message
+ *     sent to a process that has exited is dropped and its mailbox (every
+ *     port it received on) dies with it; a send never fails, so
+ *     cb_port_close is unalias/1 (later sends are dropped, the receiver
+ *     gets -EPIPE once it has what came before).  A faulting instruction
+ *     (SIGSEGV) in a process still ends the OS process, as a crashing NIF
+ *     ends a BEAM node, and so does a stack overflow (exit.c says why it
+ *     cannot end only the offender).
  *
  * Invariants:
  *   - a process runs on one scheduler at a time, and only between a

@@ -31,6 +31,12 @@
  *             if set, wake that process.
  * One of the two sees the other's store, so a message never sits in a
  * mailbox whose receiver sleeps.  close uses the same pair with `closed`.
+ *
+ * A BEAM send never fails.  A send to a port that was closed (unalias/1)
+ * or whose receiver has exited (its mailbox died with it: the port's
+ * `closed` word gets PORT_DEAD from the exiting process, exit.c) is
+ * dropped and returns 0; what was queued there is never received, and is
+ * freed with the port.
  * Registering after the switch, not before it (as a select on several
  * ports still does, sched.c's PARKING), means nobody can wake the
  * receiver while it is still on its stack, so the park needs no CAS.  A

@@ -51,6 +51,10 @@
  *   - cb_recv_match is unsupported: channels have no selective receive;
  *   - a cell is owned by a go block; an update is a conversation with it
  *     (cell.c).
+ *   - a task's abnormal cb_exit is a go block's exception: lost, printed,
+ *     the rest runs on (core.async, default), or with crash=panic a Go
+ *     panic that ends the program (see csp_exit_self); no links or
+ *     monitors, which neither system has.
  *
  * Invariants:
  *   - the configuration (csp_cfg) is written by start only, before any

@@ -18,6 +18,10 @@
  * receive is a futex sleep and wake-up, i.e. two kernel crossings and a
  * scheduler decision.  These are the numbers green threads exist to beat.
  *
+ * A task's abnormal cb_exit is an uncaught exception: that thread ends
+ * (through a landing frame, models/crash.h) and reports it on stderr, and
+ * the program runs on, as a JVM thread's does; no links or monitors.
+ *
  * Invariants:
  *   - a task's thread runs only that task, so per-thread state (the current
  *     task, its counters) is exact in thread-locals;
