@@ -392,6 +392,7 @@ int actor_demonitor(cb_term_t ref);
 int actor_trap_exit(cb_port_t *mailbox);
 int actor_cells_update_guarded(cb_cell_t **cells, size_t n, cb_cells_fn fn,
                                void *arg);
+int actor_cells_read_guarded(cb_cell_t **cells, size_t n, int64_t *out);
 
 /* sched.c: end the calling process p with reason (consumed). */
 __attribute__((noreturn)) void actor_proc_exit(cb_task_t *p, cb_term_t reason);

@@ -45,8 +45,9 @@
  * reduction budget runs out: sched.c, mailbox.c), and then exits
  * through the same path as a return from its function.  So a kill takes
  * effect within one slice of a running target and at once for a parked
- * one.  Inside cb_cells_update the check is deferred to its end, so a
- * killed client never leaves a cell owner waiting for its `set`.
+ * one.  Inside cb_cells_update and cb_cells_read (which lock the cells)
+ * the check is deferred to their end, so a killed client never leaves a
+ * cell owner waiting for its `set` or `unlock`.
  *
  * Processes are type-stable and recycled (sched.c), so a pointer to one
  * may outlive it.  Each process keeps its id in sig_id while it lives and
@@ -518,6 +519,21 @@ int actor_cells_update_guarded(cb_cell_t **cells, size_t n, cb_cells_fn fn,
     if (self)
         self->defer_kill++;
     int rc = actor_cells_update(cells, n, fn, arg);
+    if (self) {
+        self->defer_kill--;
+        if (actor_kill_pending(self))
+            actor_die_killed(self);
+    }
+    return rc;
+}
+
+int actor_cells_read_guarded(cb_cell_t **cells, size_t n, int64_t *out)
+{
+    /* The read locks the cells too (cell.c): the same deferral. */
+    cb_task_t *self = actor_self();
+    if (self)
+        self->defer_kill++;
+    int rc = actor_cells_read(cells, n, out);
     if (self) {
         self->defer_kill--;
         if (actor_kill_pending(self))
