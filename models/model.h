@@ -39,6 +39,10 @@
  *   cells     owned by a process; owned by a go block; a mutex (or spin,
  *             update = message    update = message     rwlock)
  *             stm: refs in a transaction; threads: ordered mutexes
+ *   native    plain: holds its    inline: holds its    inline: the kernel
+ *   calls     scheduler; dirty:   worker (core.async)  preempts the thread
+ *             a dirty scheduler
+ *             stm, threads: inline, the kernel preempts
  *
  * Guarantees every model gives (the semantics tests hold each to them):
  *   - per-sender FIFO on a port: two messages sent by one task to one port
@@ -154,6 +158,17 @@ typedef struct cb_spawn_opts {
     bool os_thread;    /* csp: a `thread` instead of a go block */
 } cb_spawn_opts_t;
 
+/* ---- native calls ---- */
+
+/* Native code: it computes and returns, with no reduction points and no
+ * park (no receive, sleep, join or yield inside it); a cb_reduce inside it
+ * never preempts.  It may send. */
+typedef void (*cb_native_fn)(void *arg);
+
+/* cb_native_call flags.  CPU-bound dirty work: the BEAM's
+ * ERL_NIF_DIRTY_JOB_CPU_BOUND, run on a dirty CPU scheduler. */
+#define CB_NATIVE_DIRTY_CPU 1u
+
 /* ---- shared cells ---- */
 
 /* Updates values[0..n) in place; called with the cells held atomically. */
@@ -235,6 +250,12 @@ typedef struct cb_model {
     cb_term_t (*recv_mark)(cb_port_t *p);
     int (*recv_match_ref)(cb_port_t *p, cb_term_t ref, cb_match_fn match,
                           void *ctx, cb_term_t *out, int64_t timeout_ns);
+
+    /* A long native call without reduction points (a NIF): see
+     * cb_native_call below.  NULL: the model runs it inline on the
+     * calling task's thread, which is what a thread-per-task system does
+     * (the kernel preempts a JVM thread in native code). */
+    int (*native_call)(cb_native_fn fn, void *arg, unsigned flags);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */
@@ -423,6 +444,34 @@ static inline int cb_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
 static inline int cb_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
     return cb__active->cells_read(cells, n, out);
+}
+
+/*
+ * Run fn(arg) as a long native call, the BEAM's NIF: 0, or -EINVAL for
+ * unknown flags.  Without flags the call holds whatever runs the task for
+ * as long as it lasts: on `actor` that is a normal scheduler, which serves
+ * no other process meanwhile (a NIF that does not return within about a
+ * millisecond is the BEAM's documented pathology).  With
+ * CB_NATIVE_DIRTY_CPU, `actor` moves the task to a dirty CPU scheduler
+ * for the call and back to a normal one after it, so the normal
+ * schedulers keep serving everyone else (erl_nif's dirty NIFs).  A model
+ * whose slot is NULL runs the call inline in the task (see native_call).
+ */
+static inline int cb_native_call(cb_native_fn fn, void *arg, unsigned flags)
+{
+    if (flags & ~CB_NATIVE_DIRTY_CPU)
+        return -EINVAL;
+    if (cb__active->native_call)
+        return cb__active->native_call(fn, arg, flags);
+    /* Inline: no reduction point inside native code may yield.  The
+     * budget is the thread's, and fn never switches, so it is restored on
+     * the thread it was read on. */
+    int64_t *budget = cb__budget_addr();
+    int64_t saved = *budget;
+    *budget = INT64_MAX / 2;
+    fn(arg);
+    *budget = saved;
+    return 0;
 }
 
 /* The clock every model and workload measures with (monotonic, ns). */
