@@ -252,9 +252,8 @@ typedef struct cb_model {
                           void *ctx, cb_term_t *out, int64_t timeout_ns);
 
     /* A long native call without reduction points (a NIF): see
-     * cb_native_call below.  NULL: the model runs it inline on the
-     * calling task's thread, which is what a thread-per-task system does
-     * (the kernel preempts a JVM thread in native code). */
+     * cb_native_call below.  A model without dirty schedulers uses
+     * cb_model_native_inline. */
     int (*native_call)(cb_native_fn fn, void *arg, unsigned flags);
 } cb_model_t;
 
@@ -294,6 +293,13 @@ cb_term_t cb_model_plain_recv_mark(cb_port_t *p);
 int cb_model_no_recv_match_ref(cb_port_t *p, cb_term_t ref,
                                cb_match_fn match, void *ctx, cb_term_t *out,
                                int64_t timeout_ns);
+
+/* The native_call slot of a model without dirty schedulers: fn runs
+ * inline on the calling task's thread, with reduction points disabled
+ * inside it, whatever the flags say.  That is what a thread per task does
+ * (the kernel preempts a JVM thread in native code), and what a go block
+ * does (it holds its worker thread until the call returns). */
+int cb_model_native_inline(cb_native_fn fn, void *arg, unsigned flags);
 
 /* The active model; dispatch goes through it. */
 extern const cb_model_t *cb__active;
@@ -454,24 +460,12 @@ static inline int cb_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
  * millisecond is the BEAM's documented pathology).  With
  * CB_NATIVE_DIRTY_CPU, `actor` moves the task to a dirty CPU scheduler
  * for the call and back to a normal one after it, so the normal
- * schedulers keep serving everyone else (erl_nif's dirty NIFs).  A model
- * whose slot is NULL runs the call inline in the task (see native_call).
+ * schedulers keep serving everyone else (erl_nif's dirty NIFs).  The
+ * other models run both kinds inline in the task (cb_model_native_inline).
  */
 static inline int cb_native_call(cb_native_fn fn, void *arg, unsigned flags)
 {
-    if (flags & ~CB_NATIVE_DIRTY_CPU)
-        return -EINVAL;
-    if (cb__active->native_call)
-        return cb__active->native_call(fn, arg, flags);
-    /* Inline: no reduction point inside native code may yield.  The
-     * budget is the thread's, and fn never switches, so it is restored on
-     * the thread it was read on. */
-    int64_t *budget = cb__budget_addr();
-    int64_t saved = *budget;
-    *budget = INT64_MAX / 2;
-    fn(arg);
-    *budget = saved;
-    return 0;
+    return cb__active->native_call(fn, arg, flags);
 }
 
 /* The clock every model and workload measures with (monotonic, ns). */

@@ -317,4 +317,5 @@ const cb_model_t cb_model_stm = {
     .cell_free = stm_cell_free,
     .cells_update = stm_cells_update,
     .cells_read = stm_cells_read,
+    .native_call = cb_model_native_inline,
 };

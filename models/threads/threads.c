@@ -435,4 +435,5 @@ const cb_model_t cb_model_threads = {
     .cells_read = threads_cells_read,
     .recv_mark = cb_model_plain_recv_mark,
     .recv_match_ref = cb_model_no_recv_match_ref,
+    .native_call = cb_model_native_inline,
 };
