@@ -50,7 +50,14 @@
  *     unsupported;
  *   - cb_recv_match is unsupported: channels have no selective receive;
  *   - a cell is owned by a go block; an update is a conversation with it
- *     (cell.c).
+ *     (cell.c);
+ *   - a native call (cb_native_call, dirty flag or not) runs inline and
+ *     holds the go block's worker until it returns, as any long call in
+ *     a core.async go block does (the `go` docstring: blocking "risks
+ *     depleting the fixed pool of go block threads").  Go's hand-off of a
+ *     P stuck in a cgo call or syscall (runtime.cgocall's entersyscall,
+ *     sysmon's retake in src/runtime/proc.go) is not reproduced: see
+ *     docs/models/csp.md.
  *
  * Invariants:
  *   - the configuration (csp_cfg) is written by start only, before any

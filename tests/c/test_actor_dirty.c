@@ -57,7 +57,7 @@ typedef struct spin {
     _Atomic int stop;
     _Atomic int started, finished, gave_up;
     int64_t start_ns, end_ns; /* plain case: the call's span */
-    int64_t deadline_ns;      /* plain case: when the call returns */
+    int64_t run_ns;           /* plain case: how long the call runs */
 } spin_t;
 
 /* Native code: spins, with reduction points that must not yield, until
@@ -68,13 +68,13 @@ static void spin_native(void *arg)
     int64_t t0 = cb_now_ns();
     sp->start_ns = t0;
     atomic_fetch_add(&sp->started, 1);
-    int64_t until = sp->deadline_ns ? sp->deadline_ns : t0 + SAFETY_NS;
+    int64_t until = t0 + (sp->run_ns ? sp->run_ns : SAFETY_NS);
     for (;;) {
         if (atomic_load_explicit(&sp->stop, memory_order_relaxed))
             break;
         int64_t now = cb_now_ns();
         if (now >= until) {
-            if (!sp->deadline_ns)
+            if (!sp->run_ns)
                 atomic_fetch_add(&sp->gave_up, 1);
             break;
         }
@@ -123,17 +123,17 @@ static void case_dirty_keeps_probes_alive(void)
 #define MAX_WAKES 4096
 
 typedef struct probe {
-    int64_t until_ns;
-    int n;
+    _Atomic int stop, n;
     int64_t at[MAX_WAKES];
 } probe_t;
 
 static void probe_main(void *arg)
 {
     probe_t *pr = arg;
-    while (cb_now_ns() < pr->until_ns && pr->n < MAX_WAKES) {
+    for (int n = 0; !atomic_load(&pr->stop) && n < MAX_WAKES; n++) {
         cb_sleep(1 * MS);
-        pr->at[pr->n++] = cb_now_ns();
+        pr->at[n] = cb_now_ns();
+        atomic_store(&pr->n, n + 1);
     }
 }
 
@@ -149,19 +149,25 @@ static void case_plain_holds_its_scheduler(void)
      * preempted.  No wake-up of the probe can fall inside the call. */
     spin_t *sp = calloc(1, sizeof *sp);
     probe_t *pr = calloc(1, sizeof *pr);
-    int64_t t0 = cb_now_ns();
-    sp->deadline_ns = t0 + 300 * MS;
-    pr->until_ns = t0 + 600 * MS;
+    sp->run_ns = 300 * MS;
     cb_task_t *tp, *ts;
     CHECK_EQ(cb_spawn(probe_main, pr, NULL, &tp), 0);
-    cb_sleep(20 * MS); /* the probe is sleeping in its loop */
+    /* The probe is waking up in its loop before the call starts... */
+    for (int i = 0; i < 10000 && ld(&pr->n) < 3; i++)
+        cb_sleep(1 * MS);
+    CHECK_GE(ld(&pr->n), 3);
     CHECK_EQ(cb_spawn(plain_spinner_main, sp, NULL, &ts), 0);
     CHECK_EQ(cb_join(ts), 0);
+    /* ...and after it has returned. */
+    int n_after_call = ld(&pr->n);
+    for (int i = 0; i < 10000 && ld(&pr->n) < n_after_call + 3; i++)
+        cb_sleep(1 * MS);
+    atomic_store(&pr->stop, 1);
     CHECK_EQ(cb_join(tp), 0);
     CHECK_EQ(ld(&sp->finished), 1);
-    CHECK_GE(sp->end_ns, sp->deadline_ns);
-    int inside = 0, before = 0, after = 0;
-    for (int i = 0; i < pr->n; i++) {
+    CHECK_GE(sp->end_ns - sp->start_ns, sp->run_ns);
+    int inside = 0, before = 0, after = 0, n = ld(&pr->n);
+    for (int i = 0; i < n; i++) {
         if (pr->at[i] > sp->start_ns && pr->at[i] < sp->end_ns)
             inside++;
         else if (pr->at[i] <= sp->start_ns)
