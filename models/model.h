@@ -162,7 +162,8 @@ typedef struct cb_spawn_opts {
 
 /* Native code: it computes and returns, with no reduction points and no
  * park (no receive, sleep, join or yield inside it); a cb_reduce inside it
- * never preempts.  It may send. */
+ * never preempts.  It may send where a send never blocks (an actor
+ * mailbox, as a NIF's enif_send), from whatever thread runs it. */
 typedef void (*cb_native_fn)(void *arg);
 
 /* cb_native_call flags.  CPU-bound dirty work: the BEAM's

@@ -84,3 +84,15 @@ def test_bad_native_call_parameters_are_refused():
                "--cpus", "0", "-p", "dirty_cpu=2")
     assert p.returncode != 0
     assert "dirty_cpu=2" in p.stderr and "normal schedulers" in p.stderr
+
+
+def test_dirty_calls_from_processes_on_copying_stacks():
+    # A copy-mode process parks for its dirty call like for any other
+    # wait: its stack bytes are saved off the shared stack meanwhile, and
+    # the call, which runs on the dirty scheduler's own stack, keeps its
+    # state in the heap.
+    d = run_json("run", "-m", "actor", "-w", "cpu-crunch", "--quick",
+                 "-p", "stacks=copy", "-p", "nif=dirty", "-p", "nif_us=1000",
+                 "--reps", "1", "--warmup", "0")
+    assert d["counters"]["dirty_calls"] > 0
+    assert d["metrics"]["hog_progress_min"] > 0

@@ -191,7 +191,7 @@ static void case_plain_holds_its_scheduler(void)
 /* ---- after a dirty call the process is on a normal scheduler ---- */
 
 typedef struct back {
-    cb_port_t *port;
+    cb_port_t *port, *reply;
     cb_task_t *self;
     _Atomic int in_call, sent;
     actor_sched_t *sched_in_call;
@@ -204,6 +204,8 @@ static void wait_for_send(void *arg)
     back_t *b = arg;
     b->sched_in_call = actor_this_sched();
     b->self_in_call = actor_self();
+    /* A NIF may send (enif_send), from the dirty scheduler's thread. */
+    CHECK_EQ(cb_send(b->reply, cb_atom("from_nif")), 0);
     atomic_store(&b->in_call, 1);
     int64_t until = cb_now_ns() + SAFETY_NS;
     while (!atomic_load(&b->sent)) {
@@ -245,6 +247,7 @@ static void case_returns_to_a_normal_scheduler(void)
 {
     back_t *b = calloc(1, sizeof *b);
     CHECK_EQ(cb_port_open(NULL, &b->port), 0);
+    CHECK_EQ(cb_port_open(NULL, &b->reply), 0);
     cb_task_t *t;
     CHECK_EQ(cb_spawn(back_main, b, NULL, &t), 0);
     for (int i = 0; i < 10000 && !atomic_load(&b->in_call); i++)
@@ -253,7 +256,11 @@ static void case_returns_to_a_normal_scheduler(void)
     CHECK_EQ(cb_send(b->port, cb_atom("during")), 0);
     atomic_store(&b->sent, 1);
     CHECK_EQ(cb_join(t), 0);
+    cb_term_t m;
+    CHECK_EQ(cb_recv(b->reply, &m, 0), 0);
+    CHECK(m == cb_atom("from_nif"));
     CHECK_EQ(counter("dirty_calls"), 1);
+    cb_port_free(b->reply);
     cb_port_free(b->port);
     free(b);
 }
