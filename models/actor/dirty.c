@@ -301,8 +301,8 @@ size_t actor_dirty_counters(cb_counter_t *out, size_t max)
     size_t n = 0;
     int64_t calls = 0, busy = 0;
     for (int i = 0; i < dirty.n; i++) {
-        calls += atomic_load_explicit(&dirty.scheds[i].calls,
-                                      memory_order_relaxed);
+        calls +=
+            atomic_load_explicit(&dirty.scheds[i].calls, memory_order_relaxed);
         busy += atomic_load_explicit(&dirty.scheds[i].busy_ns,
                                      memory_order_relaxed);
     }

@@ -275,8 +275,8 @@ static const struct {
     const char *params; /* key=value;... for the model */
     int ncpus;          /* 0: every PU */
 } cases[] = {
-    {"dirty_keeps_probes_alive", case_dirty_keeps_probes_alive,
-     "dirty_cpu=1", 1},
+    {"dirty_keeps_probes_alive", case_dirty_keeps_probes_alive, "dirty_cpu=1",
+     1},
     {"plain_holds_its_scheduler", case_plain_holds_its_scheduler,
      "reductions=100", 1},
     {"returns_to_a_normal_scheduler", case_returns_to_a_normal_scheduler,
