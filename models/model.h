@@ -39,6 +39,10 @@
  *   cells     owned by a process; owned by a go block; a mutex (or spin,
  *             update = message    update = message     rwlock)
  *             stm: refs in a transaction; threads: ordered mutexes
+ *   native    plain: holds its    inline: holds its    inline: the kernel
+ *   calls     scheduler; dirty:   worker (core.async)  preempts the thread
+ *             a dirty scheduler
+ *             stm, threads: inline, the kernel preempts
  *
  * Guarantees every model gives (the semantics tests hold each to them):
  *   - per-sender FIFO on a port: two messages sent by one task to one port
@@ -164,6 +168,18 @@ typedef struct cb_spawn_opts {
     cb_term_t *monitor_ref;
 } cb_spawn_opts_t;
 
+/* ---- native calls ---- */
+
+/* Native code: it computes and returns, with no reduction points and no
+ * park (no receive, sleep, join or yield inside it); a cb_reduce inside it
+ * never preempts.  It may send where a send never blocks (an actor
+ * mailbox, as a NIF's enif_send), from whatever thread runs it. */
+typedef void (*cb_native_fn)(void *arg);
+
+/* cb_native_call flags.  CPU-bound dirty work: the BEAM's
+ * ERL_NIF_DIRTY_JOB_CPU_BOUND, run on a dirty CPU scheduler. */
+#define CB_NATIVE_DIRTY_CPU 1u
+
 /* ---- shared cells ---- */
 
 /* Updates values[0..n) in place; called with the cells held atomically. */
@@ -254,6 +270,10 @@ typedef struct cb_model {
     int (*monitor)(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref);
     int (*demonitor)(cb_term_t ref);
     int (*trap_exit)(cb_port_t *mailbox);
+    /* A long native call without reduction points (a NIF): see
+     * cb_native_call below.  A model without dirty schedulers uses
+     * cb_model_native_inline. */
+    int (*native_call)(cb_native_fn fn, void *arg, unsigned flags);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */
@@ -314,6 +334,12 @@ __attribute__((noreturn)) void cb_model_die(const char *why);
 /* A task's exit reason in words, for a crash report ("normal", "kill",
  * "{badarg,42}"): atoms, integers and tuples of them. */
 void cb_term_format(cb_term_t t, char *buf, size_t len);
+/* The native_call slot of a model without dirty schedulers: fn runs
+ * inline on the calling task's thread, with reduction points disabled
+ * inside it, whatever the flags say.  That is what a thread per task does
+ * (the kernel preempts a JVM thread in native code), and what a go block
+ * does (it holds its worker thread until the call returns). */
+int cb_model_native_inline(cb_native_fn fn, void *arg, unsigned flags);
 
 /* The active model; dispatch goes through it. */
 extern const cb_model_t *cb__active;
@@ -535,6 +561,22 @@ static inline int cb_trap_exit(cb_port_t *mailbox)
 static inline cb_term_t cb_pid(const cb_task_t *t)
 {
     return cb_int((int64_t)cb_task_id(t));
+}
+
+/*
+ * Run fn(arg) as a long native call, the BEAM's NIF: 0, or -EINVAL for
+ * unknown flags.  Without flags the call holds whatever runs the task for
+ * as long as it lasts: on `actor` that is a normal scheduler, which serves
+ * no other process meanwhile (a NIF that does not return within about a
+ * millisecond is the BEAM's documented pathology).  With
+ * CB_NATIVE_DIRTY_CPU, `actor` moves the task to a dirty CPU scheduler
+ * for the call and back to a normal one after it, so the normal
+ * schedulers keep serving everyone else (erl_nif's dirty NIFs).  The
+ * other models run both kinds inline in the task (cb_model_native_inline).
+ */
+static inline int cb_native_call(cb_native_fn fn, void *arg, unsigned flags)
+{
+    return cb__active->native_call(fn, arg, flags);
 }
 
 /* The clock every model and workload measures with (monotonic, ns). */

@@ -31,6 +31,19 @@
  * at its next check is the one it had at the opening.  Hogs and probes
  * stop on their own at the window's end.
  *
+ * nif=plain|dirty turns each hog's work into long native calls
+ * (cb_native_call, the BEAM's NIFs) of nif_us each, with no reduction
+ * point inside, and one reduction between two calls (a NIF is charged as
+ * one function call unless it reports its timeslice).  plain: the call
+ * holds whatever runs the hog; on `actor` that is a normal scheduler,
+ * which serves no probe until the call returns, and a budget of 4000
+ * reductions is 4000 calls, so the hogs starve the probes as they do
+ * with reductions=0.  dirty: the calls are flagged CPU-bound dirty
+ * (ERL_NIF_DIRTY_JOB_CPU_BOUND) and `actor` runs them on its dirty CPU
+ * schedulers, so the normal schedulers stay free for the probes; models
+ * without dirty schedulers run both kinds inline (what their real systems
+ * do: see model.h).
+ *
  * Invariants: no probe ever wakes before its deadline; every probe wakes
  * at least once.
  */
@@ -40,6 +53,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const cb_param_def_t params[] = {
     {.name = "hogs", .kind = CB_PARAM_INT, .unit = "tasks",
@@ -57,6 +71,15 @@ static const cb_param_def_t params[] = {
     {.name = "work", .kind = CB_PARAM_INT, .unit = "steps",
      .help = "integer-mixing steps per reduction (~1.5 ns each)",
      .def = 25, .quick = 25, .min = 1, .max = 1000000},
+    {.name = "nif", .kind = CB_PARAM_ENUM,
+     .help = "how hogs compute: none (reduction points after each unit), "
+             "plain (native calls of nif_us without reduction points) or "
+             "dirty (the same calls flagged dirty CPU-bound)",
+     .choices = "none|plain|dirty", .enum_def = "none"},
+    {.name = "nif_us", .kind = CB_PARAM_INT, .unit = "us",
+     .help = "length of each native call with nif=plain|dirty (the BEAM "
+             "asks a NIF to return within about 1 ms)",
+     .def = 10000, .quick = 10000, .min = 1, .max = 10000000},
     {0},
 };
 
@@ -80,6 +103,15 @@ typedef struct slot {
     int64_t early;
     rt_hist_t *lateness;
     cb_task_t *task;
+    /* nif=plain|dirty: the hog's state, here rather than on its stack
+     * because a dirty call runs on another thread while the hog is
+     * parked (and with copying stacks its stack is elsewhere then). */
+    unsigned nif_flags;
+    bool nif;
+    int64_t nif_ns;
+    uint64_t x;
+    int64_t units, at_open;
+    bool ended;
 } slot_t;
 
 static uint64_t crunch(uint64_t x, int64_t steps)
@@ -106,10 +138,58 @@ static int64_t window_end(const window_t *w, int64_t *start)
     return *start == INT64_MAX ? INT64_MAX : *start + w->duration_ns;
 }
 
+/* One native call: nif_ns of units, no reduction point, the window's
+ * end checked with the clock every 64 units as hog_main does. */
+static void nif_crunch(void *arg)
+{
+    slot_t *s = arg;
+    int64_t stop_at = cb_now_ns() + s->nif_ns;
+    for (;;) {
+        if ((s->units & 63) == 0) {
+            int64_t start, end = window_end(s->window, &start);
+            int64_t now = cb_now_ns();
+            if (s->at_open < 0 && now >= start)
+                s->at_open = s->units;
+            if (now >= end) {
+                s->ended = true;
+                return;
+            }
+            if (now >= stop_at)
+                return;
+        }
+        s->x = crunch(s->x, s->work);
+        s->units++;
+    }
+}
+
+static void hog_nif_main(slot_t *s)
+{
+    s->x = (uint64_t)s->idx + 1;
+    s->units = 0;
+    s->at_open = -1;
+    s->ended = false;
+    while (!s->ended) {
+        int rc = cb_native_call(nif_crunch, s, s->nif_flags);
+        if (rc < 0) {
+            /* Reported by run() as a hog that made no progress. */
+            s->units = s->at_open = 0;
+            break;
+        }
+        cb_reduce(1);
+    }
+    s->progress = s->at_open < 0 ? 0 : s->units - s->at_open;
+    s->checksum = s->x;
+    cb_send(s->coord, cb_tuple2(cb_atom("done"), cb_int(s->idx)));
+}
+
 static void hog_main(void *arg)
 {
     slot_t *s = arg;
     await_go(s);
+    if (s->nif) {
+        hog_nif_main(s);
+        return;
+    }
     uint64_t x = (uint64_t)s->idx + 1;
     int64_t units = 0, at_open = -1;
     for (;;) {
@@ -192,6 +272,11 @@ static void run(cb_wl_ctx_t *ctx)
         s->window = window;
         s->work = cb_wl_int(ctx, "work");
         s->sleep_ns = cb_wl_int(ctx, "sleep_us") * 1000;
+        s->nif = strcmp(cb_wl_str(ctx, "nif"), "none") != 0;
+        s->nif_flags = strcmp(cb_wl_str(ctx, "nif"), "dirty") == 0
+                           ? CB_NATIVE_DIRTY_CPU
+                           : 0;
+        s->nif_ns = cb_wl_int(ctx, "nif_us") * 1000;
         if (s->is_probe && !(s->lateness = rt_hist_new()))
             rc = -ENOMEM;
         if (rc == 0)
@@ -285,7 +370,11 @@ const cb_workload_t cb_workload_cpu_crunch = {
     .description =
         "H hogs compute without blocking (cb_reduce after each unit of "
         "work); P probes sleep sleep_us and record how late they wake, "
-        "measured from the intended wake time.\n"
+        "measured from the intended wake time. nif=plain|dirty makes the "
+        "hogs compute in native calls of nif_us without reduction points "
+        "(the BEAM's NIFs): plain holds the hog's scheduler for the whole "
+        "call, dirty runs it on a dirty CPU scheduler where the model has "
+        "them (actor) and inline elsewhere.\n"
         "Metrics: ops and throughput_ops_s (hog work units), lateness_ns "
         "(probe wake-up lateness), fairness_jain (Jain's index over the "
         "hogs' progress: 1 = equal shares), hog_progress_min/max, "

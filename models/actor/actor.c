@@ -56,6 +56,12 @@
  *     (SIGSEGV) in a process still ends the OS process, as a crashing NIF
  *     ends a BEAM node, and so does a stack overflow (exit.c says why it
  *     cannot end only the offender).
+ *   - Native calls (cb_native_call) are NIFs: a plain one holds its
+ *     normal scheduler until it returns, however long; a dirty CPU one
+ *     moves the process to one of `dirty_cpu` dirty CPU scheduler threads
+ *     (default: as many as normal schedulers, as +SDcpu) for the call and
+ *     back to a normal scheduler after it, while the normal schedulers
+ *     serve everyone else (dirty.c, with the BEAM's sources).
  *
  * Invariants:
  *   - a process runs on one scheduler at a time, and only between a
@@ -88,8 +94,9 @@
  *   answer for code without reduction points (a long NIF) is not to
  *   preempt it either: such work is declared dirty and runs on separate
  *   dirty-CPU scheduler threads, so normal schedulers stay responsive.
- *   Here that is a process spawned with os_thread, which this model
- *   refuses (-ENOTSUP) rather than fake.
+ *   Here that is cb_native_call with CB_NATIVE_DIRTY_CPU (dirty.c); a
+ *   process spawned with os_thread is still refused (-ENOTSUP): the BEAM
+ *   has no such thing.
  *
  * Rejected alternatives:
  *   - One global run queue: every spawn, wake and slice would take one
@@ -159,6 +166,16 @@ static const cb_param_def_t actor_params[] = {
      .quick = 64,
      .min = 16,
      .max = 1024 * 1024},
+    {.name = "dirty_cpu",
+     .kind = CB_PARAM_INT,
+     .help = "dirty CPU scheduler threads that run dirty native calls "
+             "(+SDcpu); 0: as many as normal schedulers, the BEAM's "
+             "default, which is also their maximum",
+     .unit = "threads",
+     .def = 0,
+     .quick = 0,
+     .min = 0,
+     .max = RT_TOPO_MAX_PUS},
     {0},
 };
 
@@ -166,7 +183,8 @@ static const char timer_reason[] =
     "preempt=timer is unsupported: the context switch saves only "
     "callee-saved registers, and a signal cannot tell workload code from "
     "the runtime, libc or a held lock; long work without reduction points "
-    "belongs on a dirty scheduler (an OS thread), as on the BEAM";
+    "belongs on a dirty scheduler (cb_native_call with "
+    "CB_NATIVE_DIRTY_CPU), as on the BEAM";
 
 static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
                        char *err, size_t errlen)
@@ -216,6 +234,12 @@ static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
     actor_cell_init();
     actor_exit_start();
     rc = actor_sched_start(err, errlen);
+    if (rc == 0) {
+        rc = actor_dirty_start((int)cb_params_int(params, "dirty_cpu"), err,
+                               errlen);
+        if (rc < 0)
+            actor_sched_stop();
+    }
     if (rc < 0) {
         free(actor.scheds);
         actor.scheds = NULL;
@@ -241,6 +265,7 @@ static int actor_stop(char *err, size_t errlen)
         /* The processes are frozen; nothing can be torn down, but no
          * scheduler may still be finishing a slice when the caller goes
          * on (it deactivates the model), so the threads are stopped. */
+        actor_dirty_stop(true);
         actor_sched_halt();
         snprintf(err, errlen, "the VM was stopped by max_memory");
         return -EBUSY;
@@ -259,6 +284,9 @@ static int actor_stop(char *err, size_t errlen)
                  (long long)left);
         return -EBUSY;
     }
+    /* Dirty threads first: a wake they send must not find the normal
+     * schedulers' pollers freed (dirty.c). */
+    actor_dirty_stop(false);
     actor_sched_stop();
     /* Message nodes live in blocks, freed with them below. */
     actor.free_msgs = NULL;
@@ -303,6 +331,7 @@ static size_t actor_counters(cb_counter_t *out, size_t max)
         out[n++] = (cb_counter_t){
             "processes_allocated",
             atomic_load_explicit(&actor.procs_allocated, memory_order_relaxed)};
+    n += actor_dirty_counters(out + n, max - n);
     return n;
 }
 
@@ -382,4 +411,5 @@ const cb_model_t cb_model_actor = {
     .monitor = actor_monitor,
     .demonitor = actor_demonitor,
     .trap_exit = actor_trap_exit,
+    .native_call = actor_native_call,
 };

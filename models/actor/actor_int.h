@@ -413,4 +413,12 @@ typedef struct actor_info {
 } actor_info_t;
 void actor_process_info(const cb_task_t *t, actor_info_t *out);
 
+/* dirty.c: native calls and the dirty CPU schedulers */
+int actor_native_call(cb_native_fn fn, void *arg, unsigned flags);
+/* Start n dirty CPU schedulers (0: as many as normal ones). */
+int actor_dirty_start(int n, char *err, size_t errlen);
+/* Join them; halted: give up on one still in a native call after 1 s. */
+void actor_dirty_stop(bool halted);
+size_t actor_dirty_counters(cb_counter_t *out, size_t max);
+
 #endif

@@ -50,11 +50,18 @@
  *     unsupported;
  *   - cb_recv_match is unsupported: channels have no selective receive;
  *   - a cell is owned by a go block; an update is a conversation with it
- *     (cell.c).
+ *     (cell.c);
  *   - a task's abnormal cb_exit is a go block's exception: lost, printed,
  *     the rest runs on (core.async, default), or with crash=panic a Go
  *     panic that ends the program (see csp_exit_self); no links or
- *     monitors, which neither system has.
+ *     monitors, which neither system has;
+ *   - a native call (cb_native_call, dirty flag or not) runs inline and
+ *     holds the go block's worker until it returns, as any long call in
+ *     a core.async go block does (the `go` docstring: blocking "risks
+ *     depleting the fixed pool of go block threads").  Go's hand-off of a
+ *     P stuck in a cgo call or syscall (runtime.cgocall's entersyscall,
+ *     sysmon's retake in src/runtime/proc.go) is not reproduced: see
+ *     docs/models/csp.md.
  *
  * Invariants:
  *   - the configuration (csp_cfg) is written by start only, before any
@@ -329,4 +336,5 @@ const cb_model_t cb_model_csp = {
     .monitor = cb_model_no_monitor,
     .demonitor = cb_model_no_demonitor,
     .trap_exit = cb_model_no_trap_exit,
+    .native_call = cb_model_native_inline,
 };

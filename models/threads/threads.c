@@ -468,4 +468,5 @@ const cb_model_t cb_model_threads = {
     .monitor = cb_model_no_monitor,
     .demonitor = cb_model_no_demonitor,
     .trap_exit = cb_model_no_trap_exit,
+    .native_call = cb_model_native_inline,
 };
