@@ -359,6 +359,7 @@ const cb_model_t cb_model_actor = {
     .cell_free = actor_cell_free,
     .cells_update = actor_cells_update,
     .cells_read = actor_cells_read,
+    .cells_update_reading = actor_cells_update_reading,
     .recv_mark = actor_recv_mark,
     .recv_match_ref = actor_recv_match_ref,
 };

@@ -324,6 +324,8 @@ int actor_cell_new(int64_t initial, cb_cell_t **out);
 void actor_cell_free(cb_cell_t *c);
 int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
 int actor_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
+int actor_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                               cb_cells_fn fn, void *arg);
 
 /* process_info(Pid, [message_queue_len, heap_size, reductions]) for the
  * tests: the intake of the process's heap and its reductions so far. */

@@ -150,19 +150,31 @@ static int lock_all(cb_cell_t **cells, size_t n, size_t *order, int64_t *values)
     return 0;
 }
 
-int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg)
+int actor_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                               cb_cells_fn fn, void *arg)
 {
     size_t order[CELLS_MAX];
     int64_t values[CELLS_MAX];
+    if (!fn || nwrite == 0 || nwrite > n)
+        return -EINVAL;
     int rc = lock_all(cells, n, order, values);
     if (rc < 0)
         return rc;
     fn(values, n, arg);
     for (size_t i = 0; i < n; i++) {
+        if (i >= nwrite) { /* only read: its owner is released as is */
+            actor_send(cells[i]->port, cb_tuple2(a_unlock, cb_int(0)));
+            continue;
+        }
         RT_ASSERT(values[i] >= CB_INT_MIN && values[i] <= CB_INT_MAX);
         actor_send(cells[i]->port, cb_tuple2(a_set, cb_int(values[i])));
     }
     return 0;
+}
+
+int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg)
+{
+    return actor_cells_update_reading(cells, n, n, fn, arg);
 }
 
 int actor_cells_read(cb_cell_t **cells, size_t n, int64_t *out)

@@ -94,10 +94,10 @@ static int by_address(const void *a, const void *b)
 
 #define SMALL_SET 8
 
-static int converse(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
-                    int64_t *out)
+static int converse(cb_cell_t **cells, size_t n, size_t nwrite,
+                    cb_cells_fn fn, void *arg, int64_t *out)
 {
-    if (!cells || n == 0 || n > (size_t)1 << 20)
+    if (!cells || n == 0 || n > (size_t)1 << 20 || nwrite > n)
         return -EINVAL;
     cb_cell_t *small[SMALL_SET], **sorted = small;
     int64_t vsmall[SMALL_SET], *vals = vsmall;
@@ -130,18 +130,32 @@ static int converse(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
             if (cells[k] == sorted[i])
                 vals[k] = (int64_t)v;
     }
+    int64_t *old = NULL;
+    if (fn && nwrite < n) { /* the values to hand back to cells only read */
+        if (!(old = malloc(n * sizeof *old))) {
+            rc = -ENOMEM;
+            nwrite = 0, fn = NULL;
+        } else {
+            memcpy(old, vals, n * sizeof *old);
+        }
+    }
     if (fn)
         fn(vals, n, arg);
-    else
+    else if (out)
         memcpy(out, vals, n * sizeof *vals);
-    /* Release each with its value; a cell named twice keeps the last. */
+    /* Release each with its value; a cell named twice keeps the last
+     * written position (a cell only read gets its value back). */
     for (size_t i = 0; i < m; i++) {
         int64_t v = 0;
+        bool written = false;
         for (size_t k = 0; k < n; k++)
-            if (cells[k] == sorted[i])
-                v = vals[k];
+            if (cells[k] == sorted[i] && (k < nwrite || !written)) {
+                v = k < nwrite ? vals[k] : old ? old[k] : vals[k];
+                written |= k < nwrite;
+            }
         RT_ASSERT(csp_send(sorted[i]->rel, (cb_term_t)v) == 0);
     }
+    free(old);
     csp_port_free(reply);
     if (fn)
         CSP_COUNT(cell_updates, 1);
@@ -159,12 +173,20 @@ int csp_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg)
 {
     if (!fn)
         return -EINVAL;
-    return converse(cells, n, fn, arg, NULL);
+    return converse(cells, n, n, fn, arg, NULL);
+}
+
+int csp_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                             cb_cells_fn fn, void *arg)
+{
+    if (!fn || nwrite == 0)
+        return -EINVAL;
+    return converse(cells, n, nwrite, fn, arg, NULL);
 }
 
 int csp_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
     if (!out)
         return -EINVAL;
-    return converse(cells, n, NULL, NULL, out);
+    return converse(cells, n, 0, NULL, NULL, out);
 }

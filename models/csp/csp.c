@@ -258,4 +258,5 @@ const cb_model_t cb_model_csp = {
     .cell_free = csp_cell_free,
     .cells_update = csp_cells_update,
     .cells_read = csp_cells_read,
+    .cells_update_reading = csp_cells_update_reading,
 };

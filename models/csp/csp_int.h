@@ -334,5 +334,7 @@ int csp_cell_new(int64_t initial, cb_cell_t **out);
 void csp_cell_free(cb_cell_t *c);
 int csp_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
 int csp_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
+int csp_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                             cb_cells_fn fn, void *arg);
 
 #endif
