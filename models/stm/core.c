@@ -432,6 +432,7 @@ struct stm_tx {
     lk_t *lk;
     size_t lkcap;
     int attempts;
+    int64_t retry_limit; /* this transaction's; 0: none */
     uint64_t rng;
     int64_t deadline; /* of a retry wait: < 0 none, 0 poll */
     stm_body_fn body;
@@ -1061,7 +1062,7 @@ static int attempt_loop(stm_tx_t *const tx)
             continue;
         }
         tx->attempts++;
-        if (config.retry_limit > 0 && tx->attempts >= config.retry_limit) {
+        if (tx->retry_limit > 0 && tx->attempts >= tx->retry_limit) {
             STAT_ADD(tx->st->gave_up, 1);
             return -ECANCELED;
         }
@@ -1069,7 +1070,8 @@ static int attempt_loop(stm_tx_t *const tx)
     }
 }
 
-static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
+static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly,
+               int64_t retry_limit)
 {
     if (cur_tx) {
         /* Flat nesting: the inner dosync joins the outer one. */
@@ -1089,6 +1091,7 @@ static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
     tx->lkcap = INLINE_SET;
     tx->readonly = readonly;
     tx->attempts = 0;
+    tx->retry_limit = retry_limit;
     tx->st = stats();
     if (!tx->rng)
         tx->rng = (uint64_t)(uintptr_t)tx ^ (uint64_t)rt_now_ns() ^ 1;
@@ -1100,12 +1103,18 @@ static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
 
 int stm_atomically(stm_body_fn body, void *arg, int64_t timeout_ns)
 {
-    return run(body, arg, timeout_ns, false);
+    return run(body, arg, timeout_ns, false, config.retry_limit);
 }
 
 int stm_atomically_ro(stm_body_fn body, void *arg)
 {
-    return run(body, arg, -1, true);
+    return run(body, arg, -1, true, config.retry_limit);
+}
+
+int stm_atomically_limit(stm_body_fn body, void *arg, bool readonly,
+                         int64_t retry_limit)
+{
+    return run(body, arg, -1, readonly, retry_limit);
 }
 
 int64_t stm_ref_peek(stm_ref_t *r)

@@ -40,7 +40,9 @@
  * Updates that write every cell they read (cb_cells_update, a transfer)
  * are safe under all three: a ref written since the snapshot aborts the
  * commit.  `retry_limit` is Clojure's RETRY_LIMIT (10000 attempts, then
- * the update fails with -ECANCELED: core.c); `min_history` and
+ * the update fails with -ECANCELED: core.c); it binds the cells'
+ * transactions, Clojure's dosync, and not the ports', which are Haskell
+ * TQueue operations and retry without limit as GHC's do; `min_history` and
  * `max_history` (older versions kept per cell, grown one per read fault:
  * Clojure's defaults, 0 and 10).
  *
@@ -112,7 +114,8 @@ stm_model_totals_t stm_totals;
 
 static struct {
     uint32_t min_history, max_history;
-    bool ensure_reads; /* isolation=ensure: ensure the cells only read */
+    bool ensure_reads;   /* isolation=ensure: ensure the cells only read */
+    int64_t retry_limit; /* of cell transactions (dosync); 0: none */
     _Atomic int64_t cell_updates, cell_reads, sleeps, io_waits, yields;
 } model;
 
@@ -141,7 +144,11 @@ static int stm_start(const cb_param_set_t *params, const cb_model_env_t *env,
     c.isolation =
         strcmp(iso, "serializable") == 0 ? STM_SERIALIZABLE : STM_SNAPSHOT;
     model.ensure_reads = strcmp(iso, "ensure") == 0;
-    c.retry_limit = cb_params_int(params, "retry_limit");
+    /* The limit is dosync's, so it binds the cells' transactions; the
+     * ports' are Haskell's TQueue operations, which have none (GHC's
+     * atomically retries without limit). */
+    model.retry_limit = cb_params_int(params, "retry_limit");
+    c.retry_limit = 0;
     stm_configure(&c);
     stm_stats_reset();
     model.min_history = (uint32_t)cb_params_int(params, "min_history");
@@ -290,7 +297,7 @@ static int stm_cells_update_reading(cb_cell_t **cells, size_t n,
                     n <= 8 ? small : malloc(n * sizeof(int64_t)), fn, arg};
     if (!o.vals)
         return -ENOMEM;
-    int rc = stm_atomically(update_body, &o, -1);
+    int rc = stm_atomically_limit(update_body, &o, false, model.retry_limit);
     if (o.vals != small)
         free(o.vals);
     bump(&model.cell_updates);
@@ -309,7 +316,7 @@ static int stm_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
         return -EINVAL;
     cells_op_t o = {cells, n, 0, out, NULL, NULL};
     bump(&model.cell_reads);
-    return stm_atomically_ro(read_body, &o);
+    return stm_atomically_limit(read_body, &o, true, model.retry_limit);
 }
 
 static const cb_unsupported_t stm_unsupported[] = {

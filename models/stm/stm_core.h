@@ -124,6 +124,10 @@ int stm_atomically(stm_body_fn body, void *arg, int64_t timeout_ns);
  * snapshot, so it never aborts on a concurrent writer while the history
  * reaches back far enough; writing in it is a programming error. */
 int stm_atomically_ro(stm_body_fn body, void *arg);
+/* Either of the two above (readonly picks) with a retry limit of its own
+ * instead of the configured one (0: none), waiting without limit. */
+int stm_atomically_limit(stm_body_fn body, void *arg, bool readonly,
+                         int64_t retry_limit);
 
 int64_t stm_read(stm_tx_t *tx, stm_ref_t *r);
 void stm_write(stm_tx_t *tx, stm_ref_t *r, int64_t v);

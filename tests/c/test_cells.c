@@ -10,8 +10,9 @@
  *     models, never do;
  *   - stm's retry limit: an update that keeps losing gives up with
  *     -ECANCELED, and nothing it did is left behind;
- *   - csp's cells as atoms (compare-and-set, retried), as mutexes and as
- *     go blocks: concurrent transfers conserve the sum, audits never tear.
+ *   - csp's cells as atoms (compare-and-set, retried, under contention
+ *     that made some retry), as mutexes and as go blocks: concurrent
+ *     transfers conserve the sum, audits never tear.
  *
  *   test_cells --list     the case names
  *   test_cells CASE       one case
@@ -232,8 +233,7 @@ static void case_csp_no_write_skew(void)
 #define HAMMERERS 4
 #define HAMMER_OPS 200000
 
-/* Only cells and joins here: with a limit of one attempt, a port's own
- * transactions (stm's queues are refs) would give up as well. */
+/* Hammerers of one cell, with a limit of one attempt per update. */
 typedef struct hammer {
     cb_cell_t *cell;
     _Atomic int *stop; /* set by the first to give up: the rest stop */
@@ -297,6 +297,124 @@ static void case_stm_retry_limit_raises(void)
     run_on("stm", p, retry_limit_raises);
 }
 
+/* ---- csp: atoms, mutexes and go blocks conserve under contention ---- */
+
+#define CELLS 8
+#define MOVERS 4
+#define MOVES 4000
+
+typedef struct mover_arg {
+    cb_cell_t **cells;
+    int id;
+    cb_port_t *done;
+} mover_arg_t;
+
+static void move_one(int64_t *v, size_t n, void *arg)
+{
+    (void)n;
+    /* Now and then yield between swap!'s read and its compare-and-set:
+     * another go block then commits first and this one must retry. */
+    if (arg && (*(uint64_t *)arg & 15) == 0)
+        cb_yield();
+    v[0] -= 1;
+    v[1] += 1;
+}
+
+static void mover(void *arg)
+{
+    mover_arg_t *a = arg;
+    uint64_t x = (uint64_t)a->id * 2654435761u + 1;
+    for (int i = 0; i < MOVES; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        cb_cell_t *pair[2] = {a->cells[x % CELLS], a->cells[(x >> 8) % CELLS]};
+        if (pair[0] == pair[1])
+            continue;
+        CHECK_EQ(cb_cells_update(pair, 2, move_one, &x), 0);
+    }
+    CHECK_EQ(cb_send(a->done, cb_int(a->id)), 0);
+}
+
+/* Movers transfer between random pairs while the root audits; every
+ * audit and the end state sum to the start.  Rounds repeat (bounded)
+ * until `contention` counted some. */
+static void movers_conserve(const char *contention)
+{
+    cb_cell_t *cells[CELLS];
+    for (int i = 0; i < CELLS; i++)
+        CHECK_EQ(cb_cell_new(1000, &cells[i]), 0);
+    cb_port_t *done;
+    CHECK_EQ(cb_port_open(NULL, &done), 0);
+    for (int round = 0; round < 20; round++) {
+        mover_arg_t args[MOVERS];
+        cb_task_t *t[MOVERS];
+        for (int i = 0; i < MOVERS; i++) {
+            args[i] = (mover_arg_t){cells, i + MOVERS * round, done};
+            CHECK_EQ(cb_spawn(mover, &args[i], NULL, &t[i]), 0);
+        }
+        int finished = 0;
+        while (finished < MOVERS) {
+            int64_t v[CELLS], sum = 0;
+            CHECK_EQ(cb_cells_read(cells, CELLS, v), 0);
+            for (int i = 0; i < CELLS; i++)
+                sum += v[i];
+            CHECK_EQ(sum, CELLS * 1000);
+            cb_term_t m;
+            if (cb_recv(done, &m, 0) == 0)
+                finished++;
+        }
+        for (int i = 0; i < MOVERS; i++)
+            CHECK_EQ(cb_join(t[i]), 0);
+        if (!contention || counter(contention) > 0)
+            break;
+    }
+    if (contention)
+        CHECK_GT(counter(contention), 0);
+    CHECK_GE(counter("cell_updates"), MOVERS * MOVES / 2);
+    for (int i = 0; i < CELLS; i++)
+        cb_cell_free(cells[i]);
+    cb_port_free(done);
+}
+
+static void atom_conserves(void)
+{
+    movers_conserve("cell_swap_retries");
+}
+
+static void plain_conserves(void)
+{
+    movers_conserve(NULL);
+}
+
+static void case_csp_atom_cas_conserves(void)
+{
+    /* The default: an atom. */
+    run_on("csp", NULL, atom_conserves);
+}
+
+static void case_csp_mutex_conserves(void)
+{
+    static const char *const p[] = {"cell", "mutex", NULL};
+    run_on("csp", p, plain_conserves);
+}
+
+static void case_csp_goblock_conserves(void)
+{
+    static const char *const p[] = {"cell", "goblock", NULL};
+    run_on("csp", p, plain_conserves);
+}
+
+static void case_csp_mutex_no_write_skew(void)
+{
+    static const char *const p[] = {"cell", "mutex", NULL};
+    run_on("csp", p, skew_never);
+}
+
+static void case_csp_goblock_no_write_skew(void)
+{
+    static const char *const p[] = {"cell", "goblock", NULL};
+    run_on("csp", p, skew_never);
+}
+
 /* ---- the table ---- */
 
 static const struct {
@@ -312,6 +430,11 @@ static const struct {
     {"actor_no_write_skew", case_actor_no_write_skew},
     {"csp_no_write_skew", case_csp_no_write_skew},
     {"stm_retry_limit_raises", case_stm_retry_limit_raises},
+    {"csp_atom_cas_conserves", case_csp_atom_cas_conserves},
+    {"csp_mutex_conserves", case_csp_mutex_conserves},
+    {"csp_goblock_conserves", case_csp_goblock_conserves},
+    {"csp_mutex_no_write_skew", case_csp_mutex_no_write_skew},
+    {"csp_goblock_no_write_skew", case_csp_goblock_no_write_skew},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
