@@ -36,8 +36,9 @@
  *   waiting   park on the         park on the          block the thread
  *             scheduler's poller  worker's poller
  *             stm, threads: block the OS thread in the kernel
- *   cells     owned by a process; owned by a go block; a mutex (or spin,
- *             update = message    update = message     rwlock)
+ *   cells     owned by a process; one atom (swap!),    a mutex (or spin,
+ *             update = message    or a mutex, or owned rwlock; none:
+ *                                 by a go block        the race)
  *             stm: refs in a transaction; threads: ordered mutexes
  *
  * Guarantees every model gives (the semantics tests hold each to them):

@@ -49,8 +49,10 @@
  *     design, so producers feel backpressure), so CB_PORT_UNBOUNDED is
  *     unsupported;
  *   - cb_recv_match is unsupported: channels have no selective receive;
- *   - a cell is owned by a go block; an update is a conversation with it
- *     (cell.c).
+ *   - cells are what such a program keeps its state in beside the
+ *     channels: an atom (swap!, the default), a mutex per cell (Go's
+ *     sync.Mutex), or a go block that owns it, an update then being a
+ *     conversation with it (-p cell=; cell.c).
  *
  * Invariants:
  *   - the configuration (csp_cfg) is written by start only, before any
@@ -139,6 +141,14 @@ static const cb_param_def_t csp_params[] = {
      .quick = 1024,
      .min = 1,
      .max = (int64_t)1 << 30},
+    {.name = "cell",
+     .kind = CB_PARAM_ENUM,
+     .help = "how cells keep shared state: atom (every cell in one Clojure "
+             "atom, swap! = compare-and-set, retried), mutex (a Go "
+             "sync.Mutex per cell, locked in address order) or goblock "
+             "(owned by a go block; an update is a channel conversation)",
+     .choices = "atom|mutex|goblock",
+     .enum_def = "atom"},
     {0},
 };
 
@@ -183,6 +193,11 @@ static int csp_start(const cb_param_set_t *params, const cb_model_env_t *env,
         .cpus = csp_cpus,
         .ncpus = env->ncpus,
         .seed = env->seed,
+        .cell = strcmp(cb_params_str(params, "cell"), "mutex") == 0
+                    ? CSP_CELL_MUTEX
+                : strcmp(cb_params_str(params, "cell"), "goblock") == 0
+                    ? CSP_CELL_GOBLOCK
+                    : CSP_CELL_ATOM,
     };
     cb__budget = INT64_MAX;
     return csp_sched_start(err, errlen);

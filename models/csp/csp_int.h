@@ -239,7 +239,9 @@ int64_t csp_ticks_to_ns(int64_t ticks);
     X(blocking_in_go)                                                          \
     X(blocked_in_go_ns)                                                        \
     X(cell_updates)                                                            \
-    X(cell_reads)
+    X(cell_reads)                                                              \
+    X(cell_swap_retries)                                                       \
+    X(cell_lock_waits)
 
 typedef struct csp_totals {
 #define X(name) _Atomic int64_t name;
@@ -260,6 +262,7 @@ void csp_count_max(_Atomic int64_t *field, int64_t v);
 enum { CSP_SCHED_SHARED, CSP_SCHED_STEALING, CSP_SCHED_LIFO };
 enum { CSP_PREEMPT_NONE, CSP_PREEMPT_REDUCTIONS };
 enum { CSP_ROOT_THREAD, CSP_ROOT_GO };
+enum { CSP_CELL_ATOM, CSP_CELL_MUTEX, CSP_CELL_GOBLOCK };
 
 typedef struct csp_config {
     int pool;
@@ -273,6 +276,7 @@ typedef struct csp_config {
     const int *cpus;
     int ncpus;
     uint64_t seed;
+    int cell; /* CSP_CELL_*: how cells keep their state (cell.c) */
 } csp_config_t;
 
 extern csp_config_t csp_cfg;
