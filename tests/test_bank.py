@@ -107,6 +107,21 @@ def test_locks_kinds_conserve(lock):
     assert c["acquisitions"] >= 2 * m["transfers"] + 16 * m["audits"]
 
 
+@pytest.mark.parametrize("accounts", [65, 1000, 20000])
+def test_actor_many_accounts(accounts):
+    """More accounts than the 64 the actor protocol once refused, and more
+    than its owner processes (accounts then share them): every count
+    runs, conserves, and no audit tears."""
+    if "actor" not in MODELS:
+        pytest.skip("no actor model")
+    d = bank("actor", f"accounts={accounts}", "tasks=2", "ops=2000",
+             "audit_pct=1")
+    m = d["metrics"]
+    assert d["outcome"] == "ok", d.get("reason")
+    assert m["torn_audits"] == 0 and m["lost_units"] == 0
+    assert m["transfers"] + m["audits"] == 2 * 2000
+
+
 def test_lock_none_race_is_detected(monkeypatch):
     """-m locks -p lock=none: transfers race and the bank's invariant
     check catches it.  A race is not certain on one run, so the run is
