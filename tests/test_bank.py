@@ -114,8 +114,11 @@ def test_actor_many_accounts(accounts):
     runs, conserves, and no audit tears."""
     if "actor" not in MODELS:
         pytest.skip("no actor model")
+    # An audit of 20,000 accounts is ~16,000 sequential round trips while
+    # every account is held: on a busy machine longer than the default
+    # stall_ms, which would read it as a deadlock.
     d = bank("actor", f"accounts={accounts}", "tasks=2", "ops=2000",
-             "audit_pct=1")
+             "audit_pct=1", "stall_ms=120000")
     m = d["metrics"]
     assert d["outcome"] == "ok", d.get("reason")
     assert m["torn_audits"] == 0 and m["lost_units"] == 0

@@ -185,8 +185,25 @@ static uint64_t stable_version(void)
 /* Values of cells[0..n) at one even version; returns that version. */
 static uint64_t deref(cb_cell_t **cells, size_t n, int64_t *vals)
 {
-    for (;;) {
+    for (int tries = 0;; tries++) {
         uint64_t v = stable_version();
+        if (tries >= 8) {
+            /* A long read (an audit of every account) that swap!s keep
+             * overtaking: hold the version odd while reading, then put
+             * it back, so it finishes.  Clojure's deref is one pointer
+             * load and never starves; this keeps ours from starving. */
+            uint64_t expect = v;
+            if (!atomic_compare_exchange_strong_explicit(
+                    &world.ver, &expect, v + 1, memory_order_acquire,
+                    memory_order_relaxed))
+                continue;
+            for (size_t i = 0; i < n; i++)
+                vals[i] = __atomic_load_n(&cells[i]->value, __ATOMIC_RELAXED);
+            /* Back to v: nothing changed, so a swap! that read at v may
+             * still compare-and-set from it. */
+            atomic_store_explicit(&world.ver, v, memory_order_release);
+            return v;
+        }
         for (size_t i = 0; i < n; i++)
             vals[i] = __atomic_load_n(&cells[i]->value, __ATOMIC_RELAXED);
         /* Sequence-lock reader: the value loads above stay before the
