@@ -36,8 +36,9 @@
  *   waiting   park on the         park on the          block the thread
  *             scheduler's poller  worker's poller
  *             stm, threads: block the OS thread in the kernel
- *   cells     owned by a process; owned by a go block; a mutex (or spin,
- *             update = message    update = message     rwlock)
+ *   cells     owned by a process; one atom (swap!),    a mutex (or spin,
+ *             update = message    or a mutex, or owned rwlock; none:
+ *                                 by a go block        the race)
  *             stm: refs in a transaction; threads: ordered mutexes
  *   native    plain: holds its    inline: holds its    inline: the kernel
  *   calls     scheduler; dirty:   worker (core.async)  preempts the thread
@@ -91,7 +92,8 @@ typedef struct cb_cell cb_cell_t;
     X(EDEADLK, "deadlock detected")                                            \
     X(EBUSY, "too many pending operations")                                    \
     X(ESRCH, "no such task")                                                   \
-    X(EMFILE, "too many open files")
+    X(EMFILE, "too many open files")                                           \
+    X(ECANCELED, "transaction gave up at its retry limit")
 
 const char *cb_strerror(int err);
 
@@ -274,6 +276,10 @@ typedef struct cb_model {
      * cb_native_call below.  A model without dirty schedulers uses
      * cb_model_native_inline. */
     int (*native_call)(cb_native_fn fn, void *arg, unsigned flags);
+    /* An update that reads cells it does not write: see
+     * cb_cells_update_reading. */
+    int (*cells_update_reading)(cb_cell_t **cells, size_t n, size_t nwrite,
+                                cb_cells_fn fn, void *arg);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */
@@ -490,6 +496,24 @@ static inline int cb_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
 static inline int cb_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
     return cb__active->cells_read(cells, n, out);
+}
+/*
+ * fn sees the values of cells[0..n) and only cells[0..nwrite) are written
+ * back (0 < nwrite <= n); the rest are read, never written, and changes
+ * fn makes to them are dropped.  Whether the cells read are protected is
+ * the model's isolation, as in its real system: a lock-based model locks
+ * them as well, so the update is serializable; Clojure's refs (stm, with
+ * its default isolation=snapshot) read them from the transaction's
+ * snapshot unprotected, so two updates that each read the cell the other
+ * writes can both commit — write skew — unless they `ensure` those reads
+ * (stm -p isolation=ensure).  0, or -ECANCELED when a transaction gave up
+ * at its retry limit (stm).
+ */
+static inline int cb_cells_update_reading(cb_cell_t **cells, size_t n,
+                                          size_t nwrite, cb_cells_fn fn,
+                                          void *arg)
+{
+    return cb__active->cells_update_reading(cells, n, nwrite, fn, arg);
 }
 
 /* ---- exits, links and monitors ----

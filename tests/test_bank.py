@@ -107,6 +107,70 @@ def test_locks_kinds_conserve(lock):
     assert c["acquisitions"] >= 2 * m["transfers"] + 16 * m["audits"]
 
 
+@pytest.mark.parametrize("accounts", [65, 1000, 20000])
+def test_actor_many_accounts(accounts):
+    """More accounts than the 64 the actor protocol once refused, and more
+    than its owner processes (accounts then share them): every count
+    runs, conserves, and no audit tears."""
+    if "actor" not in MODELS:
+        pytest.skip("no actor model")
+    # An audit of 20,000 accounts is ~16,000 sequential round trips while
+    # every account is held: on a busy machine longer than the default
+    # stall_ms, which would read it as a deadlock.
+    d = bank("actor", f"accounts={accounts}", "tasks=2", "ops=2000",
+             "audit_pct=1", "stall_ms=120000")
+    m = d["metrics"]
+    assert d["outcome"] == "ok", d.get("reason")
+    assert m["torn_audits"] == 0 and m["lost_units"] == 0
+    assert m["transfers"] + m["audits"] == 2 * 2000
+
+
+def test_lock_none_race_is_detected(monkeypatch):
+    """-m locks -p lock=none: transfers race and the bank's invariant
+    check catches it.  A race is not certain on one run, so the run is
+    repeated (bounded) until one breaks; every run that broke must report
+    it as the broken invariant with the units lost, and every run that
+    did not must have conserved every unit."""
+    if "locks" not in MODELS:
+        pytest.skip("no locks model")
+    total = 2 * 1000
+    detected = 0
+    for attempt in range(20):
+        p = run_cb("run", "-m", "locks", "-w", "bank", "-p", "lock=none",
+                   "-p", "accounts=2", "-p", "tasks=4", "-p", "audit_pct=0",
+                   "-p", "ops=200000", "-p", f"seed={attempt + 1}",
+                   "--format", "json", timeout=120)
+        d = json.loads(p.stdout)
+        rep = d["repetitions"][0]
+        lost = rep["metrics"]["lost_units"]
+        if d["outcome"] == "ok":
+            assert p.returncode == 0 and lost == 0
+            continue
+        assert p.returncode == 3, p.stderr
+        assert d["outcome"] == "failed"
+        assert lost != 0
+        word = "lost" if lost > 0 else "created"
+        assert f"wanted {total}: {abs(lost)} units {word}" in rep["reason"]
+        detected += 1
+        if detected >= 2:
+            break
+    assert detected >= 1, "20 racing runs never lost a unit"
+    # The same run with the lock put back conserves every unit.
+    d = bank("locks", "lock=mutex", "accounts=2", "tasks=4", "audit_pct=0",
+             "ops=200000")
+    assert d["outcome"] == "ok"
+    assert d["repetitions"][0]["metrics"]["lost_units"] == 0
+
+
+def test_lock_none_is_described():
+    if "locks" not in MODELS:
+        pytest.skip("no locks model")
+    for name in ("locks", "bank"):
+        out = run_cb("describe", name, check=0).stdout
+        assert "lock=none" in out or "none (" in out
+        assert "locks prevent races" in out
+
+
 def test_bad_parameters_are_usage_errors():
     p = run_cb("run", "-m", "threads", "-w", "bank", "--quick",
                "-p", "accounts=1")

@@ -182,10 +182,33 @@ def test_alts_under_options(opts):
     assert d["metrics"]["ops"] == 200
 
 
+@pytest.mark.parametrize("cell", ["atom", "mutex", "goblock"])
+def test_bank_cells_conserve(cell):
+    """Each way a core.async/Go program keeps shared state beside its
+    channels conserves the bank's total and never tears an audit."""
+    d = run_json("run", "-m", "csp", "-w", "bank", "--quick",
+                 "-p", f"cell={cell}", "-p", "accounts=4", "-p", "tasks=4",
+                 "-p", "audit_pct=20", "-p", "ops=5000")
+    m, c = d["metrics"], d["counters"]
+    assert d["outcome"] == "ok"
+    assert m["torn_audits"] == 0 and m["lost_units"] == 0
+    assert m["transfers"] + m["audits"] == 4 * 5000
+    assert c["cell_updates"] == m["transfers"]
+    if cell != "atom":
+        assert c["cell_swap_retries"] == 0
+    if cell != "mutex":
+        assert c["cell_lock_waits"] == 0
+
+
+def test_cell_default_is_an_atom():
+    d = run_json("run", "-m", "csp", "-w", "bank", "--quick")
+    assert d["model_params"]["cell"] == "atom"
+
+
 @pytest.mark.parametrize("bad", ["pool=0", "pool=1025", "sched=fifo",
                                  "preempt=timer", "reductions=0",
                                  "stack=8", "buffer=0", "go_ops=maybe",
-                                 "root=main"])
+                                 "root=main", "cell=ref"])
 def test_bad_parameters(bad):
     p = run_cb("run", "-m", "csp", "-w", "alts", "--quick", "-p", bad)
     assert p.returncode == 2, p.stderr

@@ -44,7 +44,8 @@
  *     hanging; the BEAM dies of an overflowing mailbox in the same way
  *     ("eheap_alloc: Cannot allocate ... bytes of memory"), writing a
  *     crash dump.
- *   - Cells are processes that own a value; updates are messages
+ *   - Cells are processes that own a value (a process per cell up to a
+ *     cap, then shards of cells per process); updates are messages
  *     (cell.c).  select is a receive on several aliases of the caller's
  *     mailbox.
  *   - Crash isolation (exit.c, with each rule's source): exit reasons,
@@ -412,4 +413,5 @@ const cb_model_t cb_model_actor = {
     .demonitor = actor_demonitor,
     .trap_exit = actor_trap_exit,
     .native_call = actor_native_call,
+    .cells_update_reading = actor_cells_update_reading_guarded,
 };

@@ -392,6 +392,9 @@ int actor_demonitor(cb_term_t ref);
 int actor_trap_exit(cb_port_t *mailbox);
 int actor_cells_update_guarded(cb_cell_t **cells, size_t n, cb_cells_fn fn,
                                void *arg);
+int actor_cells_update_reading_guarded(cb_cell_t **cells, size_t n,
+                                       size_t nwrite, cb_cells_fn fn,
+                                       void *arg);
 int actor_cells_read_guarded(cb_cell_t **cells, size_t n, int64_t *out);
 
 /* sched.c: end the calling process p with reason (consumed). */
@@ -403,6 +406,8 @@ int actor_cell_new(int64_t initial, cb_cell_t **out);
 void actor_cell_free(cb_cell_t *c);
 int actor_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
 int actor_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
+int actor_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                               cb_cells_fn fn, void *arg);
 
 /* process_info(Pid, [message_queue_len, heap_size, reductions]) for the
  * tests: the intake of the process's heap and its reductions so far. */

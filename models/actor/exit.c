@@ -511,33 +511,48 @@ void actor_exit_signals(cb_task_t *p, cb_term_t reason)
         cb_term_release(reason);
 }
 
-int actor_cells_update_guarded(cb_cell_t **cells, size_t n, cb_cells_fn fn,
-                               void *arg)
+/* A kill waits for the cells to be released (see the essay): an update
+ * or a read holds the cells it names (cell.c) until it returns. */
+static cb_task_t *kill_defer_begin(void)
 {
-    /* A kill waits for the cells to be released (see the essay). */
     cb_task_t *self = actor_self();
     if (self)
         self->defer_kill++;
-    int rc = actor_cells_update(cells, n, fn, arg);
+    return self;
+}
+
+static void kill_defer_end(cb_task_t *self)
+{
     if (self) {
         self->defer_kill--;
         if (actor_kill_pending(self))
             actor_die_killed(self);
     }
+}
+
+int actor_cells_update_guarded(cb_cell_t **cells, size_t n, cb_cells_fn fn,
+                               void *arg)
+{
+    cb_task_t *self = kill_defer_begin();
+    int rc = actor_cells_update(cells, n, fn, arg);
+    kill_defer_end(self);
+    return rc;
+}
+
+int actor_cells_update_reading_guarded(cb_cell_t **cells, size_t n,
+                                       size_t nwrite, cb_cells_fn fn,
+                                       void *arg)
+{
+    cb_task_t *self = kill_defer_begin();
+    int rc = actor_cells_update_reading(cells, n, nwrite, fn, arg);
+    kill_defer_end(self);
     return rc;
 }
 
 int actor_cells_read_guarded(cb_cell_t **cells, size_t n, int64_t *out)
 {
-    /* The read locks the cells too (cell.c): the same deferral. */
-    cb_task_t *self = actor_self();
-    if (self)
-        self->defer_kill++;
+    cb_task_t *self = kill_defer_begin();
     int rc = actor_cells_read(cells, n, out);
-    if (self) {
-        self->defer_kill--;
-        if (actor_kill_pending(self))
-            actor_die_killed(self);
-    }
+    kill_defer_end(self);
     return rc;
 }

@@ -49,8 +49,6 @@
  *     design, so producers feel backpressure), so CB_PORT_UNBOUNDED is
  *     unsupported;
  *   - cb_recv_match is unsupported: channels have no selective receive;
- *   - a cell is owned by a go block; an update is a conversation with it
- *     (cell.c);
  *   - a task's abnormal cb_exit is a go block's exception: lost, printed,
  *     the rest runs on (core.async, default), or with crash=panic a Go
  *     panic that ends the program (see csp_exit_self); no links or
@@ -61,7 +59,11 @@
  *     depleting the fixed pool of go block threads").  Go's hand-off of a
  *     P stuck in a cgo call or syscall (runtime.cgocall's entersyscall,
  *     sysmon's retake in src/runtime/proc.go) is not reproduced: see
- *     docs/models/csp.md.
+ *     docs/models/csp.md;
+ *   - cells are what such a program keeps its state in beside the
+ *     channels: an atom (swap!, the default), a mutex per cell (Go's
+ *     sync.Mutex), or a go block that owns it, an update then being a
+ *     conversation with it (-p cell=; cell.c).
  *
  * Invariants:
  *   - the configuration (csp_cfg) is written by start only, before any
@@ -160,6 +162,14 @@ static const cb_param_def_t csp_params[] = {
              "unrecovered panic ends the whole program)",
      .choices = "lost|panic",
      .enum_def = "lost"},
+    {.name = "cell",
+     .kind = CB_PARAM_ENUM,
+     .help = "how cells keep shared state: atom (every cell in one Clojure "
+             "atom, swap! = compare-and-set, retried), mutex (a Go "
+             "sync.Mutex per cell, locked in address order) or goblock "
+             "(owned by a go block; an update is a channel conversation)",
+     .choices = "atom|mutex|goblock",
+     .enum_def = "atom"},
     {0},
 };
 
@@ -213,6 +223,11 @@ static int csp_start(const cb_param_set_t *params, const cb_model_env_t *env,
         .ncpus = env->ncpus,
         .seed = env->seed,
         .crash_panic = strcmp(cb_params_str(params, "crash"), "panic") == 0,
+        .cell = strcmp(cb_params_str(params, "cell"), "mutex") == 0
+                    ? CSP_CELL_MUTEX
+                : strcmp(cb_params_str(params, "cell"), "goblock") == 0
+                    ? CSP_CELL_GOBLOCK
+                    : CSP_CELL_ATOM,
     };
     cb__budget = INT64_MAX;
     return csp_sched_start(err, errlen);
@@ -337,4 +352,5 @@ const cb_model_t cb_model_csp = {
     .demonitor = cb_model_no_demonitor,
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
+    .cells_update_reading = csp_cells_update_reading,
 };

@@ -239,7 +239,9 @@ int64_t csp_ticks_to_ns(int64_t ticks);
     X(blocking_in_go)                                                          \
     X(blocked_in_go_ns)                                                        \
     X(cell_updates)                                                            \
-    X(cell_reads)
+    X(cell_reads)                                                              \
+    X(cell_swap_retries)                                                       \
+    X(cell_lock_waits)
 
 typedef struct csp_totals {
 #define X(name) _Atomic int64_t name;
@@ -260,6 +262,7 @@ void csp_count_max(_Atomic int64_t *field, int64_t v);
 enum { CSP_SCHED_SHARED, CSP_SCHED_STEALING, CSP_SCHED_LIFO };
 enum { CSP_PREEMPT_NONE, CSP_PREEMPT_REDUCTIONS };
 enum { CSP_ROOT_THREAD, CSP_ROOT_GO };
+enum { CSP_CELL_ATOM, CSP_CELL_MUTEX, CSP_CELL_GOBLOCK };
 
 typedef struct csp_config {
     int pool;
@@ -274,6 +277,7 @@ typedef struct csp_config {
     int ncpus;
     uint64_t seed;
     bool crash_panic; /* -p crash=panic: an abnormal exit is a Go panic */
+    int cell; /* CSP_CELL_*: how cells keep their state (cell.c) */
 } csp_config_t;
 
 extern csp_config_t csp_cfg;
@@ -339,5 +343,7 @@ int csp_cell_new(int64_t initial, cb_cell_t **out);
 void csp_cell_free(cb_cell_t *c);
 int csp_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
 int csp_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
+int csp_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                             cb_cells_fn fn, void *arg);
 
 #endif

@@ -55,8 +55,10 @@ static const cb_param_def_t locks_params[] = {
     {.name = "lock",
      .kind = CB_PARAM_ENUM,
      .help = "the lock guarding each cell: pthread mutex, spinlock with "
-             "backoff, or reader-writer lock",
-     .choices = "mutex|spin|rwlock",
+             "backoff, reader-writer lock, or none (unsynchronized field "
+             "access: the race that claim \"locks prevent races\" is "
+             "about; bank then loses units and fails its invariant)",
+     .choices = "mutex|spin|rwlock|none",
      .enum_def = "mutex"},
     {.name = "ordering",
      .kind = CB_PARAM_ENUM,
@@ -139,6 +141,7 @@ static int locks_start(const cb_param_set_t *params, const cb_model_env_t *env,
     const char *lk = cb_params_str(params, "lock");
     locks_config.cell_lock = strcmp(lk, "spin") == 0     ? LOCKS_SPIN
                              : strcmp(lk, "rwlock") == 0 ? LOCKS_RWLOCK
+                             : strcmp(lk, "none") == 0   ? LOCKS_NONE
                                                          : LOCKS_MUTEX;
     locks_config.naive_order =
         strcmp(cb_params_str(params, "ordering"), "naive") == 0;
@@ -225,7 +228,9 @@ const cb_model_t cb_model_locks = {
     .stands_for = "the JVM's shared heap: synchronized and "
                   "java.util.concurrent on an executor of OS threads",
     .summary = "tasks on a thread pool; lock-guarded blocking queues and "
-               "cells, pointer passing",
+               "cells, pointer passing; -p lock=none drops the cells' locks "
+               "to demonstrate the claim \"locks prevent races\" (bank "
+               "loses units)",
     .params = locks_params,
     .unsupported = locks_unsupported,
     .start = locks_start,
@@ -263,4 +268,5 @@ const cb_model_t cb_model_locks = {
     .demonitor = cb_model_no_demonitor,
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
+    .cells_update_reading = locks_cells_update_reading,
 };

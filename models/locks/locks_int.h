@@ -39,7 +39,8 @@ locks_stats_t *locks_stats(void);
 typedef enum locks_kind {
     LOCKS_MUTEX, /* pthread mutex: futex, sleeps when contended */
     LOCKS_SPIN,  /* test-and-test-and-set with bounded backoff */
-    LOCKS_RWLOCK /* pthread rwlock: reads share, updates exclude */
+    LOCKS_RWLOCK, /* pthread rwlock: reads share, updates exclude */
+    LOCKS_NONE    /* no lock at all: the race, on purpose (cell.c) */
 } locks_kind_t;
 
 /* Constant between start and stop. */
@@ -84,6 +85,8 @@ int locks_select(cb_select_op_t *ops, size_t n, unsigned flags,
 int locks_cell_new(int64_t initial, cb_cell_t **out);
 void locks_cell_free(cb_cell_t *c);
 int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg);
+int locks_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                               cb_cells_fn fn, void *arg);
 int locks_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
 
 #endif

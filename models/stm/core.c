@@ -9,8 +9,8 @@
  * its read version.  A read checks the ref's versioned lock word before
  * and after loading the value (a sequence lock); a version <= rv is part
  * of the snapshot at rv.  A newer version is handled by isolation:
- *   - serializable (TL2, the default): try to extend the snapshot —
- *     re-read the clock and check that nothing read so far has changed
+ *   - serializable (TL2; the stm model's default is snapshot): try to
+ *     extend the snapshot — re-read the clock and check that nothing read so far has changed
  *     (LSA's extension); failing that, abort;
  *   - a read-only transaction, and every transaction in snapshot mode
  *     (Clojure's MVCC), reads the newest value with version <= rv from the
@@ -37,6 +37,18 @@
  * mode every read already is.  Clojure's ensure takes a read lock and
  * makes writers wait; here the writer wins and the ensurer aborts, the
  * optimistic form of the same guarantee.
+ *
+ * The retry limit (Clojure): a transaction whose attempts keep aborting
+ * on conflicts gives up after retry_limit of them and stm_atomically
+ * returns -ECANCELED, as Clojure's LockingTransaction.run stops after
+ * RETRY_LIMIT = 10000 attempts and throws "Transaction failed after
+ * reaching retry limit" (clojure/clojure,
+ * src/jvm/clojure/lang/LockingTransaction.java).  Blocking in retry is
+ * not an attempt (Clojure has no such retry), nor is the re-run after a
+ * clock reset (our engine's own doing).  Clojure also lets an older
+ * transaction barge a younger one's write lock, which makes starvation
+ * rarer; here the bounded randomised backoff is all there is, so the
+ * limit is reached somewhat sooner under the same contention.
  *
  * retry (Haskell): abandon the attempt and block until a ref it read has
  * changed.  The waiter registers in the wait buckets of its read set (a
@@ -93,6 +105,7 @@ static stm_config_t config = {
      * a few commit times, chosen by measuring bank at 8 accounts. */
     .backoff_max_spins = 4096,
     .commit_lock_spins = 256,
+    .retry_limit = 10000,
 };
 
 void stm_config_default(stm_config_t *c)
@@ -100,7 +113,8 @@ void stm_config_default(stm_config_t *c)
     *c = (stm_config_t){.isolation = STM_SERIALIZABLE,
                         .clock_limit = UINT64_C(1) << 62,
                         .backoff_max_spins = 4096,
-                        .commit_lock_spins = 256};
+                        .commit_lock_spins = 256,
+                        .retry_limit = 10000};
 }
 
 void stm_configure(const stm_config_t *c)
@@ -289,6 +303,7 @@ void stm_stats_sum(stm_stats_t *out)
         if (STAT_GET(s->write_set_max) > out->write_set_max)
             out->write_set_max = STAT_GET(s->write_set_max);
         out->clock_resets += STAT_GET(s->clock_resets);
+        out->gave_up += STAT_GET(s->gave_up);
     }
     pthread_mutex_unlock(&all_stats.mu);
 }
@@ -417,6 +432,7 @@ struct stm_tx {
     lk_t *lk;
     size_t lkcap;
     int attempts;
+    int64_t retry_limit; /* this transaction's; 0: none */
     uint64_t rng;
     int64_t deadline; /* of a retry wait: < 0 none, 0 poll */
     stm_body_fn body;
@@ -1040,14 +1056,22 @@ static int attempt_loop(stm_tx_t *const tx)
                 return rc;
             continue;
         }
-        if (tx->need_reset)
+        if (tx->need_reset) {
+            /* Our own clock's doing, not a conflict: not an attempt. */
             clock_reset(tx->st);
+            continue;
+        }
         tx->attempts++;
+        if (tx->retry_limit > 0 && tx->attempts >= tx->retry_limit) {
+            STAT_ADD(tx->st->gave_up, 1);
+            return -ECANCELED;
+        }
         backoff(tx);
     }
 }
 
-static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
+static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly,
+               int64_t retry_limit)
 {
     if (cur_tx) {
         /* Flat nesting: the inner dosync joins the outer one. */
@@ -1067,6 +1091,7 @@ static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
     tx->lkcap = INLINE_SET;
     tx->readonly = readonly;
     tx->attempts = 0;
+    tx->retry_limit = retry_limit;
     tx->st = stats();
     if (!tx->rng)
         tx->rng = (uint64_t)(uintptr_t)tx ^ (uint64_t)rt_now_ns() ^ 1;
@@ -1078,12 +1103,18 @@ static int run(stm_body_fn body, void *arg, int64_t timeout_ns, bool readonly)
 
 int stm_atomically(stm_body_fn body, void *arg, int64_t timeout_ns)
 {
-    return run(body, arg, timeout_ns, false);
+    return run(body, arg, timeout_ns, false, config.retry_limit);
 }
 
 int stm_atomically_ro(stm_body_fn body, void *arg)
 {
-    return run(body, arg, -1, true);
+    return run(body, arg, -1, true, config.retry_limit);
+}
+
+int stm_atomically_limit(stm_body_fn body, void *arg, bool readonly,
+                         int64_t retry_limit)
+{
+    return run(body, arg, -1, readonly, retry_limit);
 }
 
 int64_t stm_ref_peek(stm_ref_t *r)

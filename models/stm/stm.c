@@ -20,11 +20,31 @@
  * validation, bounded randomised backoff — is models/stm/core.c, where
  * its essay and invariants are.
  *
- * Parameters: `isolation=serializable` (TL2, the default: every read is
- * validated) or `snapshot` (Clojure: reads come from the snapshot and
- * only ensured refs are validated, so write skew is possible, as it is
- * in Clojure); `min_history` and `max_history` (older versions kept per
- * cell, grown one per read fault: Clojure's defaults, 0 and 10).
+ * Isolation is Clojure's by default, not a stricter one.  Clojure's refs
+ * give snapshot isolation: "All reads of Refs will see a consistent
+ * snapshot of the 'Ref world' as of the starting point of the
+ * transaction" and "No changes will have been made by any other
+ * transactions to any Refs that have been ref-set / altered / ensured by
+ * this transaction" (clojure.org/reference/refs) — a ref only read is
+ * not protected, so two transactions that each read the ref the other
+ * writes both commit: write skew.  `ensure` ("Protects the ref from
+ * modification by other transactions", clojure.core/ensure) is the cure.
+ * cb_cells_update_reading is such a transaction: it writes its first
+ * nwrite cells and only reads the rest.  `-p isolation=` picks:
+ *   - snapshot (default): the cells only read are read from the snapshot,
+ *     unprotected: write skew is possible, as in Clojure;
+ *   - ensure: they are ensured, as a careful Clojure programmer does:
+ *     serializable for these updates;
+ *   - serializable: TL2, every read validated (extending the snapshot
+ *     when it can): stricter than Clojure, kept for comparison.
+ * Updates that write every cell they read (cb_cells_update, a transfer)
+ * are safe under all three: a ref written since the snapshot aborts the
+ * commit.  `retry_limit` is Clojure's RETRY_LIMIT (10000 attempts, then
+ * the update fails with -ECANCELED: core.c); it binds the cells'
+ * transactions, Clojure's dosync, and not the ports', which are Haskell
+ * TQueue operations and retry without limit as GHC's do; `min_history` and
+ * `max_history` (older versions kept per cell, grown one per read fault:
+ * Clojure's defaults, 0 and 10).
  *
  * Invariants:
  *   - the model's only locks are the STM's own (commit locks, wait
@@ -54,10 +74,20 @@
 static const cb_param_def_t stm_params[] = {
     {.name = "isolation",
      .kind = CB_PARAM_ENUM,
-     .help = "serializable (TL2: every read validated) or snapshot "
-             "(Clojure: only ensured reads validated; write skew possible)",
-     .choices = "serializable|snapshot",
-     .enum_def = "serializable"},
+     .help = "snapshot (Clojure's refs: cells only read are not protected, "
+             "write skew is possible), ensure (those reads are ensured: "
+             "no write skew) or serializable (TL2: every read validated)",
+     .choices = "snapshot|ensure|serializable",
+     .enum_def = "snapshot"},
+    {.name = "retry_limit",
+     .kind = CB_PARAM_INT,
+     .unit = "attempts",
+     .help = "attempts after which a transaction gives up and the update "
+             "fails (Clojure's LockingTransaction.RETRY_LIMIT); 0: never",
+     .def = 10000,
+     .quick = 10000,
+     .min = 0,
+     .max = (int64_t)1 << 40},
     {.name = "min_history",
      .kind = CB_PARAM_INT,
      .unit = "versions",
@@ -84,6 +114,8 @@ stm_model_totals_t stm_totals;
 
 static struct {
     uint32_t min_history, max_history;
+    bool ensure_reads;   /* isolation=ensure: ensure the cells only read */
+    int64_t retry_limit; /* of cell transactions (dosync); 0: none */
     _Atomic int64_t cell_updates, cell_reads, sleeps, io_waits, yields;
 } model;
 
@@ -108,9 +140,15 @@ static int stm_start(const cb_param_set_t *params, const cb_model_env_t *env,
 {
     stm_config_t c;
     stm_config_default(&c);
-    c.isolation = strcmp(cb_params_str(params, "isolation"), "snapshot") == 0
-                      ? STM_SNAPSHOT
-                      : STM_SERIALIZABLE;
+    const char *iso = cb_params_str(params, "isolation");
+    c.isolation =
+        strcmp(iso, "serializable") == 0 ? STM_SERIALIZABLE : STM_SNAPSHOT;
+    model.ensure_reads = strcmp(iso, "ensure") == 0;
+    /* The limit is dosync's, so it binds the cells' transactions; the
+     * ports' are Haskell's TQueue operations, which have none (GHC's
+     * atomically retries without limit). */
+    model.retry_limit = cb_params_int(params, "retry_limit");
+    c.retry_limit = 0;
     stm_configure(&c);
     stm_stats_reset();
     model.min_history = (uint32_t)cb_params_int(params, "min_history");
@@ -152,6 +190,7 @@ static size_t stm_counters(cb_counter_t *out, size_t max)
     C("write_set_total", s.write_set_total);
     C("write_set_max", s.write_set_max);
     C("clock_resets", s.clock_resets);
+    C("gave_up", s.gave_up);
     C("cell_updates", atomic_load(&model.cell_updates));
     C("cell_reads", atomic_load(&model.cell_reads));
     C("sends", atomic_load(&stm_totals.sends));
@@ -221,7 +260,7 @@ static void stm_cell_free(cb_cell_t *c)
 
 typedef struct cells_op {
     cb_cell_t **cells;
-    size_t n;
+    size_t n, nwrite;
     int64_t *vals;
     cb_cells_fn fn;
     void *arg;
@@ -231,9 +270,11 @@ static int update_body(stm_tx_t *tx, void *arg)
 {
     cells_op_t *o = arg;
     for (size_t i = 0; i < o->n; i++)
-        o->vals[i] = stm_read(tx, &o->cells[i]->ref);
+        o->vals[i] = i >= o->nwrite && model.ensure_reads
+                         ? stm_ensure(tx, &o->cells[i]->ref)
+                         : stm_read(tx, &o->cells[i]->ref);
     o->fn(o->vals, o->n, o->arg);
-    for (size_t i = 0; i < o->n; i++)
+    for (size_t i = 0; i < o->nwrite; i++)
         stm_write(tx, &o->cells[i]->ref, o->vals[i]);
     return 0;
 }
@@ -246,30 +287,36 @@ static int read_body(stm_tx_t *tx, void *arg)
     return 0;
 }
 
-static int stm_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
-                            void *arg)
+static int stm_cells_update_reading(cb_cell_t **cells, size_t n,
+                                    size_t nwrite, cb_cells_fn fn, void *arg)
 {
-    if (!cells || n == 0 || !fn)
+    if (!cells || n == 0 || !fn || nwrite == 0 || nwrite > n)
         return -EINVAL;
     int64_t small[8];
-    cells_op_t o = {cells, n, n <= 8 ? small : malloc(n * sizeof(int64_t)), fn,
-                    arg};
+    cells_op_t o = {cells, n, nwrite,
+                    n <= 8 ? small : malloc(n * sizeof(int64_t)), fn, arg};
     if (!o.vals)
         return -ENOMEM;
-    int rc = stm_atomically(update_body, &o, -1);
+    int rc = stm_atomically_limit(update_body, &o, false, model.retry_limit);
     if (o.vals != small)
         free(o.vals);
     bump(&model.cell_updates);
     return rc;
 }
 
+static int stm_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
+                            void *arg)
+{
+    return stm_cells_update_reading(cells, n, n, fn, arg);
+}
+
 static int stm_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
     if (!cells || n == 0 || !out)
         return -EINVAL;
-    cells_op_t o = {cells, n, out, NULL, NULL};
+    cells_op_t o = {cells, n, 0, out, NULL, NULL};
     bump(&model.cell_reads);
-    return stm_atomically_ro(read_body, &o);
+    return stm_atomically_limit(read_body, &o, true, model.retry_limit);
 }
 
 static const cb_unsupported_t stm_unsupported[] = {
@@ -327,4 +374,5 @@ const cb_model_t cb_model_stm = {
     .demonitor = cb_model_no_demonitor,
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
+    .cells_update_reading = stm_cells_update_reading,
 };

@@ -62,6 +62,7 @@ typedef struct stm_stats {
     int64_t read_set_total, write_set_total; /* summed at commit */
     int64_t read_set_max, write_set_max;
     int64_t clock_resets;
+    int64_t gave_up; /* transactions that hit the retry limit */
 } stm_stats_t;
 
 typedef enum stm_isolation {
@@ -74,6 +75,9 @@ typedef struct stm_config {
     uint64_t clock_limit;  /* reset the clock past this (tests: small) */
     int backoff_max_spins; /* cap of one randomized backoff, in pauses */
     int commit_lock_spins; /* tries on a taken write lock before abort */
+    /* Attempts before a transaction gives up with -ECANCELED (Clojure's
+     * LockingTransaction.RETRY_LIMIT, 10000); 0: never. */
+    int64_t retry_limit;
 } stm_config_t;
 
 /* Set once before any transaction (the model's start); defaults apply
@@ -111,13 +115,19 @@ typedef int64_t (*stm_commute_fn)(int64_t old, int64_t arg);
  * -ETIMEDOUT when the body retried and nothing it read changed within
  * timeout_ns (0: do not wait; < 0: wait forever), or -EDEADLK when it
  * retried having read nothing (it could never wake: GHC's "blocked
- * indefinitely in an STM transaction").
+ * indefinitely in an STM transaction"), or -ECANCELED when retry_limit
+ * attempts in a row aborted on conflicts (Clojure's "Transaction failed
+ * after reaching retry limit").
  */
 int stm_atomically(stm_body_fn body, void *arg, int64_t timeout_ns);
 /* A read-only transaction: reads come from the refs' histories at one
  * snapshot, so it never aborts on a concurrent writer while the history
  * reaches back far enough; writing in it is a programming error. */
 int stm_atomically_ro(stm_body_fn body, void *arg);
+/* Either of the two above (readonly picks) with a retry limit of its own
+ * instead of the configured one (0: none), waiting without limit. */
+int stm_atomically_limit(stm_body_fn body, void *arg, bool readonly,
+                         int64_t retry_limit);
 
 int64_t stm_read(stm_tx_t *tx, stm_ref_t *r);
 void stm_write(stm_tx_t *tx, stm_ref_t *r, int64_t v);

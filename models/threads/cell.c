@@ -76,10 +76,12 @@ static void unlock_all(cb_cell_t **sorted, size_t m)
         pthread_mutex_unlock(&sorted[i]->mu);
 }
 
-static int with_cells(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
-                      int64_t *out)
+/* Lock cells[0..n), apply fn, write back the first nwrite: the cells
+ * only read are locked too, so such an update is serializable. */
+static int with_cells(cb_cell_t **cells, size_t n, size_t nwrite,
+                      cb_cells_fn fn, void *arg, int64_t *out)
 {
-    if (n == 0)
+    if (n == 0 || nwrite > n)
         return -EINVAL;
     cb_cell_t *small[SMALL_SET], **sorted = small;
     int64_t vsmall[SMALL_SET], *vals = out ? out : vsmall;
@@ -102,7 +104,7 @@ static int with_cells(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg,
         vals[i] = cells[i]->value;
     if (fn) {
         fn(vals, n, arg);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < nwrite; i++)
             cells[i]->value = vals[i];
         st->cell_updates++;
     } else {
@@ -121,10 +123,18 @@ int threads_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
 {
     if (!fn)
         return -EINVAL;
-    return with_cells(cells, n, fn, arg, NULL);
+    return with_cells(cells, n, n, fn, arg, NULL);
+}
+
+int threads_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                                 cb_cells_fn fn, void *arg)
+{
+    if (!fn || nwrite == 0)
+        return -EINVAL;
+    return with_cells(cells, n, nwrite, fn, arg, NULL);
 }
 
 int threads_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
-    return with_cells(cells, n, NULL, NULL, out);
+    return with_cells(cells, n, 0, NULL, NULL, out);
 }

@@ -459,6 +459,7 @@ const cb_model_t cb_model_threads = {
     .cell_free = threads_cell_free,
     .cells_update = threads_cells_update,
     .cells_read = threads_cells_read,
+    .cells_update_reading = threads_cells_update_reading,
     .recv_mark = cb_model_plain_recv_mark,
     .recv_match_ref = cb_model_no_recv_match_ref,
     .exit_self = threads_exit_self,

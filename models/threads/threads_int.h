@@ -76,5 +76,7 @@ void threads_cell_free(cb_cell_t *c);
 int threads_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
                          void *arg);
 int threads_cells_read(cb_cell_t **cells, size_t n, int64_t *out);
+int threads_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
+                                 cb_cells_fn fn, void *arg);
 
 #endif

@@ -623,6 +623,58 @@ static void case_clock_overflow(void)
     stm_configure(&c);
 }
 
+/* ---- the retry limit: Clojure's RETRY_LIMIT, then the update fails ---- */
+
+/* Every attempt reads a, has the helper commit to a, and writes b: its
+ * validation fails every time. */
+static int always_conflicts(stm_tx_t *tx, void *arg)
+{
+    staged_t *s = arg;
+    int64_t a = stm_read(tx, &s->a);
+    s->runs++;
+    helper_commit(&s->h, incr_body, &s->a);
+    stm_write(tx, &s->b, a);
+    return 0;
+}
+
+static void case_retry_limit(void)
+{
+    stm_config_t c;
+    stm_config_default(&c);
+    CHECK_EQ(c.retry_limit, 10000); /* Clojure's default */
+    c.retry_limit = 5;
+    stm_configure(&c);
+    staged_t s = {.runs = 0};
+    stm_ref_init(&s.a, 0, 0, 0);
+    stm_ref_init(&s.b, 0, 0, 0);
+    helper_start(&s.h);
+    stm_stats_t before = stats_now();
+    CHECK_EQ(stm_atomically(always_conflicts, &s, -1), -ECANCELED);
+    stm_stats_t after = stats_now();
+    /* Five attempts, each aborted, then the error; nothing committed. */
+    CHECK_EQ(s.runs, 5);
+    CHECK_EQ(after.gave_up - before.gave_up, 1);
+    CHECK_EQ(after.aborts[STM_ABORT_validation] -
+                 before.aborts[STM_ABORT_validation],
+             5);
+    CHECK_EQ(stm_ref_peek(&s.a), 5);
+    CHECK_EQ(stm_ref_peek(&s.b), 0);
+    /* The next transaction starts its count afresh and commits. */
+    CHECK_EQ(stm_atomically(incr_body, &s.b, -1), 0);
+    CHECK_EQ(stm_ref_peek(&s.b), 1);
+    /* 0: no limit; the body then commits once the helper stops moving a. */
+    c.retry_limit = 0;
+    stm_configure(&c);
+    s.runs = 0;
+    CHECK_EQ(stm_atomically(read_a_write_b, &s, -1), 0);
+    CHECK_EQ(s.runs, 2);
+    helper_stop(&s.h);
+    stm_ref_destroy(&s.a);
+    stm_ref_destroy(&s.b);
+    stm_config_default(&c);
+    stm_configure(&c);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -638,6 +690,7 @@ static const struct {
     {"retry_timeout", case_retry_timeout},
     {"or_else", case_or_else},
     {"clock_overflow", case_clock_overflow},
+    {"retry_limit", case_retry_limit},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
