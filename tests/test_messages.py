@@ -7,7 +7,8 @@ bytes one copy of the message takes; actor's copy=off is accepted.  With
 default flags, ping-pong and alts run on every model as a like-for-like
 comparison (spawned tasks at both ends, each model's own port) and say
 which variant ran; a model parameter of another model does not apply and
-is reported as such, so one command line can be looped over models.
+is reported as such, so one command line can be looped over models;
+io-fanout and spawn coordinate from a spawned task unless told the root.
 The copy-cost shapes themselves are C tests (tests/c/test_copy.c)."""
 import pytest
 
@@ -34,6 +35,19 @@ def test_alts_default_flags_runs_everywhere(model):
     assert d["params"]["selector"] == "task"
     assert d["params"]["port"] == "default"
     assert d["metrics"]["ops"] == 200
+
+
+@pytest.mark.parametrize("workload", ["spawn", "io-fanout"])
+@pytest.mark.parametrize("coordinator", ["task", "root"])
+def test_coordinator_variants(workload, coordinator):
+    # A spawned coordinator by default (a go block on csp, like the rest
+    # of the run); the root (csp's main thread) when asked.
+    args = [] if coordinator == "task" else ["-p", "coordinator=root"]
+    d = run_json("run", "-m", "csp", "-w", workload, "--quick", *args)
+    assert d["outcome"] == "ok", d.get("reason")
+    assert d["params"]["coordinator"] == coordinator
+    # csp's `thread`s are counted: the root thread, and no other.
+    assert d["counters"]["threads_spawned"] == 1
 
 
 def test_alts_the_example_itself():

@@ -35,6 +35,7 @@
  * once per round.
  */
 #include "models/model.h"
+#include "workloads/driver.h"
 #include "workloads/workload.h"
 
 #include <stdio.h>
@@ -57,7 +58,7 @@ static const cb_param_def_t params[] = {
      .help = "task: a spawned task selects (like for like: a go block's "
              "alts! on csp); root: the root task, as the example's main "
              "thread with alts!! (csp's root is a thread by default)",
-     .choices = "task|root", .enum_def = "task"},
+     .choices = CB_WL_DRIVER_CHOICES, .enum_def = "task"},
     {0},
 };
 
@@ -200,17 +201,7 @@ out:
 
 static void run(cb_wl_ctx_t *ctx)
 {
-    if (strcmp(cb_wl_str(ctx, "selector"), "root") == 0) {
-        run_rounds(ctx);
-        return;
-    }
-    cb_task_t *t;
-    int rc = cb_spawn(run_rounds, ctx, NULL, &t);
-    if (rc < 0) {
-        cb_wl_fail(ctx, "spawning the selector: %s", cb_strerror(rc));
-        return;
-    }
-    cb_join(t);
+    cb_wl_drive(ctx, cb_wl_str(ctx, "selector"), run_rounds);
 }
 
 const cb_workload_t cb_workload_alts = {

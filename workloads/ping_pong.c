@@ -38,9 +38,9 @@
 #include "workloads/workload.h"
 
 #include <errno.h>
-#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const cb_param_def_t params[] = {
     {.name = "rounds", .kind = CB_PARAM_INT, .unit = "round trips",
