@@ -185,79 +185,131 @@ uint32_t cb_binary_refs(cb_term_t t)
     return atomic_load_explicit(&box_of(t)->refs, memory_order_relaxed);
 }
 
+/*
+ * The walkers below (copy, release, equal, heap_bytes) recurse into every
+ * element of a tuple but the last, and loop on the last: a list is a
+ * chain of 2-tuples {Head, Tail} (models/term.h), so a list of a million
+ * cells is walked in constant stack, as the BEAM's copy_struct walks it
+ * with an explicit stack rather than the C one.  Only nesting in a
+ * position other than the last costs C stack.
+ */
 cb_term_t cb_term_copy(cb_term_t t)
 {
-    if (!cb_is_boxed(t))
-        return t;
-    box_t *b = box_of(t);
-    if (b->kind == BOX_BINARY) {
-        if (b->flags & BOX_REFC) {
-            /* A new holder needs no ordering: it already sees the bytes
-             * through the term it was handed. */
-            atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-            return t;
+    cb_term_t result = CB_NIL;
+    cb_term_t *slot = &result; /* where the copy of t goes */
+    for (;;) {
+        if (!cb_is_boxed(t)) {
+            *slot = t;
+            return result;
         }
-        return cb_binary(b + 1, b->size);
-    }
-    box_t *c = box_new(BOX_TUPLE, b->size, b->size * sizeof(cb_term_t));
-    if (!c)
-        return CB_NIL;
-    for (uint32_t i = 0; i < b->size; i++) {
-        cb_term_t e = cb_term_copy(tuple_elems(b)[i]);
-        if (e == CB_NIL && tuple_elems(b)[i] != CB_NIL) {
-            c->size = i;
-            cb_term_release((cb_term_t)(uintptr_t)c);
-            return CB_NIL;
+        box_t *b = box_of(t);
+        if (b->kind == BOX_BINARY) {
+            if (b->flags & BOX_REFC) {
+                /* A new holder needs no ordering: it already sees the
+                 * bytes through the term it was handed. */
+                atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+                *slot = t;
+                return result;
+            }
+            cb_term_t c = cb_binary(b + 1, b->size);
+            if (c == CB_NIL)
+                goto fail;
+            *slot = c;
+            return result;
         }
-        tuple_elems(c)[i] = e;
+        box_t *c = box_new(BOX_TUPLE, b->size, b->size * sizeof(cb_term_t));
+        if (!c)
+            goto fail;
+        *slot = (cb_term_t)(uintptr_t)c;
+        uint32_t n = b->size;
+        if (n == 0)
+            return result;
+        cb_term_t *from = tuple_elems(b), *to = tuple_elems(c);
+        /* Immediates are most elements: copy the words in one go, then
+         * replace each boxed one by its copy. */
+        memcpy(to, from, (n - 1) * sizeof(cb_term_t));
+        to[n - 1] = CB_NIL;
+        for (uint32_t i = 0; i + 1 < n; i++) {
+            if (!cb_is_boxed(from[i]))
+                continue;
+            cb_term_t e = cb_term_copy(from[i]);
+            if (e == CB_NIL) {
+                /* The words from i on are still the original's: the
+                 * copy must not release them. */
+                for (uint32_t j = i; j + 1 < n; j++)
+                    to[j] = CB_NIL;
+                goto fail;
+            }
+            to[i] = e;
+        }
+        slot = &to[n - 1];
+        t = from[n - 1];
     }
-    return (cb_term_t)(uintptr_t)c;
+fail:
+    cb_term_release(result);
+    return CB_NIL;
 }
 
 void cb_term_release(cb_term_t t)
 {
-    if (!cb_is_boxed(t))
-        return;
-    box_t *b = box_of(t);
-    if (b->kind == BOX_BINARY && (b->flags & BOX_REFC)) {
-        /* acq_rel: release our writes to the last holder, and acquire
-         * everyone else's before freeing. */
-        if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
-            return;
-    } else if (b->kind == BOX_TUPLE) {
-        for (uint32_t i = 0; i < b->size; i++)
-            cb_term_release(tuple_elems(b)[i]);
+    while (cb_is_boxed(t)) {
+        box_t *b = box_of(t);
+        cb_term_t next = CB_NIL;
+        if (b->kind == BOX_BINARY && (b->flags & BOX_REFC)) {
+            /* acq_rel: release our writes to the last holder, and acquire
+             * everyone else's before freeing. */
+            if (atomic_fetch_sub_explicit(&b->refs, 1,
+                                          memory_order_acq_rel) != 1)
+                return;
+        } else if (b->kind == BOX_TUPLE && b->size > 0) {
+            cb_term_t *e = tuple_elems(b);
+            for (uint32_t i = 0; i + 1 < b->size; i++)
+                if (cb_is_boxed(e[i]))
+                    cb_term_release(e[i]);
+            next = e[b->size - 1];
+        }
+        free(b);
+        t = next;
     }
-    free(b);
 }
 
 bool cb_term_equal(cb_term_t a, cb_term_t b)
 {
-    if (a == b)
-        return true;
-    if (!cb_is_boxed(a) || !cb_is_boxed(b))
-        return false;
-    box_t *x = box_of(a), *y = box_of(b);
-    if (x->kind != y->kind || x->size != y->size)
-        return false;
-    if (x->kind == BOX_BINARY)
-        return memcmp(x + 1, y + 1, x->size) == 0;
-    for (uint32_t i = 0; i < x->size; i++)
-        if (!cb_term_equal(tuple_elems(x)[i], tuple_elems(y)[i]))
+    for (;;) {
+        if (a == b)
+            return true;
+        if (!cb_is_boxed(a) || !cb_is_boxed(b))
             return false;
-    return true;
+        box_t *x = box_of(a), *y = box_of(b);
+        if (x->kind != y->kind || x->size != y->size)
+            return false;
+        if (x->kind == BOX_BINARY)
+            return memcmp(x + 1, y + 1, x->size) == 0;
+        if (x->size == 0)
+            return true;
+        for (uint32_t i = 0; i + 1 < x->size; i++)
+            if (!cb_term_equal(tuple_elems(x)[i], tuple_elems(y)[i]))
+                return false;
+        a = tuple_elems(x)[x->size - 1];
+        b = tuple_elems(y)[y->size - 1];
+    }
 }
 
 size_t cb_term_heap_bytes(cb_term_t t)
 {
-    if (!cb_is_boxed(t))
-        return 0;
-    box_t *b = box_of(t);
-    if (b->kind == BOX_BINARY)
-        return b->flags & BOX_REFC ? sizeof(box_t)
-                                   : sizeof(box_t) + b->size;
-    size_t n = sizeof(box_t) + b->size * sizeof(cb_term_t);
-    for (uint32_t i = 0; i < b->size; i++)
-        n += cb_term_heap_bytes(tuple_elems(b)[i]);
+    size_t n = 0;
+    while (cb_is_boxed(t)) {
+        box_t *b = box_of(t);
+        if (b->kind == BOX_BINARY)
+            return n + (b->flags & BOX_REFC ? sizeof(box_t)
+                                            : sizeof(box_t) + b->size);
+        n += sizeof(box_t) + b->size * sizeof(cb_term_t);
+        if (b->size == 0)
+            break;
+        for (uint32_t i = 0; i + 1 < b->size; i++)
+            if (cb_is_boxed(tuple_elems(b)[i]))
+                n += cb_term_heap_bytes(tuple_elems(b)[i]);
+        t = tuple_elems(b)[b->size - 1];
+    }
     return n;
 }

@@ -29,6 +29,13 @@
  * copied, only shared (the BEAM's refc binaries, whose threshold is 64
  * bytes); smaller ones are copied with their container.
  *
+ * Lists are chains of 2-tuples {Head, Tail} ending in CB_NIL, as a BEAM
+ * list is a chain of cons cells ending in []: a deep copy of an N-element
+ * list touches N boxes, so the cost of copying a message grows with its
+ * size as it does on the BEAM (erts/emulator/beam/copy.c: size_object
+ * then copy_struct).  The walkers loop on a tuple's last element, so a
+ * long list costs no C stack (term.c).
+ *
  * Rejected: a C struct per message type (no generic deep copy or pattern
  * matching for the actor model), and tagged unions of 16+ bytes (twice the
  * size per queued message, and no cheap immediates).
@@ -45,7 +52,9 @@ typedef struct cb_port cb_port_t;
 
 #define CB_NIL ((cb_term_t)0)
 #define CB_REFC_BINARY_MIN 64
-#define CB_TUPLE_MAX_ARITY 1024
+/* The BEAM's own limit (24 bits; the efficiency guide's "System Limits"),
+ * so a large flat tuple can be a message as it can be in Erlang. */
+#define CB_TUPLE_MAX_ARITY 16777215
 #define CB_INT_MIN (-((int64_t)1 << 62))
 #define CB_INT_MAX (((int64_t)1 << 62) - 1)
 

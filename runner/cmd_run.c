@@ -39,7 +39,9 @@ static const char run_usage[] =
     "  -w, --workload NAME    a workload (concbench list workloads)\n"
     "  -p, --param KEY=VALUE  a workload or model parameter (concbench\n"
     "                         describe NAME lists them); integers take k, M,\n"
-    "                         G or Ki, Mi, Gi suffixes; seed=N also works\n"
+    "                         G or Ki, Mi, Gi suffixes; seed=N also works;\n"
+    "                         another model's or workload's parameter is\n"
+    "                         checked and reported as not applying\n"
     "      --cpus LIST        PUs to run on, by OS index: 0-3,6 (default:\n"
     "                         every PU this process may use)\n"
     "      --reps N           measured repetitions, 1..1000 (default 1)\n"
@@ -63,6 +65,10 @@ typedef struct run_opts {
     format_t format;
     const char *output;
     const char *cpus_arg;
+    /* -p key=value pairs that another model or workload declares: kept,
+     * reported as not applying to this run, ignored. */
+    const char *not_applied[256];
+    int nnot_applied;
 } run_opts_t;
 
 static void print_names(const char *label, bool models)
@@ -79,6 +85,32 @@ static void print_keys(const cb_param_set_t *s)
 {
     for (size_t i = 0; i < s->n; i++)
         fprintf(stderr, " %s", s->defs[i].name);
+}
+
+/*
+ * A key this model and workload lack but another model or workload
+ * declares is accepted and reported as not applying, as matrix does for
+ * the cells a swept key means nothing to, so one command line can be
+ * looped over models; its value is still checked against the declaring
+ * table.  The name of the first that declares it, or NULL (then the key
+ * is unknown and refused).  1 when the value is bad (err filled).
+ */
+static const char *declared_elsewhere(const char *key, const char *val,
+                                      char *err, size_t errlen, int *bad)
+{
+    size_t nm = cb_model_count(), nw = cb_workload_count();
+    for (size_t i = 0; i < nm + nw; i++) {
+        const cb_param_def_t *defs = i < nm ? cb_model_at(i)->params
+                                            : cb_workload_at(i - nm)->params;
+        cb_param_set_t set;
+        cb_params_defaults(&set, defs, false);
+        int k = cb_params_find(&set, key);
+        if (k < 0)
+            continue;
+        *bad = cb_params_set(&set, k, val, err, errlen) < 0;
+        return i < nm ? cb_model_at(i)->name : cb_workload_at(i - nm)->name;
+    }
+    return NULL;
 }
 
 static int apply_param(run_opts_t *o, const char *kv)
@@ -109,6 +141,19 @@ static int apply_param(run_opts_t *o, const char *kv)
             continue;
         if (cb_params_set(sets[k], i, val, err, sizeof err) < 0)
             return usage_error("run: %s", err);
+        return 0;
+    }
+    int bad = 0;
+    const char *owner = declared_elsewhere(key, val, err, sizeof err, &bad);
+    if (owner && bad)
+        return usage_error("run: %s", err);
+    if (owner) {
+        if (o->nnot_applied < 256)
+            o->not_applied[o->nnot_applied++] = kv;
+        fprintf(stderr,
+                "concbench: run: note: %s does not apply to model %s or "
+                "workload %s (it is a parameter of %s); ignored\n",
+                kv, o->spec.model->name, o->spec.workload->name, owner);
         return 0;
     }
     fprintf(stderr,
@@ -514,6 +559,10 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
     json_int(&j, "warmup", o->warmup);
     rep_write_params(&j, "params", &o->spec.workload_params);
     rep_write_params(&j, "model_params", &o->spec.model_params);
+    json_arr_begin(&j, "not_applied");
+    for (int i = 0; i < o->nnot_applied; i++)
+        json_str(&j, NULL, o->not_applied[i]);
+    json_arr_end(&j);
     json_str(&j, "outcome", rep_outcome_name(out));
     json_str(&j, "reason", reason);
     machine_write_json(&j, &o->spec);
@@ -655,6 +704,12 @@ static void write_table(FILE *f, const run_opts_t *o, const agg_t *a,
             else
                 fprintf(f, " %s=%s", sets[k]->defs[i].name, sets[k]->sval[i]);
         }
+    if (o->nnot_applied) {
+        fprintf(f, "\nnot applied (no such parameter on %s or %s):",
+                o->spec.model->name, o->spec.workload->name);
+        for (int i = 0; i < o->nnot_applied; i++)
+            fprintf(f, " %s", o->not_applied[i]);
+    }
     fprintf(f, "\noutcome: %s%s%s\n", rep_outcome_name(out),
             reason ? ": " : "", reason ? reason : "");
     const rep_result_t *ref = first_ok(a);

@@ -137,9 +137,10 @@ def test_mailbox_flood_drops_counted(policy):
 @pytest.mark.parametrize("root", ["go", "thread"])
 def test_ping_pong_over_unbuffered_channels(root):
     rounds = 2000
+    # ping=root: ping is the root task, a thread or a go block.
     d = run_json("run", "-m", "csp", "-w", "ping-pong", "--quick",
                  "-p", f"rounds={rounds}", "-p", "policy=rendezvous",
-                 "-p", "pool=1", "-p", f"root={root}")
+                 "-p", "pool=1", "-p", f"root={root}", "-p", "ping=root")
     assert d["outcome"] == "ok", d.get("reason")
     assert d["metrics"]["ops"] == rounds
     c = d["counters"]

@@ -10,15 +10,22 @@
  *       (println "Read" n "msgs in" (- (System/currentTimeMillis) begin)
  *                "ms"))
  *
- * `channels` unbuffered (rendezvous) channels, as in the example, or
- * with `port=` another policy (the model's default port runs the example
- * on a model without channels: mailbox aliases on actor); one task per
- * channel puts the string "hi" on it once; the root selects over all the
- * channels `channels` times, taking one message each time.  As in the
- * example, the clock runs from before the first spawn to the last message,
- * so spawning is part of the figure; `rounds` repeats the whole example
- * in one process (a warm JVM's figure is the later rounds') and
- * round_ns_min is the best.
+ * `channels` ports, one task per port putting the string "hi" on it
+ * once; a selector selects over all the ports `channels` times, taking
+ * one message each time.  As in the example, the clock runs from before
+ * the first spawn to the last message, so spawning is part of the figure;
+ * `rounds` repeats the whole example in one process (a warm JVM's figure
+ * is the later rounds') and round_ns_min is the best.
+ *
+ * Like for like by default: the ports are each model's own (port=default:
+ * a mailbox alias on actor, a buffered channel on csp, a blocking queue on
+ * locks and threads, a transactional queue on stm; a put never waits on
+ * any of them), and the selector is a spawned task (selector=task: a
+ * process on actor, a go block using alts! on csp).  The example itself
+ * is `-p port=rendezvous -p selector=root`: unbuffered channels (which
+ * actor and stm do not have: unsupported) and the program's main thread
+ * using alts!! (csp's root is a thread by default).  The `port` and
+ * `selector` fields of the parameters say which variant ran.
  *
  * What it shows: the cost of a select over many ports (each one a scan, and
  * where nothing is ready a registration on every port), of parking a put
@@ -28,6 +35,7 @@
  * once per round.
  */
 #include "models/model.h"
+#include "workloads/driver.h"
 #include "workloads/workload.h"
 
 #include <stdio.h>
@@ -36,15 +44,21 @@
 
 static const cb_param_def_t params[] = {
     {.name = "channels", .kind = CB_PARAM_INT, .unit = "channels",
-     .help = "unbuffered channels, one putting task each, and selects",
+     .help = "ports (channels), one putting task each, and selects",
      .def = 1000, .quick = 100, .min = 1, .max = 100000},
     {.name = "port", .kind = CB_PARAM_ENUM,
-     .help = "the channels' policy: rendezvous as in the example, or the "
-             "model's default port (a mailbox alias on actor)",
-     .choices = CB_WL_PORT_POLICIES, .enum_def = "rendezvous"},
+     .help = "the ports' policy: the model's default port (like for like: "
+             "a mailbox alias on actor, a buffered channel on csp), or "
+             "rendezvous as in the core.async example",
+     .choices = CB_WL_PORT_POLICIES, .enum_def = "default"},
     {.name = "rounds", .kind = CB_PARAM_INT, .unit = "rounds",
      .help = "times the whole example runs in one process",
      .def = 1, .quick = 2, .min = 1, .max = 10000},
+    {.name = "selector", .kind = CB_PARAM_ENUM,
+     .help = "task: a spawned task selects (like for like: a go block's "
+             "alts! on csp); root: the root task, as the example's main "
+             "thread with alts!! (csp's root is a thread by default)",
+     .choices = CB_WL_DRIVER_CHOICES, .enum_def = "task"},
     {0},
 };
 
@@ -146,8 +160,9 @@ static int64_t one_round(cb_wl_ctx_t *ctx, int64_t n, putter_t *puts,
     return got == n && !cb_wl_failed(ctx) ? t1 - t0 : -1;
 }
 
-static void run(cb_wl_ctx_t *ctx)
+static void run_rounds(void *arg)
 {
+    cb_wl_ctx_t *ctx = arg;
     int64_t n = cb_wl_int(ctx, "channels"), rounds = cb_wl_int(ctx, "rounds");
     putter_t *puts = calloc((size_t)n, sizeof *puts);
     cb_select_op_t *ops = calloc((size_t)n, sizeof *ops);
@@ -184,15 +199,22 @@ out:
     free(puts);
 }
 
+static void run(cb_wl_ctx_t *ctx)
+{
+    cb_wl_drive(ctx, cb_wl_str(ctx, "selector"), run_rounds);
+}
+
 const cb_workload_t cb_workload_alts = {
     .name = "alts",
     .summary = "core.async's example: one task per channel puts \"hi\", the "
                "root selects over all the channels",
     .description =
-        "channels unbuffered channels; a task per channel puts \"hi\" on it "
-        "once; the root selects over all of them channels times. The clock "
-        "runs from the first spawn to the last message, as in the "
-        "core.async example; rounds repeats it in one process.\n"
+        "channels ports; a task per port puts \"hi\" on it once; a "
+        "selector selects over all of them channels times. The clock runs "
+        "from the first spawn to the last message, as in the core.async "
+        "example; rounds repeats it in one process. Like for like by "
+        "default (each model's own port, a spawned selector); the example "
+        "itself is -p port=rendezvous -p selector=root.\n"
         "Metrics: ops (messages), round_ns_first (the first round: a cold "
         "run), round_ns_min (the best round), select_ns_per_msg, "
         "spawn_ns_per_task (best round). Invariant: every select returns "

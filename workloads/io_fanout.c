@@ -21,9 +21,14 @@
  * answered, and latency is measured from each request's intended start, so
  * a model that stalls cannot hide its stall (coordinated omission).
  *
+ * The coordinator is a spawned task by default, the same kind of task as
+ * the workers on every model (coordinator=root: the root task, on csp a
+ * thread by default, gathering with blocking takes; workloads/driver.h).
+ *
  * Invariant: every request is answered exactly once, with its own bytes.
  */
 #include "models/model.h"
+#include "workloads/driver.h"
 #include "workloads/workload.h"
 
 #include <poll.h>
@@ -50,6 +55,11 @@ static const cb_param_def_t params[] = {
     {.name = "transport", .kind = CB_PARAM_ENUM,
      .help = "loopback TCP (127.0.0.1) or UNIX socketpair",
      .choices = "tcp|unix", .enum_def = "tcp"},
+    {.name = "coordinator", .kind = CB_PARAM_ENUM,
+     .help = "task: a spawned task coordinates (like for like: a go block "
+             "on csp); root: the root task does (on csp a thread by "
+             "default)",
+     .choices = CB_WL_DRIVER_CHOICES, .enum_def = "task"},
     {0},
 };
 
@@ -115,7 +125,7 @@ static int estimate(const cb_param_set_t *p, cb_wl_estimate_t *est, char *err,
                     size_t errlen)
 {
     int64_t n = cb_params_int(p, "tasks"), ops = cb_params_int(p, "ops");
-    est->tasks = n + 1;
+    est->tasks = n + 2; /* and the root, and the coordinator */
     est->fds = 2 * n + 1;
     /* Worker records, two payload buffers each, socket buffers (~8 KiB of
      * kernel memory per loopback socket) and the answered-request map. */
@@ -201,8 +211,9 @@ static int open_loop(coord_t *c, int64_t rate)
     return 0;
 }
 
-static void run(cb_wl_ctx_t *ctx)
+static void coordinate(void *arg)
 {
+    cb_wl_ctx_t *ctx = arg;
     coord_t c = {.ctx = ctx};
     c.n = cb_wl_int(ctx, "tasks");
     c.ops = cb_wl_int(ctx, "ops");
@@ -301,6 +312,11 @@ out:
     rt_hist_free(c.lat);
     free(c.answered);
     free(c.w);
+}
+
+static void run(cb_wl_ctx_t *ctx)
+{
+    cb_wl_drive(ctx, cb_wl_str(ctx, "coordinator"), coordinate);
 }
 
 const cb_workload_t cb_workload_io_fanout = {

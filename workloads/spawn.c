@@ -3,10 +3,13 @@
 /*
  * spawn: the cost of a task that exists and waits.
  *
- * The root spawns `tasks` tasks; each reports ready and then blocks in a
- * receive on its own port, as an idle Erlang process or a parked
- * goroutine does.  With all of them parked the root reads the resident
- * set, then sends each a stop message and joins it.  Two times are
+ * A coordinator spawns `tasks` tasks; each reports ready and then blocks
+ * in a receive on its own port, as an idle Erlang process or a parked
+ * goroutine does.  With all of them parked the coordinator reads the
+ * resident set, then sends each a stop message and joins it.  The
+ * coordinator is a spawned task by default, so every model spawns from
+ * one of its own tasks (coordinator=root: from the root, on csp a thread
+ * by default; workloads/driver.h).  Two times are
  * reported: the spawn calls alone (what spawn costs the caller) and the
  * time until every task has run up to its receive (what it costs to have
  * them all started), both per task; and the resident bytes each parked
@@ -15,6 +18,7 @@
  * Invariant: every task reports ready exactly once and exits when told.
  */
 #include "models/model.h"
+#include "workloads/driver.h"
 #include "workloads/workload.h"
 
 #include <stdio.h>
@@ -24,6 +28,11 @@ static const cb_param_def_t params[] = {
     {.name = "tasks", .kind = CB_PARAM_INT, .unit = "tasks",
      .help = "tasks spawned and left parked in a receive",
      .def = 100000, .quick = 1000, .min = 1, .max = 100000000},
+    {.name = "coordinator", .kind = CB_PARAM_ENUM,
+     .help = "task: a spawned task coordinates (like for like: a go block "
+             "on csp); root: the root task does (on csp a thread by "
+             "default)",
+     .choices = CB_WL_DRIVER_CHOICES, .enum_def = "task"},
     {0},
 };
 
@@ -47,15 +56,16 @@ static int estimate(const cb_param_set_t *p, cb_wl_estimate_t *est, char *err,
 {
     (void)err, (void)errlen;
     int64_t n = cb_params_int(p, "tasks");
-    est->tasks = n + 1;
+    est->tasks = n + 2; /* and the root, and the coordinator */
     /* A slot and a port (a few hundred bytes in any model) per task. */
     est->bytes = n * (int64_t)(sizeof(slot_t) + 512);
     est->fds = 0;
     return 0;
 }
 
-static void run(cb_wl_ctx_t *ctx)
+static void coordinate(void *arg)
 {
+    cb_wl_ctx_t *ctx = arg;
     int64_t n = cb_wl_int(ctx, "tasks"), spawned = 0, ready = 0;
     slot_t *slots = calloc((size_t)n, sizeof *slots);
     cb_port_t *coord = NULL;
@@ -115,11 +125,17 @@ out:
     free(slots);
 }
 
+static void run(cb_wl_ctx_t *ctx)
+{
+    cb_wl_drive(ctx, cb_wl_str(ctx, "coordinator"), coordinate);
+}
+
 const cb_workload_t cb_workload_spawn = {
     .name = "spawn",
     .summary = "N tasks parked in a receive: time and memory per task",
     .description =
-        "The root spawns `tasks` tasks that each report ready and block in "
+        "A coordinator task (coordinator=root: the root) spawns `tasks` "
+        "tasks that each report ready and block in "
         "a receive on their own port, measures, then stops them all.\n"
         "Metrics: ops (tasks), spawn_ns_per_task (the spawn calls alone), "
         "ready_ns_per_task (until every task has run to its receive), "

@@ -31,7 +31,27 @@
  *     message), and frees the sender's original.  Binaries above 64 bytes
  *     are shared by reference count (refc binaries) and freed when their
  *     last holder lets go.  Mailboxes are unbounded, sends never block,
- *     and per-sender order holds (mailbox.c).
+ *     and per-sender order holds (mailbox.c).  The copy is the whole
+ *     term, every word of every tuple and cons cell, so its cost grows
+ *     with the message ("All data in messages sent between Erlang
+ *     processes is copied, except for refc binaries and literals": the
+ *     efficiency guide's "Processes"; erts/emulator/beam/copy.c sizes
+ *     the term with size_object, then copies it with copy_struct, and so
+ *     does the send here: cb_term_copy, then cb_term_heap_bytes for the
+ *     memory account).  ping-pong with payload_kind=tuple or list shows
+ *     the price; the pointer-passing models pay none.
+ *   - `copy=off` is the same runtime passing the reference instead, as
+ *     Akka does on the JVM: a message is a shared object, and its
+ *     immutability is a convention ("Messages should be immutable, this
+ *     is to avoid the shared mutable state trap": Akka's "Akka and the
+ *     Java Memory Model"; Akka's own check, akka.actor.serialize-messages,
+ *     serializes every local message, and is off by default and meant for
+ *     tests).  The receiver gets the sender's very box, so the price of
+ *     the BEAM's isolation is one flag away; what the flag gives up is
+ *     that isolation: a sender that keeps writing to a term it sent (C
+ *     cannot forbid it) is seen by the receiver, and max_memory counts
+ *     only the queue's nodes, the terms being the senders' (a shared
+ *     heap's).
  *   - Receive is selective, with a save pointer and the reference trick
  *     (mailbox.c), and has `after` timeouts.
  *   - sleep and io_wait park the process on its scheduler's poller; a
@@ -177,6 +197,13 @@ static const cb_param_def_t actor_params[] = {
      .quick = 0,
      .min = 0,
      .max = RT_TOPO_MAX_PUS},
+    {.name = "copy",
+     .kind = CB_PARAM_ENUM,
+     .help = "on: a send copies the message into the receiver's heap (the "
+             "BEAM); off: it passes the reference, immutable by convention "
+             "(Akka on the JVM)",
+     .choices = "on|off",
+     .enum_def = "on"},
     {0},
 };
 
@@ -219,6 +246,7 @@ static int actor_start(const cb_param_set_t *params, const cb_model_env_t *env,
     actor.max_memory = cb_params_int(params, "max_memory");
     actor.stack_bytes = (size_t)cb_params_int(params, "stack") * 1024;
     actor.copy_stacks = strcmp(cb_params_str(params, "stacks"), "copy") == 0;
+    actor.copy_messages = strcmp(cb_params_str(params, "copy"), "off") != 0;
     actor.seed = env->seed;
     atomic_store(&actor.next_id, 1);
     atomic_store(&actor.stopping, 0);

@@ -280,6 +280,10 @@ typedef struct actor_model {
     pthread_mutex_t msg_mu;
     actor_msg_t *free_msgs;
     int64_t nfree_msgs;
+    /* -p copy: whether a send deep-copies its message (on, the BEAM) or
+     * hands the box over (off, Akka).  Written by start, read by every
+     * send: a line of its own, away from the lines written above. */
+    RT_ALIGNED_CACHELINE bool copy_messages;
 } actor_model_t;
 
 extern actor_model_t actor;

@@ -5,7 +5,8 @@
  * does, for a port that is an alias of its receiver's mailbox.
  *
  * A send deep-copies the message (models/term.h: refc binaries above 64
- * bytes are shared, not copied), frees the sender's original, and pushes
+ * bytes are shared, not copied; copy=off passes the box itself, as Akka
+ * does: actor.c), frees the sender's original, and pushes
  * the copy on the port's lock-free MPSC queue (runtime/queue.h): senders
  * never block and never take a lock, whatever scheduler they run on, and
  * each sender's messages stay in its order.  The receiving process moves
@@ -706,7 +707,7 @@ int actor_send(cb_port_t *p, cb_term_t msg)
     if (atomic_load_explicit(&p->closed, memory_order_acquire) & PORT_GONE)
         return send_dropped(msg);
     cb_term_t copy = msg;
-    if (cb_is_boxed(msg)) {
+    if (cb_is_boxed(msg) && actor.copy_messages) {
         /* The copy is what the receiver's heap gets; the original dies
          * with the send, as the sender's term is garbage on the BEAM. */
         copy = cb_term_copy(msg);
