@@ -51,7 +51,7 @@ static const char plot_usage[] =
     "over time,\nhyperfine wall times, and the run-order drift.  Figures "
     "the data cannot\nsupport are skipped with a note.  The scripts live in "
     "plots/ (override\nwith CONCBENCH_PLOTS) and read only DIR's CSV "
-    "files.\n"
+    "files,\nwhich plot first rewrites from DIR/runs.jsonl.\n"
     "\n"
     "Exit: 0 ok, 1 gnuplot failed or is missing, 2 usage or unreadable "
     "results.\n";
@@ -553,17 +553,19 @@ int cmd_plot(int argc, char **argv)
         p.formats[p.nformats++] = "svg";
     if (!p.nformats)
         return usage_error("plot: --format: '%s' is not png, svg or both", fmt);
-    char err[1024], outbuf[4200], probe[4300];
+    char err[1024], outbuf[4200];
     struct stat st;
     if (stat(p.dir, &st) < 0 || !S_ISDIR(st.st_mode))
         return usage_error("plot: %s is not a results folder", p.dir);
-    if (results_load(p.dir, true, &p.set, err, sizeof err) < 0) {
+    /* A cut last line is refused (as compare and summary refuse it), and
+     * the CSV files the scripts read are rewritten from runs.jsonl every
+     * time: derived files left by an earlier run of a folder whose
+     * runs.jsonl changed since would otherwise be drawn as its figures. */
+    if (results_load(p.dir, false, &p.set, err, sizeof err) < 0) {
         results_free(&p.set);
         return usage_error("plot: %s", err);
     }
-    snprintf(probe, sizeof probe, "%s/summary.csv", p.dir);
-    if (stat(probe, &st) < 0 &&
-        results_finalize(p.dir, NULL, 0, err, sizeof err) < 0) {
+    if (results_finalize(p.dir, NULL, 0, err, sizeof err) < 0) {
         results_free(&p.set);
         return usage_error("plot: %s", err);
     }
