@@ -24,6 +24,7 @@
  * and over the whole matrix the run-order drift.  A figure the data
  * cannot support is skipped with a note saying what would produce it.
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/results.h"
 
@@ -528,7 +529,10 @@ int cmd_plot(int argc, char **argv)
     opterr = 0;
     optind = 1;
     int c;
+    arg_seen_t given = {0};
     while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+        if ((c == 'o' || c == 'f') && arg_once(&given, "plot", c, longopts))
+            return EXIT_USAGE;
         if (c == 'o')
             p.outdir = optarg;
         else if (c == 'f')
@@ -538,11 +542,11 @@ int cmd_plot(int argc, char **argv)
             return EXIT_OK;
         } else if (c == ':')
             return usage_error("plot: option %s needs a value",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
         else
             return usage_error("plot: unknown option '%s'; see concbench "
                                "plot --help",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
     }
     if (argc - optind != 1)
         return usage_error("plot: wants one results folder; see --help");
@@ -552,7 +556,8 @@ int cmd_plot(int argc, char **argv)
     if (strcmp(fmt, "svg") == 0 || strcmp(fmt, "both") == 0)
         p.formats[p.nformats++] = "svg";
     if (!p.nformats)
-        return usage_error("plot: --format: '%s' is not png, svg or both", fmt);
+        return usage_error("plot: --format: '%s' is not png, svg or both",
+                           arg_clip(fmt));
     char err[1024], outbuf[4200];
     struct stat st;
     if (stat(p.dir, &st) < 0 || !S_ISDIR(st.st_mode))
