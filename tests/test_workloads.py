@@ -6,7 +6,7 @@ figures are consistent with the parameters (an answered request count that
 equals tasks x ops cannot come from a run that lost messages)."""
 import pytest
 
-from conftest import model_names, run_cb, run_json, workload_names
+from conftest import model_names, run_cb, run_json, scaled, workload_names
 
 MODELS = model_names()
 WORKLOADS = workload_names()
@@ -130,7 +130,7 @@ def test_more_reporters_than_a_model_lets_park(model):
     channel (1024 pending puts beside a 1024 buffer): no report may be
     refused and lost, or the coordinator would wait for ever."""
     p = run_cb("run", "-m", model, "-w", "spawn", "-p", "tasks=3000",
-               "--reps", "3", "--timeout", "60", "--format", "json",
+               "--reps", "3", "--timeout", scaled(60), "--format", "json",
                timeout=300)
     assert p.returncode == 0, p.stderr
     import json
