@@ -23,6 +23,7 @@
  * and comparing against a stored baseline from another job (another
  * machine, another day: `compare` would call it not comparable anyway).
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
 #include "runner/results.h"
@@ -72,11 +73,17 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
     o->seed = 1;
     o->confirm = true;
     int pos = 0;
+    static const char *const once[] = {
+        "-o",          "--output",  "--reps",
+        "--seed",      "--threshold", "--alpha",
+        "--format",    "--fail-on-regression", "--no-confirm"};
+    arg_seen_t seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
         bool has_value =
-            strcmp(a, "-o") == 0 || strcmp(a, "--reps") == 0 ||
+            strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+            strcmp(a, "--reps") == 0 ||
             strcmp(a, "--seed") == 0 || strcmp(a, "--threshold") == 0 ||
             strcmp(a, "--alpha") == 0 || strcmp(a, "--format") == 0;
         if (is_help(a)) {
@@ -85,6 +92,11 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
         }
         if (has_value && !next)
             return usage_error("ab: option %s needs a value", a);
+        for (int k = 0; k < (int)(sizeof once / sizeof *once); k++)
+            if (strcmp(a, once[k]) == 0 &&
+                arg_once_named(&seen, "ab", k < 2 ? 0 : k,
+                               k < 2 ? "-o/--output" : a))
+                return EXIT_USAGE;
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             o->out = argv[++i];
         } else if (strcmp(a, "--reps") == 0) {
@@ -92,14 +104,14 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
             if (cb_parse_int(next, &v) < 0 || v < 2 || v > 1000)
                 return usage_error("ab: --reps: '%s' is not an integer in "
                                    "2..1000",
-                                   next);
+                                   arg_clip(next));
             o->reps = (int)v;
             i++;
         } else if (strcmp(a, "--seed") == 0) {
             if (cb_parse_int(next, &o->seed) < 0 || o->seed < 0)
                 return usage_error("ab: --seed: '%s' is not a non-negative "
                                    "integer",
-                                   next);
+                                   arg_clip(next));
             i++;
         } else if (strcmp(a, "--threshold") == 0 || strcmp(a, "--alpha") == 0 ||
                    strcmp(a, "--format") == 0) {
@@ -111,7 +123,8 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
             o->confirm = false;
         } else if (strcmp(a, "--reps") == 0 || strcmp(a, "--warmup") == 0 ||
                    strcmp(a, "--resume") == 0 || strcmp(a, "--export") == 0 ||
-                   strcmp(a, "--order") == 0) {
+                   strcmp(a, "--order") == 0 || strcmp(a, "--quiet") == 0 ||
+                   strcmp(a, "-q") == 0) {
             return usage_error("ab: %s is decided by ab itself", a);
         } else if (a[0] != '-' && pos < 2) {
             o->bin[pos++] = a;

@@ -9,6 +9,7 @@
  * costs to spawn and join and what a message round trip between two tasks
  * costs, through the same model.h calls the workloads make.
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 
 #include "runtime/clock.h"
@@ -193,15 +194,18 @@ int cmd_bench(int argc, char **argv)
             return EXIT_OK;
         }
         if (strcmp(argv[i], "-m") == 0 && i + 1 < argc) {
+            if (model)
+                return usage_error("bench: -m given twice; give it once");
             model = argv[++i];
             if (!cb_model_find(model))
-                return usage_error("bench: unknown model '%s'", model);
+                return usage_error("bench: unknown model '%s'",
+                                   arg_clip(model));
         } else if (!what && (strcmp(argv[i], "runtime") == 0 ||
                              strcmp(argv[i], "models") == 0)) {
             what = argv[i];
         } else {
             return usage_error("bench: unexpected argument '%s' (see "
-                               "concbench bench --help)", argv[i]);
+                               "concbench bench --help)", arg_clip(argv[i]));
         }
     }
     int rc = EXIT_OK;

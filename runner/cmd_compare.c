@@ -32,6 +32,7 @@
  * moves the mean) and a fixed-percentage rule without a test (flags
  * noise on a busy machine and misses small, steady regressions).
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/results.h"
 #include "runner/stats.h"
@@ -138,7 +139,11 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
     optind = 1;
     int c;
     char *end;
+    arg_seen_t seen = {0};
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c != O_METRIC && c != 'h' && c != ':' && c != '?' &&
+            arg_once(&seen, "compare", c, longopts))
+            return EXIT_USAGE;
         switch (c) {
         case O_THR:
             o->threshold = strtod(optarg, &end) / 100;
@@ -146,17 +151,22 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
                 o->threshold > 10)
                 return usage_error("compare: --threshold: '%s' is not a "
                                    "percentage in 0..1000",
-                                   optarg);
+                                   arg_clip(optarg));
             break;
         case O_ALPHA:
             o->alpha = strtod(optarg, &end);
             if (*end || end == optarg || !(o->alpha > 0) || o->alpha >= 1)
                 return usage_error("compare: --alpha: '%s' is not in (0, 1)",
-                                   optarg);
+                                   arg_clip(optarg));
             break;
         case O_METRIC:
             if (o->nmetrics == 32)
                 return usage_error("compare: too many --metric options");
+            for (int i = 0; i < o->nmetrics; i++)
+                if (strcmp(o->metrics[i], optarg) == 0)
+                    return usage_error("compare: --metric '%s' given twice; "
+                                       "give it once",
+                                       arg_clip(optarg));
             o->metrics[o->nmetrics++] = optarg;
             break;
         case O_FMT:
@@ -169,7 +179,7 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
             else
                 return usage_error("compare: --format: '%s' is not table, "
                                    "markdown or json",
-                                   optarg);
+                                   arg_clip(optarg));
             break;
         case O_ALL:
             o->all = true;
@@ -185,11 +195,11 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
             return -1;
         case ':':
             return usage_error("compare: option %s needs a value",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
         default:
             return usage_error("compare: unknown option '%s'; see concbench "
                                "compare --help",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
         }
     }
     if (argc - optind != 2)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SPDX-FileCopyrightText: concbench authors */
 /* concbench describe NAME */
+#include "runner/args.h"
 #include "runner/cli.h"
 
 #include <inttypes.h>
@@ -70,7 +71,7 @@ int cmd_describe(int argc, char **argv)
         return EXIT_OK;
     }
     fprintf(stderr, "concbench: describe: unknown name '%s'\nmodels:",
-            argv[1]);
+            arg_clip(argv[1]));
     for (size_t i = 0; i < cb_model_count(); i++)
         fprintf(stderr, " %s", cb_model_at(i)->name);
     fprintf(stderr, "\nworkloads:");

@@ -18,6 +18,7 @@
  * Only metrics with a known direction are exported: a counter that went
  * up is not a regression or an improvement by itself.
  */
+#include "runner/args.h"
 #include "runner/results.h"
 
 #include <math.h>
@@ -159,7 +160,8 @@ static int export_to(const char *dir, const char *fmt, FILE *out, char *err,
                      size_t errlen)
 {
     if (strcmp(fmt, "bmf") != 0 && strcmp(fmt, "gab") != 0)
-        return fail(err, errlen, "unknown export format '%s' (bmf, gab)", fmt);
+        return fail(err, errlen, "unknown export format '%s' (bmf, gab)",
+                    arg_clip(fmt));
     res_set_t set;
     res_summary_t sum = {0};
     int rc = -1;

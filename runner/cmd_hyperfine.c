@@ -14,6 +14,7 @@
  * results layout (one repetition per timed run, metric wall_time_s), so
  * that `compare`, `plot` and `export` read it like any other folder.
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
 #include "runner/pspec.h"
@@ -63,6 +64,9 @@ static int parse_args(int argc, char **argv, hf_opts_t *o)
     o->runs = 10;
     o->warmup = 1;
     const char *mlist = NULL, *w = NULL;
+    static const char *const once[] = {"-m",     "-w",       "-o",     "--cpus",
+                                       "--runs", "--warmup", "--quick"};
+    arg_seen_t seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (is_help(a)) {
@@ -75,6 +79,10 @@ static int parse_args(int argc, char **argv, hf_opts_t *o)
                    strcmp(a, "--cpus") == 0;
         if (val && !v)
             return usage_error("hyperfine: option %s needs a value", a);
+        for (int k = 0; k < (int)(sizeof once / sizeof *once); k++)
+            if (strcmp(a, once[k]) == 0 &&
+                arg_once_named(&seen, "hyperfine", k, a))
+                return EXIT_USAGE;
         int64_t n;
         if (strcmp(a, "-m") == 0)
             mlist = v;
@@ -95,18 +103,24 @@ static int parse_args(int argc, char **argv, hf_opts_t *o)
                                    ps.key);
             if (o->nparams == 64)
                 return usage_error("hyperfine: too many -p options");
+            for (int k = 0; k < o->nparams; k++)
+                if (strncmp(o->params[k], v, strlen(ps.key)) == 0 &&
+                    o->params[k][strlen(ps.key)] == '=')
+                    return usage_error("hyperfine: -p %s given twice; give "
+                                       "it once",
+                                       ps.key);
             o->params[o->nparams++] = v;
         } else if (strcmp(a, "--runs") == 0) {
             if (cb_parse_int(v, &n) < 0 || n < 2 || n > 1000)
                 return usage_error("hyperfine: --runs: '%s' is not an "
                                    "integer in 2..1000",
-                                   v);
+                                   arg_clip(v));
             o->runs = (int)n;
         } else if (strcmp(a, "--warmup") == 0) {
             if (cb_parse_int(v, &n) < 0 || n < 0 || n > 100)
                 return usage_error("hyperfine: --warmup: '%s' is not an "
                                    "integer in 0..100",
-                                   v);
+                                   arg_clip(v));
             o->warmup = (int)n;
         } else if (strcmp(a, "--quick") == 0) {
             o->quick = true;
@@ -114,7 +128,7 @@ static int parse_args(int argc, char **argv, hf_opts_t *o)
         } else {
             return usage_error("hyperfine: unknown argument '%s'; see "
                                "--help",
-                               a);
+                               arg_clip(a));
         }
         i++;
     }
@@ -123,11 +137,16 @@ static int parse_args(int argc, char **argv, hf_opts_t *o)
     if (!(o->wl = cb_workload_find(w)))
         return usage_error("hyperfine: unknown workload '%s' (concbench "
                            "list workloads)",
-                           w);
+                           arg_clip(w));
     if (!o->out)
         return usage_error("hyperfine: -o DIR is required");
     if (mlist) {
-        char buf[1024];
+        char buf[ARG_MAX_LEN + 1];
+        size_t len = strlen(mlist);
+        if (!len || mlist[0] == ',' || mlist[len - 1] == ',' ||
+            strstr(mlist, ",,"))
+            return usage_error("hyperfine: model list '%s' has an empty name",
+                               arg_clip(mlist));
         snprintf(buf, sizeof buf, "%s", mlist);
         for (char *s = NULL, *t = strtok_r(buf, ",", &s); t;
              t = strtok_r(NULL, ",", &s)) {
@@ -135,7 +154,11 @@ static int parse_args(int argc, char **argv, hf_opts_t *o)
             if (!m)
                 return usage_error("hyperfine: unknown model '%s' "
                                    "(concbench list models)",
-                                   t);
+                                   arg_clip(t));
+            for (int k = 0; k < o->nmodels; k++)
+                if (o->models[k] == m)
+                    return usage_error("hyperfine: model '%s' listed twice",
+                                       t);
             if (o->nmodels < 64)
                 o->models[o->nmodels++] = m;
         }

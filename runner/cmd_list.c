@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SPDX-FileCopyrightText: concbench authors */
 /* concbench list [models|workloads] */
+#include "runner/args.h"
 #include "runner/cli.h"
 
 #include <string.h>
@@ -35,7 +36,7 @@ int cmd_list(int argc, char **argv)
     const char *what = argc == 2 ? argv[1] : NULL;
     if (what && strcmp(what, "models") != 0 && strcmp(what, "workloads") != 0)
         return usage_error("list: unknown kind '%s'; valid: models, "
-                           "workloads", what);
+                           "workloads", arg_clip(what));
     if (!what || strcmp(what, "models") == 0) {
         if (!what)
             printf("models:\n");

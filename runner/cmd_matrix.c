@@ -33,6 +33,7 @@
  * and writing one JSON document at the end (an interruption would lose
  * everything).
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
 #include "runner/pspec.h"
@@ -196,7 +197,11 @@ static int parse_names(const char *list, bool models, const void **out, int max,
     char buf[4096];
     if (strlen(list) >= sizeof buf || !list[0])
         return bad("%s list '%s' is empty or too long",
-                   models ? "model" : "workload", list);
+                   models ? "model" : "workload", arg_clip(list));
+    size_t len = strlen(list);
+    if (list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,"))
+        return bad("%s list '%s' has an empty name",
+                   models ? "model" : "workload", arg_clip(list));
     snprintf(buf, sizeof buf, "%s", list);
     *n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
@@ -204,14 +209,14 @@ static int parse_names(const char *list, bool models, const void **out, int max,
         const void *p = models ? (const void *)cb_model_find(t)
                                : (const void *)cb_workload_find(t);
         if (!p) {
-            bad("unknown %s '%s'", models ? "model" : "workload", t);
+            bad("unknown %s '%s'", models ? "model" : "workload", arg_clip(t));
             list_names(models);
             return EXIT_USAGE;
         }
         for (int i = 0; i < *n; i++)
             if (out[i] == p)
                 return bad("%s '%s' listed twice",
-                           models ? "model" : "workload", t);
+                           models ? "model" : "workload", arg_clip(t));
         if (*n == max)
             return bad("too many %s%s", models ? "models" : "workloads", "");
         out[(*n)++] = p;
@@ -317,7 +322,11 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
     optind = 1;
     int c;
     char err[512];
+    arg_seen_t seen = {0};
     while ((c = getopt_long(argc, argv, ":m:w:p:o:qh", longopts, NULL)) != -1) {
+        if (c != 'p' && c != 'h' && c != ':' && c != '?' &&
+            arg_once(&seen, "matrix", c, longopts))
+            return EXIT_USAGE;
         switch (c) {
         case 'm':
             mlist = optarg;
@@ -357,7 +366,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
                 o->scatter = true;
             else
                 return bad("--placement: '%s' is not compact or scatter%s",
-                           optarg, "");
+                           arg_clip(optarg), "");
             break;
         case O_REPS:
             if (parse_int_arg("matrix", "--reps", optarg, 1, 1000, &v))
@@ -386,8 +395,8 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
             if (parse_int_arg("matrix", "--mem-cap", optarg, 0, INT64_MAX, &v))
                 return EXIT_USAGE;
             if (v > 0 && v < (1 << 20))
-                return bad("--mem-cap %s is below 1 MiB: no run fits%s", optarg,
-                           "");
+                return bad("--mem-cap %s is below 1 MiB: no run fits%s",
+                           arg_clip(optarg), "");
             o->spec.mem_cap_bytes = v;
             break;
         case O_MAXTIME:
@@ -401,7 +410,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
                 o->sequential = true;
             else if (strcmp(optarg, "random") != 0)
                 return bad("--order: '%s' is not random or sequential%s",
-                           optarg, "");
+                           arg_clip(optarg), "");
             break;
         case O_RESUME:
             o->resume = true;
@@ -419,7 +428,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
             else
                 return bad("--progress: '%s' is not auto, always or "
                            "never%s",
-                           optarg, "");
+                           arg_clip(optarg), "");
             break;
         case O_EXPORT:
             if (strcmp(optarg, "bmf") == 0)
@@ -427,28 +436,31 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
             else if (strcmp(optarg, "gab") == 0)
                 o->export_gab = true;
             else
-                return bad("--export: '%s' is not bmf or gab%s", optarg, "");
+                return bad("--export: '%s' is not bmf or gab%s",
+                           arg_clip(optarg), "");
             break;
         case O_METRIC:
             if (strcmp(optarg, "instructions") != 0)
                 return bad("--metric: '%s' is not instructions (timing is "
                            "the default)%s",
-                           optarg, "");
+                           arg_clip(optarg), "");
             o->instructions = true;
             break;
         case 'h':
             fputs(matrix_usage, stdout);
             return -1;
         case ':':
-            return bad("option %s needs a value%s", argv[optind - 1], "");
+            return bad("option %s needs a value%s",
+                       arg_clip(argv[optind - 1]), "");
         default:
             return bad("unknown option '%s'; see concbench matrix "
                        "--help%s",
-                       argv[optind - 1], "");
+                       arg_clip(argv[optind - 1]), "");
         }
     }
     if (optind < argc)
-        return bad("unexpected argument '%s'%s", argv[optind], "");
+        return bad("unexpected argument '%s'%s", arg_clip(argv[optind]),
+                   "");
     if (!o->out && !o->dry_run)
         return bad("-o DIR is required (the results folder)%s%s", "", "");
     if (mlist) {

@@ -24,6 +24,7 @@
  * and over the whole matrix the run-order drift.  A figure the data
  * cannot support is skipped with a note saying what would produce it.
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/results.h"
 
@@ -51,7 +52,7 @@ static const char plot_usage[] =
     "over time,\nhyperfine wall times, and the run-order drift.  Figures "
     "the data cannot\nsupport are skipped with a note.  The scripts live in "
     "plots/ (override\nwith CONCBENCH_PLOTS) and read only DIR's CSV "
-    "files.\n"
+    "files,\nwhich plot first rewrites from DIR/runs.jsonl.\n"
     "\n"
     "Exit: 0 ok, 1 gnuplot failed or is missing, 2 usage or unreadable "
     "results.\n";
@@ -528,7 +529,10 @@ int cmd_plot(int argc, char **argv)
     opterr = 0;
     optind = 1;
     int c;
+    arg_seen_t given = {0};
     while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+        if ((c == 'o' || c == 'f') && arg_once(&given, "plot", c, longopts))
+            return EXIT_USAGE;
         if (c == 'o')
             p.outdir = optarg;
         else if (c == 'f')
@@ -538,11 +542,11 @@ int cmd_plot(int argc, char **argv)
             return EXIT_OK;
         } else if (c == ':')
             return usage_error("plot: option %s needs a value",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
         else
             return usage_error("plot: unknown option '%s'; see concbench "
                                "plot --help",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
     }
     if (argc - optind != 1)
         return usage_error("plot: wants one results folder; see --help");
@@ -552,18 +556,21 @@ int cmd_plot(int argc, char **argv)
     if (strcmp(fmt, "svg") == 0 || strcmp(fmt, "both") == 0)
         p.formats[p.nformats++] = "svg";
     if (!p.nformats)
-        return usage_error("plot: --format: '%s' is not png, svg or both", fmt);
-    char err[1024], outbuf[4200], probe[4300];
+        return usage_error("plot: --format: '%s' is not png, svg or both",
+                           arg_clip(fmt));
+    char err[1024], outbuf[4200];
     struct stat st;
     if (stat(p.dir, &st) < 0 || !S_ISDIR(st.st_mode))
         return usage_error("plot: %s is not a results folder", p.dir);
-    if (results_load(p.dir, true, &p.set, err, sizeof err) < 0) {
+    /* A cut last line is refused (as compare and summary refuse it), and
+     * the CSV files the scripts read are rewritten from runs.jsonl every
+     * time: derived files left by an earlier run of a folder whose
+     * runs.jsonl changed since would otherwise be drawn as its figures. */
+    if (results_load(p.dir, false, &p.set, err, sizeof err) < 0) {
         results_free(&p.set);
         return usage_error("plot: %s", err);
     }
-    snprintf(probe, sizeof probe, "%s/summary.csv", p.dir);
-    if (stat(probe, &st) < 0 &&
-        results_finalize(p.dir, NULL, 0, err, sizeof err) < 0) {
+    if (results_finalize(p.dir, NULL, 0, err, sizeof err) < 0) {
         results_free(&p.set);
         return usage_error("plot: %s", err);
     }

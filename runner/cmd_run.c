@@ -11,6 +11,7 @@
  * model says what a task costs, and a run that cannot fit is refused with
  * the arithmetic in the message.
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
 
@@ -229,6 +230,23 @@ static int check_sizes(const run_opts_t *o)
     return 0;
 }
 
+/* A second -p for one key is refused, whatever the key names (a model
+ * or workload parameter, one that does not apply, or seed, which is also
+ * --seed): the rule of runner/args.h. */
+static int param_given_twice(const char *const *prev, int nprev,
+                             const char *kv, arg_seen_t *seen, int seed_slot)
+{
+    size_t klen = strcspn(kv, "=");
+    for (int i = 0; i < nprev; i++)
+        if (strncmp(prev[i], kv, klen) == 0 && prev[i][klen] == '=' &&
+            kv[klen] == '=')
+            return usage_error("run: -p %.*s given twice; give it once",
+                               (int)(klen < 48 ? klen : 48), kv);
+    if (klen == 4 && strncmp(kv, "seed=", 5) == 0)
+        return arg_once_named(seen, "run", seed_slot, "--seed (or -p seed)");
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, run_opts_t *o)
 {
     enum { O_CPUS = 256, O_REPS, O_WARMUP, O_QUICK, O_SEED, O_TIMEOUT, O_FMT };
@@ -256,7 +274,11 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
     opterr = 0;
     optind = 1;
     int c;
+    arg_seen_t seen = {0};
     while ((c = getopt_long(argc, argv, ":m:w:p:o:h", longopts, NULL)) != -1) {
+        if (c != 'p' && c != 'h' && c != ':' && c != '?' &&
+            arg_once(&seen, "run", c, longopts))
+            return EXIT_USAGE;
         switch (c) {
         case 'm':
             model = optarg;
@@ -267,6 +289,8 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
         case 'p':
             if (nparams == 256)
                 return usage_error("run: too many -p options");
+            if (param_given_twice(params, nparams, optarg, &seen, O_SEED))
+                return EXIT_USAGE;
             params[nparams++] = optarg;
             break;
         case 'o':
@@ -307,34 +331,35 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
                 o->format = FMT_CSV;
             else
                 return usage_error("run: --format: '%s' is not one of "
-                                   "table, json, csv", optarg);
+                                   "table, json, csv", arg_clip(optarg));
             break;
         case 'h':
             fputs(run_usage, stdout);
             return -1;
         case ':':
             return usage_error("run: option '%s' needs a value",
-                               argv[optind - 1]);
+                               arg_clip(argv[optind - 1]));
         default:
             return usage_error("run: unknown option '%s' (see concbench run "
-                               "--help)", argv[optind - 1]);
+                               "--help)", arg_clip(argv[optind - 1]));
         }
     }
     if (optind < argc)
-        return usage_error("run: unexpected argument '%s'", argv[optind]);
+        return usage_error("run: unexpected argument '%s'",
+                           arg_clip(argv[optind]));
     if (!model || !workload) {
         fputs(run_usage, stderr);
         return usage_error("run: -m MODEL and -w WORKLOAD are required");
     }
     o->spec.model = cb_model_find(model);
     if (!o->spec.model) {
-        usage_error("run: unknown model '%s'", model);
+        usage_error("run: unknown model '%s'", arg_clip(model));
         print_names("models", true);
         return EXIT_USAGE;
     }
     o->spec.workload = cb_workload_find(workload);
     if (!o->spec.workload) {
-        usage_error("run: unknown workload '%s'", workload);
+        usage_error("run: unknown workload '%s'", arg_clip(workload));
         print_names("workloads", false);
         return EXIT_USAGE;
     }

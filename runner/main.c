@@ -4,6 +4,7 @@
  * concbench: the one command.  This file dispatches to one file per
  * subcommand and says how to use them.
  */
+#include "runner/args.h"
 #include "runner/cli.h"
 
 #include <inttypes.h>
@@ -63,7 +64,7 @@ int parse_int_arg(const char *cmd, const char *what, const char *s,
     if (cb_parse_int(s, &v) < 0 || v < lo || v > hi)
         return usage_error("%s: %s: '%s' is not an integer in %" PRId64
                            "..%" PRId64,
-                           cmd, what, s, lo, hi);
+                           cmd, what, arg_clip(s), lo, hi);
     *out = v;
     return 0;
 }
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
         help(stdout);
         return EXIT_OK;
     }
+    if (arg_check_lengths(argc, argv))
+        return EXIT_USAGE;
     if (strcmp(argv[1], "--version") == 0) {
         printf("concbench %s (%s)\n", CB_VERSION, CB_GIT_REV);
         return EXIT_OK;
@@ -113,7 +116,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "concbench: unknown command '%s'; commands:", argv[1]);
+    fprintf(stderr, "concbench: unknown command '%s'; commands:",
+            arg_clip(argv[1]));
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(stderr, " %s", commands[i].name);
     fputc('\n', stderr);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SPDX-FileCopyrightText: concbench authors */
 #include "runner/pspec.h"
+#include "runner/args.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,13 +12,14 @@ int pspec_parse(const char *arg, pspec_t *out, char *err, size_t errlen)
     memset(out, 0, sizeof *out);
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg) {
-        snprintf(err, errlen, "-p wants key=value[,value...], got '%.80s'",
-                 arg);
+        snprintf(err, errlen, "-p wants key=value[,value...], got '%s'",
+                 arg_clip(arg));
         return -EINVAL;
     }
     size_t klen = (size_t)(eq - arg);
     if (klen >= PSPEC_KEY_MAX) {
-        snprintf(err, errlen, "-p: parameter name too long in '%.80s'", arg);
+        snprintf(err, errlen, "-p: parameter name too long in '%s'",
+                 arg_clip(arg));
         return -EINVAL;
     }
     for (size_t i = 0; i < klen; i++) {
@@ -36,8 +38,8 @@ int pspec_parse(const char *arg, pspec_t *out, char *err, size_t errlen)
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         if (n == 0) {
-            snprintf(err, errlen, "-p %s: empty value in '%.80s'", out->key,
-                     arg);
+            snprintf(err, errlen, "-p %s: empty value in '%s'", out->key,
+                     arg_clip(arg));
             return -EINVAL;
         }
         if (n >= CB_PARAM_STR_MAX) {

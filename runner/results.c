@@ -123,8 +123,8 @@ int results_cell_id(const jv_t *rec, char *out, size_t len)
     return 0;
 }
 
-static int add_run(res_set_t *s, jv_t *line, const char *where, char *err,
-                   size_t errlen)
+static int add_run(res_set_t *s, jv_t *line, const char *where,
+                   size_t lineno, char *err, size_t errlen)
 {
     if (s->nruns == s->cap) {
         size_t n = s->cap ? s->cap * 2 : 64;
@@ -140,13 +140,17 @@ static int add_run(res_set_t *s, jv_t *line, const char *where, char *err,
     r->workload = jv_str(jv_get(line, "workload"));
     r->outcome = jv_str(jv_get(line, "outcome"));
     r->reason = jv_str(jv_get(line, "reason"));
-    double rep, order = -1;
-    if (!r->model || !r->workload || !r->outcome ||
-        !jv_num(jv_get(line, "rep"), &rep) || rep < 0 || rep > 1e6)
+    double rep = 0, order = -1;
+    if (!jv_get(line, "model") || !jv_get(line, "workload") ||
+        !jv_get(line, "outcome") || !jv_get(line, "rep"))
         return errf(err, errlen,
                     "%s: a run record needs model, workload, outcome and "
                     "rep",
                     where);
+    char why[300];
+    if (results_check_run(line, why, sizeof why) < 0)
+        return errf(err, errlen, "%s: %s", where, why);
+    jv_num(jv_get(line, "rep"), &rep);
     jv_num(jv_get(line, "order"), &order);
     const jv_t *w = jv_get(line, "warmup");
     r->warmup = w && w->kind == JV_BOOL && w->b;
@@ -160,8 +164,7 @@ static int add_run(res_set_t *s, jv_t *line, const char *where, char *err,
         return errf(err, errlen,
                     "%s: \"params\" must be an object of numbers and strings",
                     where);
-    if (!r->label)
-        r->label = r->cell;
+    r->lineno = lineno;
     r->line = line;
     s->nruns++;
     return 0;
@@ -232,7 +235,7 @@ static int load_hyperfine(jv_t *doc, const char *path, res_set_t *s, char *err,
                 return errf(err, errlen, "out of memory");
             jv_t *line = jv_parse(l.buf, l.len, err, errlen);
             free(l.buf);
-            if (!line || add_run(s, line, path, err, errlen) < 0) {
+            if (!line || add_run(s, line, path, 0, err, errlen) < 0) {
                 jv_free(line);
                 return -1;
             }
@@ -254,7 +257,7 @@ int results_parse_lines(const char *path, char *buf, size_t len,
         if (!nl) {
             if (tolerate_tail) {
                 s->partial_tail = len - pos;
-                return 0;
+                break;
             }
             return errf(err, errlen,
                         "%s: truncated line (no newline at the end of the "
@@ -276,7 +279,7 @@ int results_parse_lines(const char *path, char *buf, size_t len,
         if (type && strcmp(type, "matrix") == 0 && !s->header) {
             s->header = v;
         } else if (type && strcmp(type, "run") == 0) {
-            if (add_run(s, v, where, err, errlen) < 0) {
+            if (add_run(s, v, where, lineno, err, errlen) < 0) {
                 jv_free(v);
                 return -1;
             }
@@ -288,7 +291,7 @@ int results_parse_lines(const char *path, char *buf, size_t len,
             return -1;
         }
     }
-    return 0;
+    return results_finish_runs(s, path, err, errlen);
 }
 
 int results_load(const char *path, bool tolerate_tail, res_set_t *s, char *err,
@@ -305,14 +308,22 @@ int results_load(const char *path, bool tolerate_tail, res_set_t *s, char *err,
     if (S_ISREG(st.st_mode)) {
         if (!(buf = slurp(path, &len)))
             return errf(err, errlen, "%s: %s", path, strerror(errno));
-        char perr[256];
+        char perr[256], what[400];
         jv_t *doc = jv_parse(buf, len, perr, sizeof perr);
+        const jv_t *res = jv_get(doc, "results");
+        if (!res || res->kind != JV_ARR) {
+            results_what_is(path, buf, len, doc, perr, what, sizeof what);
+            free(buf);
+            jv_free(doc);
+            return errf(err, errlen,
+                        "%s: not a results folder nor a hyperfine export: "
+                        "%s",
+                        path, what);
+        }
         free(buf);
-        if (!doc)
-            return errf(err, errlen, "%s: %s", path, perr);
         int rc = load_hyperfine(doc, path, s, err, errlen);
         jv_free(doc);
-        return rc;
+        return rc < 0 ? rc : results_finish_runs(s, path, err, errlen);
     }
     if (!S_ISDIR(st.st_mode))
         return errf(err, errlen, "%s: not a results folder", path);

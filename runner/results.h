@@ -28,6 +28,11 @@
  *   - a reader accepts only schema_version RESULTS_SCHEMA and the record
  *     types it knows; anything else is an error naming the file and line,
  *     never a partial read;
+ *   - every run record is checked against the schema (runner/schema.c):
+ *     a field out of type or range, or a repetition recorded twice, is
+ *     refused with the line number;
+ *   - the derived files are never read without being regenerated from
+ *     runs.jsonl first (plot rewrites them), so they cannot be stale;
  *   - a cell is identified by model, workload and every parameter value,
  *     so results with different parameters never meet in one comparison.
  */
@@ -51,6 +56,7 @@ typedef struct res_run {
     bool warmup;
     const char *outcome, *reason; /* point into line; reason may be NULL */
     jv_t *line;                   /* the parsed record, owned */
+    size_t lineno; /* its line in runs.jsonl; 0 for a hyperfine time */
 } res_run_t;
 
 typedef struct res_set {
@@ -142,6 +148,20 @@ json_t *res_line_begin(res_line_t *l, const char *type);
 /* Close the record and append it to fd (0 or -errno); with fd < 0 the
  * caller takes l->buf and l->len (and frees buf). */
 int res_line_end(res_line_t *l, int fd);
+
+/* The schema of a run record (runner/schema.c): 0, or -1 with what is
+ * wrong in why (no file or line: the caller adds them). */
+int results_check_run(const jv_t *record, char *why, size_t len);
+/* Once every run is in: refuse a repetition recorded twice (naming both
+ * lines), drop "skipped" records that a later one supersedes, and give
+ * unlabelled runs their cell id as label.  0, or -1 with err. */
+int results_finish_runs(res_set_t *set, const char *path, char *err,
+                        size_t errlen);
+/* What the file at path is, when it is not a results file: buf and len
+ * its bytes, doc its parse (NULL when it does not parse, perr why). */
+void results_what_is(const char *path, const char *buf, size_t len,
+                     const jv_t *doc, const char *perr, char *out,
+                     size_t outlen);
 
 /* "concbench: "-style message into err; returns -1. */
 int results_error(char *err, size_t errlen, const char *fmt, ...)

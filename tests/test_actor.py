@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import CTEST_DIR, SCALE, run_cb, run_json
+from conftest import (CTEST_DIR, SCALE, SKIP_CODE, run_cb, run_json, scaled,
+                      shape_check)
 
 BIN = CTEST_DIR / "test_actor"
 CASES = ["copy_on_send", "save_pointer", "reference_trick", "blocked_receive",
@@ -22,6 +23,8 @@ CASES = ["copy_on_send", "save_pointer", "reference_trick", "blocked_receive",
 def test_actor_case(case):
     p = subprocess.run([str(BIN), case], capture_output=True, text=True,
                        timeout=120 * SCALE)
+    if p.returncode == SKIP_CODE:  # a timing check on a busy machine
+        pytest.skip(p.stderr.strip().splitlines()[-1])
     assert p.returncode == 0, f"{case}: exit {p.returncode}\n{p.stderr}"
 
 
@@ -29,7 +32,7 @@ def test_max_memory_stops_the_vm_with_a_report():
     cap = 20_000_000
     p = run_cb("run", "-m", "actor", "-w", "mailbox-flood",
                "-p", f"max_memory={cap}", "-p", "duration_ms=60000",
-               "-p", "consume_ns=100000", "--timeout", "120",
+               "-p", "consume_ns=100000", "--timeout", scaled(120),
                "--format", "json", timeout=180)
     # Recorded as an error outcome (not a timeout), with the report on
     # stderr naming the longest mailbox.
@@ -100,13 +103,22 @@ def test_many_spinners_get_equal_shares():
     # BEAM measures 0.987 for 10,000 spinners; a generous bound here.
     # The window stretches with the build's slowness, so that every
     # process gets many slices in it on a sanitized build too.
-    d = run_json("run", "-m", "actor", "-w", "cpu-crunch", "--cpus", "0-1",
-                 "-p", "hogs=1000", "-p", "probes=1", "-p", "work=1",
-                 "-p", f"duration_ms={int(600 * SCALE)}", "--reps", "1",
-                 "--warmup", "0")
-    met = d["metrics"]
-    assert met["hog_progress_min"] > 0
-    assert met["fairness_jain"] >= 0.9, met
+    # Shares are what a busy machine disturbs (a scheduler thread the
+    # kernel parks is a scheduler whose queue stops): shape_check retries,
+    # and calls a miss on a busy machine inconclusive.
+    def measure():
+        return run_json("run", "-m", "actor", "-w", "cpu-crunch", "--cpus",
+                        "0-1", "-p", "hogs=1000", "-p", "probes=1", "-p",
+                        "work=1", "-p", f"duration_ms={int(600 * SCALE)}",
+                        "--reps", "1", "--warmup", "0")["metrics"]
+
+    def judge(met):
+        if met["hog_progress_min"] <= 0:
+            return f"a spinner never ran: {met}"
+        if met["fairness_jain"] < 0.9:
+            return f"Jain's index {met['fairness_jain']:.3f} < 0.9"
+        return None
+    shape_check(measure, judge)
 
 
 def test_queued_processes_hold_no_stack():

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import BUILD, model_names, run_cb, workload_names
+from conftest import BUILD, model_names, run_cb, scaled, workload_names
 
 SUBCOMMANDS = ["list", "describe", "run", "bench"]
 
@@ -225,9 +225,13 @@ def test_seed_is_recorded():
 ])
 def test_fault_outcomes(fault, code, outcome, monkeypatch):
     monkeypatch.setenv("CONCBENCH_INJECT_FAULT", fault)
+    # Only the hang needs the timeout to pass; for the others it is a
+    # hang guard, generous so that a busy machine cannot turn a crash or
+    # a broken invariant into a timeout.
+    limit = "2" if fault == "hang" else scaled(60)
     p = run_cb("run", "-m", "threads", "-w", "cpu-crunch", "--quick",
-               "-p", "duration_ms=50", "--timeout", "2", "--format", "json",
-               timeout=30, check=code)
+               "-p", "duration_ms=50", "--timeout", limit, "--format", "json",
+               timeout=120, check=code)
     d = json.loads(p.stdout)
     assert d["outcome"] == outcome
     assert d["reason"]

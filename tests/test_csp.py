@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import CTEST_DIR, SCALE, run_cb, run_json
+from conftest import CTEST_DIR, SCALE, SKIP_CODE, run_cb, run_json, \
+    shape_check
 
 BIN = CTEST_DIR / "test_csp"
 
@@ -58,6 +59,8 @@ def case_names():
 def run_case(case, params):
     p = subprocess.run([str(BIN), case, *params], capture_output=True,
                        text=True, timeout=120 * SCALE)
+    if p.returncode == SKIP_CODE:  # a timing check on a busy machine
+        pytest.skip(p.stderr.strip().splitlines()[-1])
     assert p.returncode == 0, f"{case} {params}: exit {p.returncode}\n" \
         f"{p.stderr}"
 
@@ -90,25 +93,35 @@ def crunch(preempt):
 
 
 def test_cpu_crunch_starves_without_preemption():
-    d = crunch("none")
-    met = d["metrics"]
     # Once both hogs hold a worker, the probe's next wake-up waits for the
     # window's end.  The hogs may start late on a loaded machine (the root
     # releases them one by one), so the probe may wake a few times first;
     # the starved wake-up is still a large part of the 600 ms window.
-    assert met["lateness_ns"]["max"] >= 150e6
-    assert met["probe_wakeups"] <= 100
-    assert d["counters"]["preemptions"] == 0
+    def judge(d):
+        met = d["metrics"]
+        assert d["counters"]["preemptions"] == 0  # no timing: exact
+        if met["lateness_ns"]["max"] < 150e6:
+            return f"worst lateness {met['lateness_ns']['max'] / 1e6:.0f} " \
+                   "ms < 150 ms: the probe was not starved"
+        if met["probe_wakeups"] > 100:
+            return f"{met['probe_wakeups']} wake-ups > 100"
+        return None
+    shape_check(lambda: crunch("none"), judge)
 
 
 def test_cpu_crunch_fair_with_preemption():
-    d = crunch("reductions")
-    met = d["metrics"]
     # 600 ms of 1 ms sleeps: hundreds of wake-ups when the probe gets a
     # worker within a slice; ten is a margin for sanitizer builds.
-    assert met["probe_wakeups"] >= 10
-    assert met["lateness_ns"]["p50"] < 300e6
-    assert d["counters"]["preemptions"] > 0
+    def judge(d):
+        met = d["metrics"]
+        assert d["counters"]["preemptions"] > 0  # no timing: exact
+        if met["probe_wakeups"] < 10:
+            return f"{met['probe_wakeups']} wake-ups < 10"
+        if met["lateness_ns"]["p50"] >= 300e6:
+            return f"median lateness {met['lateness_ns']['p50'] / 1e6:.0f} " \
+                   "ms >= 300 ms"
+        return None
+    shape_check(lambda: crunch("reductions"), judge)
 
 
 def test_mailbox_flood_backpressure():

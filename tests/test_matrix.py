@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from conftest import CONCBENCH, SCALE, model_names, run_cb, workload_names
+from conftest import (CONCBENCH, SCALE, model_names, run_cb, scaled,
+                      workload_names)
 
 
 def params_of(workload):
@@ -74,24 +75,28 @@ def read_csv(path):
 
 
 def test_faults_are_recorded_and_the_rest_finishes(tmp_path):
-    """One cell crashes, one hangs, one blows its memory cap, one breaks
-    its invariant: each is recorded with its reason, the others run."""
+    """One cell crashes, one blows its memory cap, one breaks its
+    invariant: each is recorded with its reason, the others run.  The
+    hang has a matrix of its own: the timeout that makes a hang test
+    quick is one that an out-of-memory child, filling 512 MiB on a busy
+    machine, or a healthy cell can outlast (recorded as a timeout 2 runs
+    in 3 on a loaded 2-core machine); here the timeout is a generous hang
+    guard that none of these cells needs."""
     w = tasks_workload()
     out = tmp_path / "faults"
     env = dict(os.environ,
-               CONCBENCH_INJECT_FAULT="crash@tasks=2,hang@tasks=3,"
+               CONCBENCH_INJECT_FAULT="crash@tasks=2,"
                                       "oom@tasks=4,invariant@tasks=5")
-    timeout = max(3, int(2 * SCALE))
     p = subprocess.run(
         [str(CONCBENCH), "matrix", "-m", first_models(), "-w", w,
          "--quick", "--reps", "1",
-         "-p", "tasks=1,2,3,4,5,6", "-p", "ops=1",
-         "--timeout", str(timeout), "--mem-cap", "512Mi", "-o", str(out)],
-        capture_output=True, text=True, env=env, timeout=120 * SCALE)
+         "-p", "tasks=1,2,4,5,6", "-p", "ops=1",
+         "--timeout", scaled(120), "--mem-cap", "512Mi", "-o", str(out)],
+        capture_output=True, text=True, env=env, timeout=600 * SCALE)
     # A broken invariant outranks crashes in the exit status.
     assert p.returncode == 3, p.stderr
     runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
-    assert len(runs) == 6
+    assert len(runs) == 5
     by_tasks = {}
     for r in runs:
         by_tasks.setdefault(r["params"]["tasks"], []).append(r)
@@ -99,8 +104,6 @@ def test_faults_are_recorded_and_the_rest_finishes(tmp_path):
         # SIGSEGV; a sanitizer catches it first and aborts or exits.
         assert r["outcome"] == "crashed", r
         assert "signal" in r["reason"] or "status" in r["reason"], r
-    for r in by_tasks[3]:
-        assert r["outcome"] == "timeout" and "hang" in r["reason"], r
     for r in by_tasks[4]:
         assert r["outcome"] == "oom", r
         assert "over the cap of 512.0 MiB" in r["reason"], r
@@ -115,6 +118,30 @@ def test_faults_are_recorded_and_the_rest_finishes(tmp_path):
     cells = read_csv(out / "cells.csv")
     assert {c["crashed"] for c in cells if c["tasks"] == "2"} == {"1"}
     assert {c["oom"] for c in cells if c["tasks"] == "4"} == {"1"}
+
+
+def test_a_hang_is_a_timeout_and_the_rest_finishes(tmp_path):
+    """A hung cell is killed at --timeout and recorded as a timeout with
+    its reason; the cell after it still runs and is recorded.  The hang
+    costs the whole timeout, so it is short; the other cell's outcome is
+    whatever a short timeout gives it on this machine (ok, or a timeout
+    when the machine is saturated), but it is never lost."""
+    w = tasks_workload()
+    out = tmp_path / "hang"
+    env = dict(os.environ, CONCBENCH_INJECT_FAULT="hang@tasks=3")
+    p = subprocess.run(
+        [str(CONCBENCH), "matrix", "-m", first_models(), "-w", w,
+         "--quick", "--reps", "1", "--order", "sequential",
+         "-p", "tasks=3,1", "-p", "ops=1",
+         "--timeout", scaled(2), "-o", str(out)],
+        capture_output=True, text=True, env=env, timeout=120 * SCALE)
+    assert p.returncode == 1, p.stderr
+    runs = [r for r in read_jsonl(out / "runs.jsonl") if r["type"] == "run"]
+    assert len(runs) == 2
+    by_tasks = {r["params"]["tasks"]: r for r in runs}
+    hung = by_tasks[3]
+    assert hung["outcome"] == "timeout" and "hang" in hung["reason"], hung
+    assert by_tasks[1]["outcome"] in ("ok", "unsupported", "timeout")
 
 
 def test_resume_after_interruption(tmp_path):

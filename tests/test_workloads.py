@@ -6,7 +6,8 @@ figures are consistent with the parameters (an answered request count that
 equals tasks x ops cannot come from a run that lost messages)."""
 import pytest
 
-from conftest import model_names, run_cb, run_json, workload_names
+from conftest import (model_names, run_cb, run_json, scaled, shape_check,
+                      workload_names)
 
 MODELS = model_names()
 WORKLOADS = workload_names()
@@ -92,24 +93,35 @@ def test_mailbox_flood_policies(model, policy, cap):
             "-p", f"policy={policy}", "--format", "json"]
     if cap:
         args += ["-p", f"capacity={cap}"]
-    p = run_cb(*args, timeout=120)
-    if p.returncode == 4:
-        pytest.skip(f"{policy} ports unsupported on {model}")
-    assert p.returncode == 0, p.stderr
     import json
-    d = json.loads(p.stdout)
-    met = d["metrics"]
-    # The workload's invariant, restated from the outside.
-    assert met["received"] == met["ops"] - met["dropped"]
-    series = d["repetitions"][0]["series"]
-    assert len(series["queue_len"]) >= 2 and len(series["rss_bytes"]) >= 2
-    if policy in ("unbounded", "fixed"):
-        assert met["dropped"] == 0
-    if policy in ("fixed", "sliding", "dropping"):
-        assert met["peak_queue_len"] <= cap
-    if policy in ("sliding", "dropping"):
-        # A 1 us consumer against free-running producers must fall behind.
-        assert met["dropped"] > 0
+
+    def measure():
+        p = run_cb(*args, timeout=120)
+        if p.returncode == 4:
+            pytest.skip(f"{policy} ports unsupported on {model}")
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    def judge(d):
+        met = d["metrics"]
+        # The workload's invariant, restated from the outside.
+        assert met["received"] == met["ops"] - met["dropped"]
+        if policy in ("unbounded", "fixed"):
+            assert met["dropped"] == 0
+        if policy in ("fixed", "sliding", "dropping"):
+            assert met["peak_queue_len"] <= cap
+        if policy in ("sliding", "dropping"):
+            # A 1 us consumer against free-running producers must fall
+            # behind.
+            assert met["dropped"] > 0
+        # The sampler is one task among busy ones (8 csp workers on the
+        # machine's CPUs): how often it wakes in a 200 ms window depends
+        # on the load, so the series is a shape check.
+        series = d["repetitions"][0]["series"]
+        n = min(len(series.get("queue_len", [])),
+                len(series.get("rss_bytes", [])))
+        return None if n >= 2 else f"{n} samples of the queue in the window"
+    shape_check(measure, judge)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -130,7 +142,7 @@ def test_more_reporters_than_a_model_lets_park(model):
     channel (1024 pending puts beside a 1024 buffer): no report may be
     refused and lost, or the coordinator would wait for ever."""
     p = run_cb("run", "-m", model, "-w", "spawn", "-p", "tasks=3000",
-               "--reps", "3", "--timeout", "60", "--format", "json",
+               "--reps", "3", "--timeout", scaled(60), "--format", "json",
                timeout=300)
     assert p.returncode == 0, p.stderr
     import json

@@ -334,7 +334,7 @@ static void probe_beside_hog(int64_t *late)
     cb_sleep(1 * MS);
     CHECK_EQ(cb_spawn(hog_main, NULL, NULL, &hog), 0);
     cb_term_t m;
-    CHECK_EQ(cb_recv(pr.report, &m, 60000 * MS), 0);
+    CHECK_EQ(cb_recv(pr.report, &m, cb_test_scaled_ns(60000 * MS)), 0);
     CHECK_EQ(cb_join(probe), 0);
     CHECK_EQ(cb_join(hog), 0);
     cb_port_free(pr.report);
@@ -353,7 +353,10 @@ static void case_reductions_bound(void)
      * ends", which the next case shows. */
     int64_t late[PROBE_WAKES];
     probe_beside_hog(late);
-    CHECK_LT(late[PROBE_WAKES - 3], HOG_MS / 3 * MS);
+    CHECK_TIMELY(late[PROBE_WAKES - 3] < HOG_MS / 3 * MS,
+                 "the probe woke %lld ms late (18th of 20) beside a %d ms "
+                 "hog",
+                 (long long)(late[PROBE_WAKES - 3] / MS), HOG_MS);
     CHECK_GT(counter("preemptions"), 0);
 }
 
@@ -604,7 +607,7 @@ static int run_case(size_t c)
     CHECK_EQ(cb_model_run(root, NULL), 0);
     if (cb_model_stop(err, sizeof err) < 0)
         CB_FAIL_("stopping actor: %s", err);
-    return 0;
+    return cb_test_exit();
 }
 
 static void check_timer_refused(void)
@@ -633,7 +636,7 @@ int main(int argc, char **argv)
         CB_FAIL_("unknown case %s", argv[1]);
     }
     check_timer_refused();
-    int failed = 0;
+    int failed = 0, inconclusive = 0;
     for (size_t c = 0; c < NCASES; c++) {
         fflush(stdout);
         pid_t pid = fork();
@@ -641,11 +644,20 @@ int main(int argc, char **argv)
             _exit(run_case(c));
         int st;
         waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        if (WIFEXITED(st) && WEXITSTATUS(st) == CB_TEST_SKIP) {
+            printf("INCONCLUSIVE %s\n", cases[c].name);
+            inconclusive++;
+        } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             printf("FAIL %s\n", cases[c].name);
             failed++;
         }
     }
-    printf("%s\n", failed ? "some cases failed" : "ok");
-    return failed ? 1 : 0;
+    printf("%s\n", failed         ? "some cases failed"
+                   : inconclusive ? "ok, some timing checks inconclusive"
+                                  : "ok");
+    if (inconclusive && !failed)
+        fprintf(stderr, "skip: inconclusive: %d timing checks failed on a "
+                        "busy machine\n",
+                inconclusive);
+    return failed ? 1 : inconclusive ? CB_TEST_SKIP : 0;
 }

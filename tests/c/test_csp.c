@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #define MS 1000000LL
-#define LONG (20000 * MS) /* "for ever" in a test that must not hang */
+/* "For ever" in a test that must not hang: a hang guard, stretched by
+ * CONCBENCH_TIMEOUT_SCALE like every timeout of the suite. */
+#define LONG cb_test_scaled_ns(20000 * MS)
 
 typedef void (*case_fn)(void);
 
@@ -426,7 +428,7 @@ static void case_timeout_channel(void)
     CHECK_EQ(cb_recv(t, &m, CB_FOREVER), -EPIPE);
     int64_t d = cb_now_ns() - t0;
     CHECK_GE(d, 30 * MS);
-    CHECK_LT(d, 10000 * MS);
+    CHECK_LT(d, cb_test_scaled_ns(10000 * MS));
     csp_port_free(t);
     /* alts over a silent channel and a timeout: the timeout's op. */
     cb_port_t *silent = chan(CB_PORT_RENDEZVOUS, 0);
@@ -682,7 +684,9 @@ static void case_fairness(void)
      * before the hogs end. */
     CHECK_EQ(csp_cfg.preempt, CSP_PREEMPT_REDUCTIONS);
     int64_t d = probe_delay();
-    CHECK_LT(d, HOG_MS * MS / 2);
+    CHECK_TIMELY(d < HOG_MS * MS / 2,
+                 "the probe waited %lld ms for a worker beside %d ms hogs",
+                 (long long)(d / MS), HOG_MS);
     CHECK_GT(counter("preemptions"), 0);
 }
 
@@ -766,16 +770,21 @@ static void case_burst_wakes_all(void)
     int pool = csp_cfg.pool;
     CHECK_LE(pool, 64);
     for (int r = 0; r < 2000; r++) {
-        burst_t b = {.n = pool, .deadline = cb_now_ns() + 2000 * MS};
+        burst_t b = {.n = pool,
+                     .deadline = cb_now_ns() + cb_test_scaled_ns(2000 * MS)};
         cb_task_t *t[64];
         for (int i = 0; i < pool; i++)
             CHECK_EQ(cb_spawn(burst_member, &b, NULL, &t[i]), 0);
         for (int i = 0; i < pool; i++)
             CHECK_EQ(cb_join(t[i]), 0);
-        if (atomic_load(&b.late))
-            CB_FAIL_("round %d: a go block of the burst waited 2 s for a "
+        /* A worker thread the kernel left unscheduled for 2 s on a
+         * saturated machine looks the same: judge it only when quiet. */
+        CHECK_TIMELY(!atomic_load(&b.late),
+                     "round %d: a go block of the burst waited 2 s for a "
                      "worker while the others held theirs",
                      r);
+        if (atomic_load(&b.late))
+            break;
     }
 }
 
@@ -904,7 +913,7 @@ static int run_case(size_t c, int argc, char **argv)
     }
     if (cb_model_stop(err, sizeof err) < 0)
         CB_FAIL_("stopping csp: %s", err);
-    return 0;
+    return cb_test_exit();
 }
 
 int main(int argc, char **argv)
@@ -921,7 +930,7 @@ int main(int argc, char **argv)
         CB_FAIL_("unknown case %s", argv[1]);
     }
     /* Every case under its parameters, each in its own process. */
-    int failed = 0;
+    int failed = 0, inconclusive = 0;
     for (size_t c = 0; c < NCASES; c++) {
         fflush(stdout);
         pid_t pid = fork();
@@ -929,11 +938,19 @@ int main(int argc, char **argv)
             _exit(run_case(c, 0, NULL));
         int st;
         waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        if (WIFEXITED(st) && WEXITSTATUS(st) == CB_TEST_SKIP) {
+            inconclusive++;
+            printf("INCONCLUSIVE %s\n", cases[c].name);
+        } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             failed++;
             printf("FAIL %s\n", cases[c].name);
         }
     }
-    printf("%zu cases, %d failed\n", NCASES, failed);
-    return failed ? 1 : 0;
+    printf("%zu cases, %d failed, %d inconclusive\n", NCASES, failed,
+           inconclusive);
+    if (inconclusive && !failed)
+        fprintf(stderr, "skip: inconclusive: %d timing checks failed on a "
+                        "busy machine\n",
+                inconclusive);
+    return failed ? 1 : inconclusive ? CB_TEST_SKIP : 0;
 }

@@ -118,12 +118,12 @@ static void case_recv_timeout(void)
     cb_term_t m;
     int64_t t0 = cb_now_ns();
     CHECK_EQ(cb_recv(p, &m, 0), -ETIMEDOUT);
-    CHECK_LT(cb_now_ns() - t0, 1000 * MS);
+    CHECK_LT(cb_now_ns() - t0, cb_test_scaled_ns(1000 * MS));
     t0 = cb_now_ns();
     CHECK_EQ(cb_recv(p, &m, 30 * MS), -ETIMEDOUT);
     int64_t waited = cb_now_ns() - t0;
     CHECK_GE(waited, 30 * MS);
-    CHECK_LT(waited, 5000 * MS);
+    CHECK_LT(waited, cb_test_scaled_ns(5000 * MS));
     cb_port_free(p);
 }
 
@@ -390,7 +390,7 @@ static void case_sleep(void)
     CHECK_EQ(cb_sleep(20 * MS), 0);
     int64_t d = cb_now_ns() - t0;
     CHECK_GE(d, 20 * MS);
-    CHECK_LT(d, 5000 * MS);
+    CHECK_LT(d, cb_test_scaled_ns(5000 * MS));
 }
 
 typedef struct io_arg {

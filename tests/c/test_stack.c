@@ -397,16 +397,15 @@ struct child_result {
 
 /*
  * How long a crashing child may take, in seconds; a sanitizer's report
- * takes well under one here.  Scaled by CB_TEST_TIMEOUT_SCALE on slow
+ * takes well under one here.  Scaled by CONCBENCH_TIMEOUT_SCALE (the
+ * suite's, which sanitizer runs set) or CB_TEST_TIMEOUT_SCALE on slow
  * machines (valgrind, emulators).
  */
 #define CHILD_TIMEOUT_S 30
 
 static int child_timeout_ms(void)
 {
-    const char *scale = getenv("CB_TEST_TIMEOUT_SCALE");
-    int k = scale != NULL ? atoi(scale) : 1;
-    return CHILD_TIMEOUT_S * 1000 * (k > 0 ? k : 1);
+    return (int)(CHILD_TIMEOUT_S * 1000 * cb_test_scale());
 }
 
 /*

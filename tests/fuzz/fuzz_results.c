@@ -2,8 +2,10 @@
 /* SPDX-FileCopyrightText: concbench authors */
 /*
  * Fuzz target: the results reader.  Any bytes, read as a runs.jsonl, must
- * give runs or an error message, never a crash, a leak or a hang; and a
- * value that parses must survive a round trip through the writer.
+ * give runs or an error message, never a crash, a leak or a hang (the
+ * schema check and the duplicate check included); the description of a
+ * file that is not a results file must be a string whatever the bytes;
+ * and a value that parses must survive a round trip through the writer.
  */
 #include "runner/json.h"
 #include "runner/results.h"
@@ -49,6 +51,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Round trip: what parses, written back, parses to the same text. */
     jv_t *v = jv_parse(buf, size, err, sizeof err);
+    /* And what is not a results file is described, whatever it holds. */
+    char what[400];
+    results_what_is(size & 1 ? "fuzz/runs.jsonl" : "fuzz/input", buf, size, v,
+                    v ? NULL : err, what, sizeof what);
+    if (!memchr(what, '\0', sizeof what))
+        abort();
     if (v) {
         char *a = NULL, *b = NULL;
         size_t alen = 0, blen = 0;
