@@ -44,6 +44,10 @@ public final class Main {
         WORKLOADS.put("supervision", Supervision::run);
     }
 
+    /* The workloads that run virtual threads with threads=virtual. */
+    static final java.util.List<String> VIRTUAL =
+        java.util.List.of("ping-pong", "spawn", "cpu-crunch", "io-fanout");
+
     /* The CPUs the runner pinned the JVM to (CONCBENCH_CPUS, passed by the
      * entry script), which -XX:ActiveProcessorCount also gives the JVM. */
     public static int cpus() {
@@ -60,7 +64,12 @@ public final class Main {
         Report r = new Report();
         try {
             Params p = new Params(args, 1);
-            WORKLOADS.get(args[0]).run(p, r);
+            boolean virtual = p.choice("threads", "platform", "platform|virtual").equals("virtual");
+            if (virtual && !VIRTUAL.contains(args[0]))
+                r.unsupported("threads=virtual: " + args[0] + " runs platform threads only "
+                              + "(virtual threads: " + String.join(", ", VIRTUAL) + ")");
+            else
+                WORKLOADS.get(args[0]).run(p, r);
         } catch (Params.BadParam e) {
             System.err.println("jvm: " + args[0] + ": " + e.getMessage());
             System.exit(2);

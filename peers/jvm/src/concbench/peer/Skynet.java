@@ -8,7 +8,7 @@
  * what a Java programmer writes instead: each inner node is a
  * RecursiveTask that forks `div` children and joins them, summing their
  * results; a leaf returns its number.  The pool has one worker per CPU
- * (parallelism = ActiveProcessorCount, or `pool=`); a worker that joins
+ * (parallelism = ActiveProcessorCount, or `pool=N` when N > 0); a worker that joins
  * a child not yet done runs queued tasks meanwhile (work stealing, "help
  * joining"), so no thread ever blocks on a node and the tree unfolds depth
  * first on each worker's deque.  A task is a heap object, not a thread:
@@ -63,7 +63,9 @@ final class Skynet {
     static void run(Params p, Report r) throws Exception {
         long leaves = p.integer("leaves", 1000000, 1, 100000000);
         long div = p.integer("div", 10, 2, 1000);
-        long pool = p.integer("pool", Main.cpus(), 1, 32767);
+        long pool = p.integer("pool", 0, 0, 32767);
+        if (pool == 0)
+            pool = Main.cpus();
         long l = leaves;
         while (l > 1 && l % div == 0)
             l /= div;
