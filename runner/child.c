@@ -46,7 +46,10 @@
  * entries aims faults at some runs only, WHERE being a model name, a
  * workload name or a workload parameter KEY=VALUE (crash@tasks=10,
  * hang@cpu-crunch), so one matrix can hold each failure beside cells
- * that succeed.
+ * that succeed.  A hung child still ends on SIGTERM, and on its runner's
+ * death (see die_with_runner).
+ *
+ * Invariant: no child outlives its runner, even one killed with SIGKILL.
  */
 #include "runner/cli.h"
 
@@ -66,6 +69,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -373,9 +377,32 @@ static void pin_all_threads(const run_spec_t *spec)
         closedir(d);
 }
 
-static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
-                                                 int fd, int errfd)
+/*
+ * A child never outlives its runner.  The kernel sends it SIGKILL when the
+ * runner dies (PR_SET_PDEATHSIG, kept across exec), and a runner that died
+ * between fork and prctl is caught by comparing the parent with the pid
+ * that forked: the child was reparented already and leaves at once.  The
+ * signal is sent when the *thread* that forked exits; the runner forks
+ * from its main thread only, which lives as long as the runner does.
+ * Handlers the runner installed (matrix turns SIGINT and SIGTERM into a
+ * stop flag) survive fork, so a hung child would have ignored SIGTERM:
+ * they go back to the defaults, and a SIGTERM ends a child as it ends
+ * any program.
+ */
+static void die_with_runner(pid_t runner)
 {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != runner)
+        _exit(EXIT_RUN_ERROR);
+}
+
+static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
+                                                 pid_t runner, int fd,
+                                                 int errfd)
+{
+    die_with_runner(runner);
     if (spec->own_group)
         setpgid(0, 0);
     if (errfd >= 0 && dup2(errfd, STDERR_FILENO) >= 0)
@@ -698,6 +725,7 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     fflush(stdout);
     fflush(stderr);
     int64_t t0 = rt_now_ns();
+    pid_t runner = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         out->outcome = REP_ERROR;
@@ -710,7 +738,7 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(spec, fds[1], errfd);
+        child_main(spec, runner, fds[1], errfd);
     }
     if (spec->own_group)
         setpgid(pid, pid); /* both sides set it: no race with exec/kill */
@@ -793,9 +821,11 @@ pid_t spawn(char *const argv[], int errfd, bool quiet, bool own_group)
 {
     fflush(stdout);
     fflush(stderr);
+    pid_t runner = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    die_with_runner(runner);
     if (quiet) {
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0)
