@@ -910,6 +910,26 @@ static int write_machine(const matrix_opts_t *o)
     return outfile_commit(f, tmp, path);
 }
 
+/*
+ * Whether runs.jsonl holds no complete record: empty, or cut inside its
+ * header line (a disk that filled, or a kill, at the very start).  Such a
+ * file is started afresh by a plain run and by --resume alike; refusing
+ * it would block both for want of a single result.
+ */
+static bool holds_no_record(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char buf[4096];
+    size_t n;
+    bool line = false;
+    while (!line && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        line = memchr(buf, '\n', n) != NULL;
+    fclose(f);
+    return !line;
+}
+
 static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                       slot_t *slots, size_t nslots)
 {
@@ -919,6 +939,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     snprintf(path, sizeof path, "%s/runs.jsonl", o->out);
     size_t ndone = 0;
     bool exists = access(path, F_OK) == 0;
+    if (exists && holds_no_record(path)) {
+        if (truncate(path, 0) < 0)
+            return bad("cannot write %s: %s", path, strerror(errno));
+        exists = false;
+    }
     if (exists && !o->resume)
         return bad("%s already holds results; --resume continues them, or "
                    "choose another -o%s",
@@ -928,9 +953,12 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0)
         return bad("cannot write %s: %s", path, strerror(errno));
-    if (!exists && write_header(fd, o, cells, ncells) < 0) {
+    int hrc;
+    if (!exists && (hrc = write_header(fd, o, cells, ncells)) < 0) {
         close(fd);
-        return bad("cannot write %s: %s", path, strerror(errno));
+        /* Leave no file that holds nothing (a full disk, say). */
+        unlink(path);
+        return bad("cannot write %s: %s", path, strerror(-hrc));
     }
     if (write_machine(o) < 0) {
         close(fd);
@@ -1028,8 +1056,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         }
         rep_result_free(r);
         if (wrc < 0) {
-            fprintf(stderr, "\nconcbench: matrix: writing %s: %s\n", path,
-                    strerror(-wrc));
+            fprintf(stderr,
+                    "\nconcbench: matrix: writing %s: %s; this repetition "
+                    "is not recorded: make room, then --resume runs it "
+                    "and the rest\n",
+                    path, strerror(-wrc));
             free(r);
             close(fd);
             return EXIT_RUN_ERROR;

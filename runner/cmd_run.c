@@ -9,19 +9,27 @@
  * against the machine before anything is allocated: the workload estimates
  * its tasks, bytes and file descriptors from the parameters alone, the
  * model says what a task costs, and a run that cannot fit is refused with
- * the arithmetic in the message.
+ * the arithmetic in the message.  So is the output: -o FILE must name a
+ * file that can be created in a folder that exists, checked by creating
+ * the temporary file the result will go through, because a result lost
+ * after a long run is the worst way to learn that.  A finished result is
+ * never discarded: when FILE cannot be written after all (the folder went
+ * away, the disk filled), it goes to a file in $TMPDIR, or to stdout, and
+ * the message names where.
  */
 #include "runner/cli.h"
 #include "runner/json.h"
 
 #include "runtime/topo.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char run_usage[] =
@@ -176,6 +184,21 @@ int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether -o FILE can be written: 0, or EXIT_USAGE with the reason. */
+static int check_output(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return usage_error("run: -o %s is a folder; name a file", path);
+    char tmp[4096];
+    FILE *f = outfile_open(path, tmp, sizeof tmp);
+    if (!f)
+        return usage_error("run: cannot write %s: %s", path, strerror(errno));
+    fclose(f);
+    unlink(tmp);
+    return 0;
+}
+
 static int check_sizes(const run_opts_t *o)
 {
     char err[512] = "";
@@ -313,6 +336,8 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
         for (int i = 0; i < o->spec.ncpus; i++)
             o->spec.cpus[i] = rt_topo_pu_os_index(i);
     }
+    if (o->output && check_output(o->output))
+        return EXIT_USAGE;
     return check_sizes(o);
 }
 
@@ -691,6 +716,17 @@ static void write_table(FILE *f, const run_opts_t *o, const agg_t *a,
                 human(med_counter(a, ref->counters[i].name), b1, sizeof b1));
 }
 
+static void write_result(FILE *out, const run_opts_t *o, const agg_t *a,
+                         const agg_t *all)
+{
+    if (o->format == FMT_JSON)
+        write_json(out, o, a, all);
+    else if (o->format == FMT_CSV)
+        write_csv(out, o, all);
+    else
+        write_table(out, o, a, all);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts_t *o = calloc(1, sizeof *o);
@@ -725,22 +761,46 @@ int cmd_run(int argc, char **argv)
 
     FILE *out = stdout;
     char tmp[4096];
-    if (o->output && !(out = outfile_open(o->output, tmp, sizeof tmp))) {
-        usage_error("run: cannot write %s", o->output);
-        rc = EXIT_USAGE;
-        goto done;
+    bool written = false;
+    if (o->output && (out = outfile_open(o->output, tmp, sizeof tmp))) {
+        write_result(out, o, &a, &all);
+        written = outfile_commit(out, tmp, o->output) == 0;
     }
-    if (o->format == FMT_JSON)
-        write_json(out, o, &a, &all);
-    else if (o->format == FMT_CSV)
-        write_csv(out, o, &all);
-    else
-        write_table(out, o, &a, &all);
-    if (o->output && outfile_commit(out, tmp, o->output) < 0) {
-        usage_error("run: writing %s failed", o->output);
+    if (o->output && !written) {
+        /* Checked before the run, lost since: keep the result anyway. */
+        int why = errno;
+        const char *dir = getenv("TMPDIR");
+        char alt[4096];
+        snprintf(alt, sizeof alt, "%s/concbench-run-XXXXXX",
+                 dir && dir[0] ? dir : "/tmp");
+        int fd = mkstemp(alt);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (f) {
+            write_result(f, o, &a, &all);
+            if (fflush(f) != 0 || ferror(f)) {
+                unlink(alt);
+                fd = -1;
+            }
+            fclose(f);
+        } else if (fd >= 0) {
+            close(fd);
+            unlink(alt);
+            fd = -1;
+        }
+        if (fd >= 0) {
+            usage_error("run: writing %s failed (%s); the result is in %s",
+                        o->output, strerror(why), alt);
+        } else {
+            usage_error("run: writing %s failed (%s); the result follows "
+                        "on stdout",
+                        o->output, strerror(why));
+            write_result(stdout, o, &a, &all);
+        }
         rc = EXIT_RUN_ERROR;
         goto done;
     }
+    if (!o->output)
+        write_result(stdout, o, &a, &all);
     const char *reason;
     switch (overall(&all, &reason)) {
     case REP_OK:
