@@ -235,6 +235,16 @@ typedef struct cb_model {
     cb_term_t (*recv_mark)(cb_port_t *p);
     int (*recv_match_ref)(cb_port_t *p, cb_term_t ref, cb_match_fn match,
                           void *ctx, cb_term_t *out, int64_t timeout_ns);
+
+    /* OS threads the model runs to keep `tasks` tasks alive at once on
+     * ncpus PUs, each of them possibly blocked (waiting for a go signal,
+     * parked in a receive): one per task for `threads`, one per blocked
+     * task up to a cap for an executor, the schedulers for a green model.
+     * -1 when no number of threads the model may start can hold them
+     * (an executor's max_threads), with that cap in *most.  The runner
+     * checks the answer against the kernel's limits before the run. */
+    int64_t (*threads_for)(const cb_param_set_t *params, int ncpus,
+                           int64_t tasks, int64_t *most);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */

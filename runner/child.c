@@ -17,7 +17,7 @@
  *     counter NAME VALUE
  *     placement SAMPLES MIGRATIONS THREADS VCSW IVCSW START END CPUS
  *     window OPEN_NS LENGTH_NS
- *     outcome ok|failed|unsupported|error REASON...
+ *     outcome ok|failed|unsupported|resource|error REASON...
  *
  * A child that dies before its outcome line is "crashed" (with the signal
  * or its exit status); one that outlives the timeout is killed and
@@ -80,6 +80,7 @@ const char *rep_outcome_name(rep_outcome_t o)
         [REP_UNSUPPORTED] = "unsupported", [REP_ERROR] = "error",
         [REP_CRASHED] = "crashed", [REP_TIMEOUT] = "timeout",
         [REP_OOM] = "oom",         [REP_SKIPPED] = "skipped",
+        [REP_RESOURCE] = "resource",
     };
     return names[o];
 }
@@ -484,7 +485,10 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
         snprintf(why, sizeof why, "%s", reason);
         one_line(why);
         fprintf(f, "outcome %s %s\n",
-                o == CB_OUTCOME_FAILED ? "failed" : "unsupported", why);
+                o == CB_OUTCOME_FAILED        ? "failed"
+                : o == CB_OUTCOME_UNSUPPORTED ? "unsupported"
+                                              : "resource",
+                why);
     } else if (stop_rc < 0) {
         one_line(err);
         fprintf(f, "outcome error stopping the model: %s\n", err);
@@ -536,6 +540,7 @@ static void parse_line(rep_result_t *r, char *line, bool *have_outcome)
         } map[] = {{"ok", REP_OK},
                    {"failed", REP_FAILED},
                    {"unsupported", REP_UNSUPPORTED},
+                   {"resource", REP_RESOURCE},
                    {"error", REP_ERROR}};
         r->outcome = REP_ERROR;
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

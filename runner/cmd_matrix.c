@@ -119,8 +119,10 @@ static const char matrix_usage[] =
     "\n"
     "Exit: 0 every cell ran (or is unsupported), 1 a repetition crashed, "
     "hung,\nran out of memory or could not run, 2 usage, 3 a workload's "
-    "invariant\nbroke, 130 interrupted (what finished is kept; --resume "
-    "continues).\n";
+    "invariant\nbroke, 5 a cell needs more threads, process ids, "
+    "descriptors or memory\nthan the machine allows (recorded as "
+    "\"resource\", not run) or ran out of them,\n130 interrupted (what "
+    "finished is kept; --resume continues).\n";
 
 #define MAX_MODELS 64
 #define MAX_WORKLOADS 256
@@ -134,6 +136,9 @@ typedef struct cell {
     char id[1024];
     char label[512]; /* model, workload and the swept values */
     double est_s;
+    /* Why the machine cannot run it (run_check_sizes): its repetitions
+     * are recorded as "resource" without a child; empty when it fits. */
+    char refused[512];
 } cell_t;
 
 typedef struct slot {
@@ -599,7 +604,10 @@ static int add_cells(expand_t *e, const cb_model_t *m, const cb_workload_t *w)
         s.workload = w;
         s.workload_params = c->wp;
         s.model_params = c->mp;
-        if (run_check_sizes(&s, err, sizeof err))
+        int fit = run_check_sizes(&s, err, sizeof err);
+        if (fit == EXIT_RESOURCE)
+            snprintf(c->refused, sizeof c->refused, "%s", err);
+        else if (fit)
             return bad("cell %s: %s", c->label, err);
         if (cell_id(c) < 0)
             return bad("cell %s: cannot name it%s", c->label, "");
@@ -1024,6 +1032,13 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                      "not run: the time budget (--max-time %.0f s) was "
                      "spent; --resume runs it",
                      o->max_time_s);
+        } else if (c->refused[0]) {
+            memset(r, 0, sizeof *r);
+            r->index = s->rep;
+            r->warmup = s->warmup;
+            r->outcome = REP_RESOURCE;
+            snprintf(r->reason, sizeof r->reason, "not run: %.490s",
+                     c->refused);
         } else if (o->instructions && c->workload->no_instruction_count) {
             memset(r, 0, sizeof *r);
             r->index = s->rep;
@@ -1047,8 +1062,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         if (!s->warmup) {
             if (r->outcome == REP_FAILED)
                 worst = EXIT_INVARIANT;
+            else if (r->outcome == REP_RESOURCE && worst == EXIT_OK)
+                worst = EXIT_RESOURCE;
             else if (r->outcome != REP_OK && r->outcome != REP_UNSUPPORTED &&
-                     r->outcome != REP_SKIPPED && worst == EXIT_OK)
+                     r->outcome != REP_SKIPPED && r->outcome != REP_RESOURCE &&
+                     (worst == EXIT_OK || worst == EXIT_RESOURCE))
                 worst = EXIT_RUN_ERROR;
             if (r->outcome != REP_OK && r->outcome != REP_UNSUPPORTED &&
                 r->outcome != REP_SKIPPED)

@@ -60,7 +60,9 @@ static const char run_usage[] =
     "  -o, --output FILE      write there (atomically) instead of stdout\n"
     "\n"
     "Exit: 0 ok, 1 crashed/timed out/could not run, 2 usage, 3 invariant\n"
-    "broken, 4 unsupported by the model.\n";
+    "broken, 4 unsupported by the model, 5 out of a resource (threads,\n"
+    "process ids, file descriptors, memory: refused before the run when\n"
+    "the estimate does not fit the kernel's limits).\n";
 
 typedef enum { FMT_TABLE, FMT_JSON, FMT_CSV } format_t;
 
@@ -161,7 +163,7 @@ int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
                  need / 1048576.0, est.tasks, per_task, s->model->name,
                  (double)est.bytes / 1048576.0, s->workload->name,
                  (double)avail / 1048576.0);
-        return EXIT_USAGE;
+        return EXIT_RESOURCE;
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -178,8 +180,33 @@ int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
                      " file descriptors but the limit is %llu (ulimit -n); "
                      "lower the sizes",
                      est.fds, (unsigned long long)rl.rlim_cur);
-            return EXIT_USAGE;
+            return EXIT_RESOURCE;
         }
+    }
+    /* Threads: the model's cap first, then the kernel's (runner/limits.c).
+     * A few more for the runner's own: the child's placement sampler, a
+     * sanitizer's background thread. */
+    int64_t most = 0;
+    int64_t threads = s->model->threads_for(&s->model_params, s->ncpus,
+                                            est.tasks, &most);
+    if (threads < 0) {
+        snprintf(err, errlen,
+                 "%s keeps %" PRId64 " tasks alive at once, each of which "
+                 "may block and so hold a thread, but %s starts at most %" PRId64
+                 " threads (-p max_threads); raise max_threads or lower "
+                 "the sizes",
+                 s->workload->name, est.tasks, s->model->name, most);
+        return EXIT_RESOURCE;
+    }
+    char which[200];
+    int64_t left = limits_threads_left(which, sizeof which);
+    if (left >= 0 && threads + 8 > left) {
+        snprintf(err, errlen,
+                 "this run needs %" PRId64 " threads (%" PRId64
+                 " tasks on %s) but only %" PRId64
+                 " more can be started here (%s); lower the sizes",
+                 threads, est.tasks, s->model->name, left, which);
+        return EXIT_RESOURCE;
     }
     return 0;
 }
@@ -202,9 +229,13 @@ static int check_output(const char *path)
 static int check_sizes(const run_opts_t *o)
 {
     char err[512] = "";
-    if (run_check_sizes(&o->spec, err, sizeof err))
-        return usage_error("run: %s", err);
-    return 0;
+    int rc = run_check_sizes(&o->spec, err, sizeof err);
+    if (rc == EXIT_RESOURCE)
+        fprintf(stderr, "concbench: run: %s on %s: out of a resource: %s\n",
+                o->spec.workload->name, o->spec.model->name, err);
+    else if (rc)
+        usage_error("run: %s", err);
+    return rc;
 }
 
 static int parse_args(int argc, char **argv, run_opts_t *o)
@@ -426,7 +457,8 @@ static rep_outcome_t overall(const agg_t *a, const char **reason)
     static const int rank[] = {[REP_OK] = 0,      [REP_UNSUPPORTED] = 1,
                                [REP_FAILED] = 4,  [REP_ERROR] = 2,
                                [REP_CRASHED] = 3, [REP_TIMEOUT] = 3,
-                               [REP_OOM] = 3,     [REP_SKIPPED] = 1};
+                               [REP_OOM] = 3,     [REP_SKIPPED] = 1,
+                               [REP_RESOURCE] = 3};
     rep_outcome_t worst = REP_OK;
     *reason = NULL;
     for (int i = 0; i < a->nreps; i++)
@@ -811,6 +843,9 @@ int cmd_run(int argc, char **argv)
         break;
     case REP_UNSUPPORTED:
         rc = EXIT_UNSUPPORTED;
+        break;
+    case REP_RESOURCE:
+        rc = EXIT_RESOURCE;
         break;
     default:
         rc = EXIT_RUN_ERROR;

@@ -101,7 +101,7 @@ static void run(cb_wl_ctx_t *ctx)
     if (rc == 0)
         rc = cb_spawn(pong_main, &pg, NULL, &t);
     if (rc < 0) {
-        cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
+        cb_wl_error(ctx, rc, "setting up");
         goto out;
     }
     /* One warm-up round, so pong is running and parked in its receive. */

@@ -307,6 +307,14 @@ static size_t actor_task_cost(const cb_param_set_t *params)
     return sizeof(cb_task_t) + 4096;
 }
 
+static int64_t actor_threads_for(const cb_param_set_t *params, int ncpus,
+                                 int64_t tasks, int64_t *most)
+{
+    /* One scheduler thread per PU, whatever the number of processes. */
+    (void)params, (void)tasks, (void)most;
+    return ncpus > 0 ? ncpus : 1;
+}
+
 static uint64_t actor_task_id(const cb_task_t *t)
 {
     return t ? t->id : 0;
@@ -361,4 +369,5 @@ const cb_model_t cb_model_actor = {
     .cells_read = actor_cells_read,
     .recv_mark = actor_recv_mark,
     .recv_match_ref = actor_recv_match_ref,
+    .threads_for = actor_threads_for,
 };

@@ -223,6 +223,15 @@ static size_t csp_task_cost(const cb_param_set_t *params)
     return 4096 + sizeof(cb_task_t) + sizeof(csp_handler_t) + 256;
 }
 
+static int64_t csp_threads_for(const cb_param_set_t *params, int ncpus,
+                               int64_t tasks, int64_t *most)
+{
+    /* The go pool and the timer thread, whatever the number of go blocks
+     * (a `thread` task is one more, but workloads spawn go blocks). */
+    (void)ncpus, (void)tasks, (void)most;
+    return cb_params_int(params, "pool") + 1;
+}
+
 const cb_model_t cb_model_csp = {
     .name = "csp",
     .stands_for = "Clojure core.async go blocks and channels (Go's "
@@ -258,4 +267,5 @@ const cb_model_t cb_model_csp = {
     .cell_free = csp_cell_free,
     .cells_update = csp_cells_update,
     .cells_read = csp_cells_read,
+    .threads_for = csp_threads_for,
 };

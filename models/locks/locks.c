@@ -253,4 +253,5 @@ const cb_model_t cb_model_locks = {
     .cell_free = locks_cell_free,
     .cells_update = locks_cells_update,
     .cells_read = locks_cells_read,
+    .threads_for = cb_pool_threads_for,
 };

@@ -317,4 +317,5 @@ const cb_model_t cb_model_stm = {
     .cell_free = stm_cell_free,
     .cells_update = stm_cells_update,
     .cells_read = stm_cells_read,
+    .threads_for = cb_pool_threads_for,
 };

@@ -355,6 +355,14 @@ static size_t threads_task_cost(const cb_param_set_t *params)
     return 32 * 1024;
 }
 
+static int64_t threads_threads_for(const cb_param_set_t *params, int ncpus,
+                                   int64_t tasks, int64_t *most)
+{
+    /* One kernel thread per task, the root's being the caller's. */
+    (void)params, (void)ncpus, (void)most;
+    return tasks;
+}
+
 /* ---- waiting ---- */
 
 static int threads_sleep(int64_t ns)
@@ -435,4 +443,5 @@ const cb_model_t cb_model_threads = {
     .cells_read = threads_cells_read,
     .recv_mark = cb_model_plain_recv_mark,
     .recv_match_ref = cb_model_no_recv_match_ref,
+    .threads_for = threads_threads_for,
 };
