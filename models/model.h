@@ -87,7 +87,8 @@ typedef struct cb_cell cb_cell_t;
     X(EDEADLK, "deadlock detected")                                            \
     X(EBUSY, "too many pending operations")                                    \
     X(ESRCH, "no such task")                                                   \
-    X(EMFILE, "too many open files")
+    X(EMFILE, "too many open files")                                           \
+    X(ENOLCK, "more locks held at once than this build allows")
 
 const char *cb_strerror(int err);
 

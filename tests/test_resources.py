@@ -108,3 +108,38 @@ def test_matrix_records_the_cell_that_cannot_fit(tmp_path):
     assert "max_threads" in by_tasks[2000]["reason"]
     cells = (out / "cells.csv").read_text().splitlines()
     assert "resource" in cells[0]
+
+
+def tsan_build():
+    from conftest import BUILD
+    cache = BUILD / "CMakeCache.txt"
+    return cache.exists() and any(
+        line.startswith("CB_SANITIZE:") and "thread" in line
+        for line in cache.read_text().splitlines())
+
+
+@pytest.mark.parametrize("model", [m for m in ("threads", "locks")
+                                   if m in MODELS])
+def test_an_audit_past_tsans_lock_limit_is_a_resource(model, monkeypatch):
+    """TSan's deadlock detector holds 64 locks per thread and aborts the
+    process at the 65th; a TSan build refuses such an audit instead."""
+    tsan = os.environ.get("TSAN_OPTIONS", "")
+    monkeypatch.setenv("TSAN_OPTIONS", (tsan + ":" if tsan else "")
+                       + "detect_deadlocks=1")
+    p = run_cb("run", "-m", model, "-w", "bank", "--quick",
+               "-p", "accounts=100", "-p", "ops=200", "--format", "json")
+    d = json.loads(p.stdout)
+    if tsan_build():
+        assert p.returncode == 5, p.stderr
+        assert d["outcome"] == "resource" and "locks" in d["reason"], d
+    else:
+        assert p.returncode == 0 and d["metrics"]["torn_audits"] == 0
+
+
+def test_sizes_past_tsans_memory_are_refused_at_once():
+    if not tsan_build():
+        pytest.skip("the limit of a ThreadSanitizer build")
+    # 1.1 M tasks at some 0.85 MB of TSan state each: refused, not paged.
+    p = run_cb("run", "-m", "actor", "-w", "skynet", timeout=60)
+    assert p.returncode == 5, p.stderr
+    assert "ThreadSanitizer" in p.stderr

@@ -213,7 +213,7 @@ void cb_wl_fail(cb_wl_ctx_t *c, const char *fmt, ...)
 static bool out_of_resource(int err)
 {
     return err == -EAGAIN || err == -ENOMEM || err == -EMFILE ||
-           err == -ENFILE;
+           err == -ENFILE || err == -ENOLCK;
 }
 
 static void judge(cb_wl_ctx_t *c, int err, const char *what)

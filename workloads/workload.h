@@ -85,7 +85,7 @@ __attribute__((format(printf, 2, 3))) void cb_wl_fail(cb_wl_ctx_t *ctx,
 void cb_wl_unsupported(cb_wl_ctx_t *ctx, const char *what, int err);
 /* What failed and the model's error, judged by the error: -ENOTSUP is
  * unsupported; -EAGAIN (no thread could be started), -ENOMEM, -EMFILE and
- * -ENFILE are out of a resource; anything else breaks the run's
+ * -ENFILE (and -ENOLCK, locks a build can hold) are out of a resource; anything else breaks the run's
  * invariant.  cb_wl_unsupported sends the resource errors to their
  * outcome too. */
 __attribute__((format(printf, 3, 4))) void
