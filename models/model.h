@@ -93,7 +93,8 @@ typedef struct cb_cell cb_cell_t;
     X(EBUSY, "too many pending operations")                                    \
     X(ESRCH, "no such task")                                                   \
     X(EMFILE, "too many open files")                                           \
-    X(ECANCELED, "transaction gave up at its retry limit")
+    X(ECANCELED, "transaction gave up at its retry limit")                     \
+    X(ENOLCK, "more locks held at once than this build allows")
 
 const char *cb_strerror(int err);
 
@@ -280,6 +281,15 @@ typedef struct cb_model {
      * cb_cells_update_reading. */
     int (*cells_update_reading)(cb_cell_t **cells, size_t n, size_t nwrite,
                                 cb_cells_fn fn, void *arg);
+    /* OS threads the model runs to keep `tasks` tasks alive at once on
+     * ncpus PUs, each of them possibly blocked (waiting for a go signal,
+     * parked in a receive): one per task for `threads`, one per blocked
+     * task up to a cap for an executor, the schedulers for a green model.
+     * -1 when no number of threads the model may start can hold them
+     * (an executor's max_threads), with that cap in *most.  The runner
+     * checks the answer against the kernel's limits before the run. */
+    int64_t (*threads_for)(const cb_param_set_t *params, int ncpus,
+                           int64_t tasks, int64_t *most);
 } cb_model_t;
 
 /* ---- registry (models/model.c) ---- */

@@ -103,6 +103,38 @@ size_t cb_pool_task_cost(const cb_param_set_t *params)
     return 32 * 1024;
 }
 
+/*
+ * How many tasks the pool can hold blocked at once.  A blocked task keeps
+ * its thread, as on the JVM, so with compensation each one past the core
+ * threads needs a spare, up to max_threads; past that the JVM refuses the
+ * block (ForkJoinPool.tryCompensate throws RejectedExecutionException,
+ * "Thread limit exceeded replacing blocked worker": openjdk/jdk,
+ * src/java.base/share/classes/java/util/concurrent/ForkJoinPool.java)
+ * and here the queued tasks would wait for ever behind the blocked ones.
+ * So a run that keeps more tasks alive (a workload's estimate) than
+ * max_threads is refused before it starts, at once, with the cap named,
+ * instead of hanging until the runner's timeout.  Without compensation
+ * the pool is fixed at `pool` threads and starving is the point of that
+ * setting (the fixed pool's pathology): nothing is refused.
+ */
+int64_t cb_pool_threads_for(const cb_param_set_t *params, int ncpus,
+                            int64_t tasks, int64_t *most)
+{
+    int64_t core = cb_params_int(params, "pool");
+    if (core == 0)
+        core = ncpus > 0 ? ncpus : 1;
+    if (strcmp(cb_params_str(params, "compensate"), "on") != 0)
+        return core;
+    int64_t cap = cb_params_int(params, "max_threads");
+    /* The root runs on the caller's thread, not the pool's. */
+    int64_t blocked = tasks > 0 ? tasks - 1 : 0;
+    if (blocked > cap) {
+        *most = cap;
+        return -1;
+    }
+    return blocked > core ? blocked : core;
+}
+
 int cb_pool_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,
                   cb_task_t **out)
 {

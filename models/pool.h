@@ -61,6 +61,9 @@ rt_exec_t *cb_pool_exec(void);
 /* The executor's counters (threads, spares, tasks, blocking). */
 size_t cb_pool_counters(cb_counter_t *out, size_t max);
 size_t cb_pool_task_cost(const cb_param_set_t *params);
+/* The threads_for slot: a blocked task holds a thread (see pool.c). */
+int64_t cb_pool_threads_for(const cb_param_set_t *params, int ncpus,
+                            int64_t tasks, int64_t *most);
 
 /* Task slots of the model table. */
 int cb_pool_spawn(cb_task_fn fn, void *arg, const cb_spawn_opts_t *opts,

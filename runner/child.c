@@ -17,7 +17,7 @@
  *     counter NAME VALUE
  *     placement SAMPLES MIGRATIONS THREADS VCSW IVCSW START END CPUS
  *     window OPEN_NS LENGTH_NS
- *     outcome ok|failed|unsupported|error REASON...
+ *     outcome ok|failed|unsupported|resource|error REASON...
  *
  * A child that dies before its outcome line is "crashed" (with the signal
  * or its exit status); one that outlives the timeout is killed and
@@ -46,7 +46,10 @@
  * entries aims faults at some runs only, WHERE being a model name, a
  * workload name or a workload parameter KEY=VALUE (crash@tasks=10,
  * hang@cpu-crunch), so one matrix can hold each failure beside cells
- * that succeed.
+ * that succeed.  A hung child still ends on SIGTERM, and on its runner's
+ * death (see die_with_runner).
+ *
+ * Invariant: no child outlives its runner, even one killed with SIGKILL.
  */
 #include "runner/cli.h"
 
@@ -66,6 +69,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +80,7 @@ const char *rep_outcome_name(rep_outcome_t o)
         [REP_UNSUPPORTED] = "unsupported", [REP_ERROR] = "error",
         [REP_CRASHED] = "crashed", [REP_TIMEOUT] = "timeout",
         [REP_OOM] = "oom",         [REP_SKIPPED] = "skipped",
+        [REP_RESOURCE] = "resource",
     };
     return names[o];
 }
@@ -387,9 +392,32 @@ static void pin_all_threads(const run_spec_t *spec)
         closedir(d);
 }
 
-static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
-                                                 int fd, int errfd)
+/*
+ * A child never outlives its runner.  The kernel sends it SIGKILL when the
+ * runner dies (PR_SET_PDEATHSIG, kept across exec), and a runner that died
+ * between fork and prctl is caught by comparing the parent with the pid
+ * that forked: the child was reparented already and leaves at once.  The
+ * signal is sent when the *thread* that forked exits; the runner forks
+ * from its main thread only, which lives as long as the runner does.
+ * Handlers the runner installed (matrix turns SIGINT and SIGTERM into a
+ * stop flag) survive fork, so a hung child would have ignored SIGTERM:
+ * they go back to the defaults, and a SIGTERM ends a child as it ends
+ * any program.
+ */
+static void die_with_runner(pid_t runner)
 {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != runner)
+        _exit(EXIT_RUN_ERROR);
+}
+
+static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
+                                                 pid_t runner, int fd,
+                                                 int errfd)
+{
+    die_with_runner(runner);
     if (spec->own_group)
         setpgid(0, 0);
     if (errfd >= 0 && dup2(errfd, STDERR_FILENO) >= 0)
@@ -473,7 +501,10 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
         snprintf(why, sizeof why, "%s", reason);
         one_line(why);
         fprintf(f, "outcome %s %s\n",
-                o == CB_OUTCOME_FAILED ? "failed" : "unsupported", why);
+                o == CB_OUTCOME_FAILED        ? "failed"
+                : o == CB_OUTCOME_UNSUPPORTED ? "unsupported"
+                                              : "resource",
+                why);
     } else if (stop_rc < 0) {
         one_line(err);
         fprintf(f, "outcome error stopping the model: %s\n", err);
@@ -525,6 +556,7 @@ static void parse_line(rep_result_t *r, char *line, bool *have_outcome)
         } map[] = {{"ok", REP_OK},
                    {"failed", REP_FAILED},
                    {"unsupported", REP_UNSUPPORTED},
+                   {"resource", REP_RESOURCE},
                    {"error", REP_ERROR}};
         r->outcome = REP_ERROR;
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -714,6 +746,7 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     fflush(stdout);
     fflush(stderr);
     int64_t t0 = rt_now_ns();
+    pid_t runner = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         out->outcome = REP_ERROR;
@@ -726,7 +759,7 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(spec, fds[1], errfd);
+        child_main(spec, runner, fds[1], errfd);
     }
     if (spec->own_group)
         setpgid(pid, pid); /* both sides set it: no race with exec/kill */
@@ -809,9 +842,11 @@ pid_t spawn(char *const argv[], int errfd, bool quiet, bool own_group)
 {
     fflush(stdout);
     fflush(stderr);
+    pid_t runner = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    die_with_runner(runner);
     if (quiet) {
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0)

@@ -10,6 +10,8 @@
  *   2  usage: unknown name, malformed or out-of-range argument
  *   3  a workload's invariant broke (the result is not a result)
  *   4  the model does not support what the workload needs
+ *   5  out of a resource (threads, process ids, file descriptors, memory):
+ *      found from the estimate before the run, or met during it
  */
 #ifndef CB_RUNNER_CLI_H
 #define CB_RUNNER_CLI_H
@@ -28,6 +30,7 @@ enum {
     EXIT_USAGE = 2,
     EXIT_INVARIANT = 3,
     EXIT_UNSUPPORTED = 4,
+    EXIT_RESOURCE = 5,
 };
 
 int cmd_list(int argc, char **argv);
@@ -62,6 +65,7 @@ typedef enum rep_outcome {
     REP_TIMEOUT,
     REP_OOM,         /* resident memory went over the cap: killed */
     REP_SKIPPED,     /* not run: the matrix's time budget ran out */
+    REP_RESOURCE,    /* out of threads, pids, fds or memory (or would be) */
     REP_OUTCOME_COUNT
 } rep_outcome_t;
 
@@ -158,9 +162,13 @@ pid_t spawn(char *const argv[], int errfd, bool quiet, bool own_group);
 int spawn_wait(pid_t pid);
 const rep_metric_t *rep_metric_find(const rep_result_t *r, const char *name);
 
-/* Refuse a run that cannot fit this machine (memory, file descriptors):
- * EXIT_USAGE with the arithmetic in err, or 0. */
+/* Refuse a run that cannot fit this machine (memory, file descriptors,
+ * threads): EXIT_RESOURCE with the arithmetic in err, EXIT_USAGE for
+ * parameters that make no sense together, or 0. */
 int run_check_sizes(const run_spec_t *s, char *err, size_t errlen);
+/* Threads this process may still start (runner/limits.c), and in which
+ * the binding limit named; -1 when no limit could be read. */
+int64_t limits_threads_left(char *which, size_t len);
 /* Memory the kernel says is available now, in bytes. */
 int64_t mem_available_bytes(void);
 

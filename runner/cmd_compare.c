@@ -231,7 +231,8 @@ static const res_cell_t *find_cell(const res_summary_t *s, const char *id)
 static size_t bad_runs(const res_cell_t *c)
 {
     return c->counts[REP_FAILED] + c->counts[REP_CRASHED] +
-           c->counts[REP_TIMEOUT] + c->counts[REP_OOM] + c->counts[REP_ERROR];
+           c->counts[REP_TIMEOUT] + c->counts[REP_OOM] + c->counts[REP_ERROR] +
+           c->counts[REP_RESOURCE];
 }
 
 typedef struct rows {

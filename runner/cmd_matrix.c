@@ -120,8 +120,10 @@ static const char matrix_usage[] =
     "\n"
     "Exit: 0 every cell ran (or is unsupported), 1 a repetition crashed, "
     "hung,\nran out of memory or could not run, 2 usage, 3 a workload's "
-    "invariant\nbroke, 130 interrupted (what finished is kept; --resume "
-    "continues).\n";
+    "invariant\nbroke, 5 a cell needs more threads, process ids, "
+    "descriptors or memory\nthan the machine allows (recorded as "
+    "\"resource\", not run) or ran out of them,\n130 interrupted (what "
+    "finished is kept; --resume continues).\n";
 
 #define MAX_MODELS 64
 #define MAX_WORKLOADS 256
@@ -135,6 +137,9 @@ typedef struct cell {
     char id[1024];
     char label[512]; /* model, workload and the swept values */
     double est_s;
+    /* Why the machine cannot run it (run_check_sizes): its repetitions
+     * are recorded as "resource" without a child; empty when it fits. */
+    char refused[512];
 } cell_t;
 
 typedef struct slot {
@@ -611,7 +616,10 @@ static int add_cells(expand_t *e, const cb_model_t *m, const cb_workload_t *w)
         s.workload = w;
         s.workload_params = c->wp;
         s.model_params = c->mp;
-        if (run_check_sizes(&s, err, sizeof err))
+        int fit = run_check_sizes(&s, err, sizeof err);
+        if (fit == EXIT_RESOURCE)
+            snprintf(c->refused, sizeof c->refused, "%s", err);
+        else if (fit)
             return bad("cell %s: %s", c->label, err);
         if (cell_id(c) < 0)
             return bad("cell %s: cannot name it%s", c->label, "");
@@ -922,6 +930,26 @@ static int write_machine(const matrix_opts_t *o)
     return outfile_commit(f, tmp, path);
 }
 
+/*
+ * Whether runs.jsonl holds no complete record: empty, or cut inside its
+ * header line (a disk that filled, or a kill, at the very start).  Such a
+ * file is started afresh by a plain run and by --resume alike; refusing
+ * it would block both for want of a single result.
+ */
+static bool holds_no_record(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char buf[4096];
+    size_t n;
+    bool line = false;
+    while (!line && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        line = memchr(buf, '\n', n) != NULL;
+    fclose(f);
+    return !line;
+}
+
 static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                       slot_t *slots, size_t nslots)
 {
@@ -931,6 +959,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     snprintf(path, sizeof path, "%s/runs.jsonl", o->out);
     size_t ndone = 0;
     bool exists = access(path, F_OK) == 0;
+    if (exists && holds_no_record(path)) {
+        if (truncate(path, 0) < 0)
+            return bad("cannot write %s: %s", path, strerror(errno));
+        exists = false;
+    }
     if (exists && !o->resume)
         return bad("%s already holds results; --resume continues them, or "
                    "choose another -o%s",
@@ -940,9 +973,12 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0)
         return bad("cannot write %s: %s", path, strerror(errno));
-    if (!exists && write_header(fd, o, cells, ncells) < 0) {
+    int hrc;
+    if (!exists && (hrc = write_header(fd, o, cells, ncells)) < 0) {
         close(fd);
-        return bad("cannot write %s: %s", path, strerror(errno));
+        /* Leave no file that holds nothing (a full disk, say). */
+        unlink(path);
+        return bad("cannot write %s: %s", path, strerror(-hrc));
     }
     if (write_machine(o) < 0) {
         close(fd);
@@ -1008,6 +1044,13 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                      "not run: the time budget (--max-time %.0f s) was "
                      "spent; --resume runs it",
                      o->max_time_s);
+        } else if (c->refused[0]) {
+            memset(r, 0, sizeof *r);
+            r->index = s->rep;
+            r->warmup = s->warmup;
+            r->outcome = REP_RESOURCE;
+            snprintf(r->reason, sizeof r->reason, "not run: %.490s",
+                     c->refused);
         } else if (o->instructions && c->workload->no_instruction_count) {
             memset(r, 0, sizeof *r);
             r->index = s->rep;
@@ -1031,8 +1074,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         if (!s->warmup) {
             if (r->outcome == REP_FAILED)
                 worst = EXIT_INVARIANT;
+            else if (r->outcome == REP_RESOURCE && worst == EXIT_OK)
+                worst = EXIT_RESOURCE;
             else if (r->outcome != REP_OK && r->outcome != REP_UNSUPPORTED &&
-                     r->outcome != REP_SKIPPED && worst == EXIT_OK)
+                     r->outcome != REP_SKIPPED && r->outcome != REP_RESOURCE &&
+                     (worst == EXIT_OK || worst == EXIT_RESOURCE))
                 worst = EXIT_RUN_ERROR;
             if (r->outcome != REP_OK && r->outcome != REP_UNSUPPORTED &&
                 r->outcome != REP_SKIPPED)
@@ -1040,8 +1086,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         }
         rep_result_free(r);
         if (wrc < 0) {
-            fprintf(stderr, "\nconcbench: matrix: writing %s: %s\n", path,
-                    strerror(-wrc));
+            fprintf(stderr,
+                    "\nconcbench: matrix: writing %s: %s; this repetition "
+                    "is not recorded: make room, then --resume runs it "
+                    "and the rest\n",
+                    path, strerror(-wrc));
             free(r);
             close(fd);
             return EXIT_RUN_ERROR;

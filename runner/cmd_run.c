@@ -9,7 +9,13 @@
  * against the machine before anything is allocated: the workload estimates
  * its tasks, bytes and file descriptors from the parameters alone, the
  * model says what a task costs, and a run that cannot fit is refused with
- * the arithmetic in the message.
+ * the arithmetic in the message.  So is the output: -o FILE must name a
+ * file that can be created in a folder that exists, checked by creating
+ * the temporary file the result will go through, because a result lost
+ * after a long run is the worst way to learn that.  A finished result is
+ * never discarded: when FILE cannot be written after all (the folder went
+ * away, the disk filled), it goes to a file in $TMPDIR, or to stdout, and
+ * the message names where.
  */
 #include "runner/args.h"
 #include "runner/cli.h"
@@ -17,12 +23,14 @@
 
 #include "runtime/topo.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char run_usage[] =
@@ -55,7 +63,9 @@ static const char run_usage[] =
     "  -o, --output FILE      write there (atomically) instead of stdout\n"
     "\n"
     "Exit: 0 ok, 1 crashed/timed out/could not run, 2 usage, 3 invariant\n"
-    "broken, 4 unsupported by the model.\n";
+    "broken, 4 unsupported by the model, 5 out of a resource (threads,\n"
+    "process ids, file descriptors, memory: refused before the run when\n"
+    "the estimate does not fit the kernel's limits).\n";
 
 typedef enum { FMT_TABLE, FMT_JSON, FMT_CSV } format_t;
 
@@ -182,24 +192,41 @@ int64_t mem_available_bytes(void)
     return (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * Under ThreadSanitizer every task, green or not, is a TSan thread or
+ * fiber with state of its own (shadow stack, vector clock, trace parts):
+ * 878 KB of resident memory per parked task, measured with spawn on actor
+ * (rss_per_task_bytes at tasks=500), against a few KB without TSan.  So a
+ * TSan build adds it to every model's task cost, and the default skynet
+ * (1.1 M tasks, some 950 GB here) is refused at once instead of paging
+ * until the timeout.
+ */
+#ifdef CB_SANITIZE_THREAD
+#define TSAN_TASK_BYTES (850 * 1024)
+#else
+#define TSAN_TASK_BYTES 0
+#endif
+
 /* Refuse what cannot fit, before a child allocates anything. */
 int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
 {
     cb_wl_estimate_t est = {0};
     if (s->workload->estimate(&s->workload_params, &est, err, errlen) < 0)
         return EXIT_USAGE;
-    int64_t per_task = (int64_t)s->model->task_cost_bytes(&s->model_params);
+    int64_t per_task = (int64_t)s->model->task_cost_bytes(&s->model_params) +
+                       TSAN_TASK_BYTES;
     int64_t avail = mem_available_bytes();
     double need = (double)est.tasks * (double)per_task + (double)est.bytes;
     if (need > (double)avail) {
         snprintf(err, errlen,
                  "this run needs about %.1f MiB (%" PRId64 " tasks x %" PRId64
-                 " bytes on %s + %.1f MiB for %s) but %.1f MiB are "
+                 " bytes on %s%s + %.1f MiB for %s) but %.1f MiB are "
                  "available; lower the sizes",
                  need / 1048576.0, est.tasks, per_task, s->model->name,
+                 TSAN_TASK_BYTES ? " under ThreadSanitizer" : "",
                  (double)est.bytes / 1048576.0, s->workload->name,
                  (double)avail / 1048576.0);
-        return EXIT_USAGE;
+        return EXIT_RESOURCE;
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -216,18 +243,62 @@ int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
                      " file descriptors but the limit is %llu (ulimit -n); "
                      "lower the sizes",
                      est.fds, (unsigned long long)rl.rlim_cur);
-            return EXIT_USAGE;
+            return EXIT_RESOURCE;
         }
     }
+    /* Threads: the model's cap first, then the kernel's (runner/limits.c).
+     * A few more for the runner's own: the child's placement sampler, a
+     * sanitizer's background thread. */
+    int64_t most = 0;
+    int64_t threads = s->model->threads_for(&s->model_params, s->ncpus,
+                                            est.tasks, &most);
+    if (threads < 0) {
+        snprintf(err, errlen,
+                 "%s keeps %" PRId64 " tasks alive at once, each of which "
+                 "may block and so hold a thread, but %s starts at most %" PRId64
+                 " threads (-p max_threads); raise max_threads or lower "
+                 "the sizes",
+                 s->workload->name, est.tasks, s->model->name, most);
+        return EXIT_RESOURCE;
+    }
+    char which[200];
+    int64_t left = limits_threads_left(which, sizeof which);
+    if (left >= 0 && threads + 8 > left) {
+        snprintf(err, errlen,
+                 "this run needs %" PRId64 " threads (%" PRId64
+                 " tasks on %s) but only %" PRId64
+                 " more can be started here (%s); lower the sizes",
+                 threads, est.tasks, s->model->name, left, which);
+        return EXIT_RESOURCE;
+    }
+    return 0;
+}
+
+/* Whether -o FILE can be written: 0, or EXIT_USAGE with the reason. */
+static int check_output(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return usage_error("run: -o %s is a folder; name a file", path);
+    char tmp[4096];
+    FILE *f = outfile_open(path, tmp, sizeof tmp);
+    if (!f)
+        return usage_error("run: cannot write %s: %s", path, strerror(errno));
+    fclose(f);
+    unlink(tmp);
     return 0;
 }
 
 static int check_sizes(const run_opts_t *o)
 {
     char err[512] = "";
-    if (run_check_sizes(&o->spec, err, sizeof err))
-        return usage_error("run: %s", err);
-    return 0;
+    int rc = run_check_sizes(&o->spec, err, sizeof err);
+    if (rc == EXIT_RESOURCE)
+        fprintf(stderr, "concbench: run: %s on %s: out of a resource: %s\n",
+                o->spec.workload->name, o->spec.model->name, err);
+    else if (rc)
+        usage_error("run: %s", err);
+    return rc;
 }
 
 /* A second -p for one key is refused, whatever the key names (a model
@@ -383,6 +454,8 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
         for (int i = 0; i < o->spec.ncpus; i++)
             o->spec.cpus[i] = rt_topo_pu_os_index(i);
     }
+    if (o->output && check_output(o->output))
+        return EXIT_USAGE;
     return check_sizes(o);
 }
 
@@ -471,7 +544,8 @@ static rep_outcome_t overall(const agg_t *a, const char **reason)
     static const int rank[] = {[REP_OK] = 0,      [REP_UNSUPPORTED] = 1,
                                [REP_FAILED] = 4,  [REP_ERROR] = 2,
                                [REP_CRASHED] = 3, [REP_TIMEOUT] = 3,
-                               [REP_OOM] = 3,     [REP_SKIPPED] = 1};
+                               [REP_OOM] = 3,     [REP_SKIPPED] = 1,
+                               [REP_RESOURCE] = 3};
     rep_outcome_t worst = REP_OK;
     *reason = NULL;
     for (int i = 0; i < a->nreps; i++)
@@ -771,6 +845,17 @@ static void write_table(FILE *f, const run_opts_t *o, const agg_t *a,
                 human(med_counter(a, ref->counters[i].name), b1, sizeof b1));
 }
 
+static void write_result(FILE *out, const run_opts_t *o, const agg_t *a,
+                         const agg_t *all)
+{
+    if (o->format == FMT_JSON)
+        write_json(out, o, a, all);
+    else if (o->format == FMT_CSV)
+        write_csv(out, o, all);
+    else
+        write_table(out, o, a, all);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts_t *o = calloc(1, sizeof *o);
@@ -805,22 +890,46 @@ int cmd_run(int argc, char **argv)
 
     FILE *out = stdout;
     char tmp[4096];
-    if (o->output && !(out = outfile_open(o->output, tmp, sizeof tmp))) {
-        usage_error("run: cannot write %s", o->output);
-        rc = EXIT_USAGE;
-        goto done;
+    bool written = false;
+    if (o->output && (out = outfile_open(o->output, tmp, sizeof tmp))) {
+        write_result(out, o, &a, &all);
+        written = outfile_commit(out, tmp, o->output) == 0;
     }
-    if (o->format == FMT_JSON)
-        write_json(out, o, &a, &all);
-    else if (o->format == FMT_CSV)
-        write_csv(out, o, &all);
-    else
-        write_table(out, o, &a, &all);
-    if (o->output && outfile_commit(out, tmp, o->output) < 0) {
-        usage_error("run: writing %s failed", o->output);
+    if (o->output && !written) {
+        /* Checked before the run, lost since: keep the result anyway. */
+        int why = errno;
+        const char *dir = getenv("TMPDIR");
+        char alt[4096];
+        snprintf(alt, sizeof alt, "%s/concbench-run-XXXXXX",
+                 dir && dir[0] ? dir : "/tmp");
+        int fd = mkstemp(alt);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (f) {
+            write_result(f, o, &a, &all);
+            if (fflush(f) != 0 || ferror(f)) {
+                unlink(alt);
+                fd = -1;
+            }
+            fclose(f);
+        } else if (fd >= 0) {
+            close(fd);
+            unlink(alt);
+            fd = -1;
+        }
+        if (fd >= 0) {
+            usage_error("run: writing %s failed (%s); the result is in %s",
+                        o->output, strerror(why), alt);
+        } else {
+            usage_error("run: writing %s failed (%s); the result follows "
+                        "on stdout",
+                        o->output, strerror(why));
+            write_result(stdout, o, &a, &all);
+        }
         rc = EXIT_RUN_ERROR;
         goto done;
     }
+    if (!o->output)
+        write_result(stdout, o, &a, &all);
     const char *reason;
     switch (overall(&all, &reason)) {
     case REP_OK:
@@ -831,6 +940,9 @@ int cmd_run(int argc, char **argv)
         break;
     case REP_UNSUPPORTED:
         rc = EXIT_UNSUPPORTED;
+        break;
+    case REP_RESOURCE:
+        rc = EXIT_RESOURCE;
         break;
     default:
         rc = EXIT_RUN_ERROR;

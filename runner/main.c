@@ -94,7 +94,11 @@ static void help(FILE *f)
             "  2  usage: unknown name, malformed or out-of-range argument\n"
             "  3  a workload's invariant broke: the figures are not a "
             "result\n"
-            "  4  the model does not support what the workload needs\n");
+            "  4  the model does not support what the workload needs\n"
+            "  5  out of a resource (threads, process ids, file "
+            "descriptors, memory):\n"
+            "     the estimate does not fit the machine's limits, or the "
+            "run met them\n");
 }
 
 int main(int argc, char **argv)

@@ -128,12 +128,13 @@ def test_unknown_option():
 
 def test_absurd_sizes_refused_before_running():
     # A million workers need two million descriptors and ~16 GiB of socket
-    # buffers: refused up front, with the arithmetic, in well under a second.
+    # buffers: refused up front, with the arithmetic, in well under a second
+    # (exit 5: out of a resource).
     p = run_cb("run", "-m", "threads", "-w", "io-fanout", "-p",
-               "tasks=1000000", timeout=10, check=2)
+               "tasks=1000000", timeout=10, check=5)
     assert "needs" in p.stderr
     p = run_cb("run", "-m", "threads", "-w", "cpu-crunch", "-p",
-               "hogs=1000000", "-p", "probes=100000", timeout=10, check=2)
+               "hogs=1000000", "-p", "probes=100000", timeout=10, check=5)
     assert "MiB" in p.stderr and "available" in p.stderr
 
 

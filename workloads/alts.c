@@ -113,8 +113,7 @@ static int64_t one_round(cb_wl_ctx_t *ctx, int64_t n, putter_t *puts,
     for (; spawned < n; spawned++) {
         int rc = cb_spawn(put_hi, &puts[spawned], NULL, &puts[spawned].task);
         if (rc < 0) {
-            cb_wl_fail(ctx, "spawning task %lld: %s", (long long)spawned,
-                       cb_strerror(rc));
+            cb_wl_error(ctx, rc, "spawning task %lld", (long long)spawned);
             break;
         }
     }

@@ -17,9 +17,11 @@
  * how transfer(a, b) deadlocks against transfer(b, a).
  *
  * A watchdog (the root task) samples each worker's progress every
- * 10 ms; a worker that has made none for `stall_ms` while still running
- * is reported as a deadlock, with the stalled workers named, and the run
- * ends at once — the stuck tasks are abandoned, never waited for.
+ * 10 ms; when no running worker has made any for `stall_ms`, the run is
+ * reported as a deadlock, with the stalled workers named, and ends at
+ * once — the stuck tasks are abandoned, never waited for.  A worker
+ * starved while others progress is a fairness figure (longest_stall_ns,
+ * starved_workers), not a deadlock: see watch().
  *
  * Invariants: every audit sums to accounts x initial; after the run the
  * accounts still do, and none is negative.  A run that breaks them fails
@@ -96,7 +98,8 @@ static const cb_param_def_t params[] = {
     {.name = "stall_ms",
      .kind = CB_PARAM_INT,
      .unit = "ms",
-     .help = "a worker without progress this long is a deadlock",
+     .help = "no running worker progressing this long is a deadlock; one "
+             "worker without progress this long counts as starved",
      .def = 1000,
      .quick = 1000,
      .min = 10,
@@ -230,56 +233,105 @@ static int estimate(const cb_param_set_t *ps, cb_wl_estimate_t *est, char *err,
 
 /*
  * The watchdog: wait for every worker's done message; every WATCH_NS
- * check progress.  Returns the number of stalled workers (0 when all
- * finished) and names them in why.
+ * sample each worker's progress.
+ *
+ * A deadlock is a cycle of waiters, and what the watchdog can see of one
+ * from outside the model is that no worker still running progresses at
+ * all: a cycle that catches only some workers leaves the others running
+ * until they finish (at the end of the window, or after their ops), and
+ * then nothing moves.  One worker without progress while others go on is
+ * starved (by the scheduler, by retries, by a long audit), which is a
+ * fairness figure — the longest stall and the workers that went stall_ms
+ * without progress are reported as metrics — never a broken invariant.
+ * The stall must also span STALL_SAMPLES samples, so that a process the
+ * kernel did not run for a while (a loaded machine) is not mistaken for a
+ * stuck one when the watchdog happens to wake first.
+ *
+ * Returns the number of running workers when none of them progressed
+ * for stall_ns (and names them in why), 0 when all finished, -1 on an
+ * allocation failure.
  */
+#define STALL_SAMPLES 10
+
+typedef struct watch_figures {
+    int64_t longest_stall_ns; /* one worker's longest gap between ops */
+    int64_t starved;          /* workers with a gap of stall_ns or more */
+} watch_figures_t;
+
 static int64_t watch(cb_wl_ctx_t *ctx, shared_t *sh, worker_t *w, int64_t n,
-                     int64_t stall_ns, char *why, size_t whylen)
+                     int64_t stall_ns, watch_figures_t *fig, char *why,
+                     size_t whylen)
 {
     int64_t *last = calloc((size_t)n, sizeof *last);
     int64_t *since = calloc((size_t)n, sizeof *since);
+    bool *starved = calloc((size_t)n, sizeof *starved);
     int64_t finished = 0, stalled = 0;
-    if (!last || !since) {
+    *fig = (watch_figures_t){0};
+    if (!last || !since || !starved) {
         free(last);
         free(since);
+        free(starved);
         cb_wl_fail(ctx, "out of memory for the watchdog");
         return -1;
     }
     int64_t now = cb_now_ns();
     for (int64_t i = 0; i < n; i++)
         since[i] = now;
+    int64_t any_since = now; /* the last op or exit of any worker */
+    int64_t quiet_samples = 0;
     while (finished < n) {
         cb_term_t m;
         int rc = cb_recv(sh->coord, &m, WATCH_NS);
+        now = cb_now_ns();
         if (rc == 0) {
             cb_term_release(m);
             finished++;
+            any_since = now;
+            quiet_samples = 0;
             continue;
         }
-        now = cb_now_ns();
-        stalled = 0;
-        int len = 0;
+        bool moved = false;
         for (int64_t i = 0; i < n; i++) {
             if (atomic_load_explicit(&w[i].done, memory_order_relaxed))
                 continue;
             int64_t p =
                 atomic_load_explicit(&w[i].progress, memory_order_relaxed);
+            int64_t gap = now - since[i];
+            if (gap > fig->longest_stall_ns)
+                fig->longest_stall_ns = gap;
+            if (gap >= stall_ns && !starved[i]) {
+                starved[i] = true;
+                fig->starved++;
+            }
             if (p != last[i]) {
                 last[i] = p;
                 since[i] = now;
-            } else if (now - since[i] >= stall_ns) {
-                if (stalled++ < 8 && len >= 0 && (size_t)len < whylen)
-                    len += snprintf(why + len, whylen - (size_t)len,
-                                    "%s%lld (after %lld ops)",
-                                    stalled > 1 ? ", " : "", (long long)i,
-                                    (long long)p);
+                moved = true;
             }
+        }
+        if (moved) {
+            any_since = now;
+            quiet_samples = 0;
+            continue;
+        }
+        if (++quiet_samples < STALL_SAMPLES || now - any_since < stall_ns)
+            continue;
+        int len = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (atomic_load_explicit(&w[i].done, memory_order_relaxed))
+                continue;
+            if (stalled++ < 8 && len >= 0 && (size_t)len < whylen)
+                len += snprintf(why + len, whylen - (size_t)len,
+                                "%s%lld (after %lld ops)",
+                                stalled > 1 ? ", " : "", (long long)i,
+                                (long long)last[i]);
         }
         if (stalled)
             break;
     }
     free(last);
     free(since);
+    free(starved);
     return stalled;
 }
 
@@ -346,13 +398,14 @@ static void run(cb_wl_ctx_t *ctx)
     for (int64_t i = 0; i < n; i++)
         cb_send(w[i].port, cb_atom("go"));
     char why[512] = "";
-    int64_t stalled = watch(ctx, sh, w, n, stall_ns, why, sizeof why);
+    watch_figures_t fig;
+    int64_t stalled = watch(ctx, sh, w, n, stall_ns, &fig, why, sizeof why);
     cb_wl_window_stop(ctx);
     if (stalled != 0) {
         if (stalled > 0)
             cb_wl_fail(ctx,
-                       "deadlock: %lld of %lld workers made no progress for "
-                       "%lld ms: %s",
+                       "deadlock: none of the %lld running workers (of "
+                       "%lld) made progress for %lld ms: %s",
                        (long long)stalled, (long long)n,
                        (long long)(stall_ns / 1000000), why);
         /* The stalled tasks hold locks and are never coming back:
@@ -416,6 +469,8 @@ static void run(cb_wl_ctx_t *ctx)
     cb_wl_metric_int(ctx, "audits", audits);
     cb_wl_metric_int(ctx, "torn_audits", torn);
     cb_wl_metric_int(ctx, "lost_units", lost);
+    cb_wl_metric_int(ctx, "longest_stall_ns", fig.longest_stall_ns);
+    cb_wl_metric_int(ctx, "starved_workers", fig.starved);
     cb_wl_metric_f64(ctx, "audits_per_s",
                      el > 0 ? (double)audits * 1e9 / (double)el : 0);
     if (lat && rt_hist_count(lat) > 0)
@@ -456,15 +511,19 @@ const cb_workload_t cb_workload_bank = {
         "Workers transfer random amounts between random pairs of accounts "
         "(one atomic update of the pair, named (from, to)) and, for "
         "audit_pct % of their operations, audit the sum of every account "
-        "(one atomic read). A watchdog reports a worker without progress "
-        "for stall_ms as a deadlock (e.g. -m locks -p ordering=naive). "
+        "(one atomic read). A watchdog reports a deadlock when no running "
+        "worker progresses for stall_ms (e.g. -m locks -p ordering=naive); "
+        "a starved worker is a figure, not a deadlock. "
         "With -m locks -p lock=none the transfers race (no locks at all): "
         "the run fails its invariant with the units lost, the "
         "demonstration of the claim \"locks prevent races\".\n"
         "Metrics: ops and throughput_ops_s (transfers), declined "
         "(insufficient funds), audits, audits_per_s, audit_latency_ns, "
         "torn_audits, lost_units (units missing from the final total; "
-        "negative: created); the model's counters give aborts, retries or lock "
+        "negative: created), longest_stall_ns (one worker's longest time "
+        "between operations, sampled every 10 ms), starved_workers (workers "
+        "that went stall_ms without one while others progressed); the "
+        "model's counters give aborts, retries or lock "
         "waits. Invariant: every audit and the final state sum to "
         "accounts x initial.",
     .params = params,

@@ -292,8 +292,7 @@ static void run(cb_wl_ctx_t *ctx)
         slot_t *s = &slots[(k + hogs) % n];
         rc = cb_spawn(s->is_probe ? probe_main : hog_main, s, NULL, &s->task);
         if (rc < 0) {
-            cb_wl_fail(ctx, "spawning task %lld: %s", (long long)k,
-                       cb_strerror(rc));
+            cb_wl_error(ctx, rc, "spawning task %lld", (long long)k);
             break;
         }
     }

@@ -236,8 +236,7 @@ static void coordinate(void *arg)
         w->latency_ns = cb_wl_int(ctx, "latency_us") * 1000;
         w->coord = c.port;
         if ((rc = cb_wl_fd_pair(transport, w->fds)) < 0) {
-            cb_wl_fail(ctx, "opening socket pair %lld: %s", (long long)made,
-                       cb_strerror(rc));
+            cb_wl_error(ctx, rc, "opening socket pair %lld", (long long)made);
             goto out;
         }
     }
@@ -246,8 +245,7 @@ static void coordinate(void *arg)
     for (; spawned < c.n; spawned++) {
         if ((rc = cb_spawn(worker_main, &c.w[spawned], NULL,
                            &c.w[spawned].task)) < 0) {
-            cb_wl_fail(ctx, "spawning worker %lld: %s", (long long)spawned,
-                       cb_strerror(rc));
+            cb_wl_error(ctx, rc, "spawning worker %lld", (long long)spawned);
             break;
         }
     }

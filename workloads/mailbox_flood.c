@@ -210,7 +210,7 @@ static void run(cb_wl_ctx_t *ctx)
                                         : producer_main;
         void *arg = s == &sm.slot ? (void *)&sm : (void *)s;
         if ((rc = cb_spawn(fn, arg, NULL, &s->task)) < 0) {
-            cb_wl_fail(ctx, "spawning: %s", cb_strerror(rc));
+            cb_wl_error(ctx, rc, "spawning");
             break;
         }
     }

@@ -201,7 +201,7 @@ static void run(cb_wl_ctx_t *ctx)
     if (rc == 0 && !on_root)
         rc = cb_spawn(ping_main, &pi, NULL, &pt);
     if (rc < 0) {
-        cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
+        cb_wl_error(ctx, rc, "setting up");
         if (t) {
             cb_port_close(pg.in);
             cb_join(t);

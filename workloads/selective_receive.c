@@ -117,7 +117,7 @@ static void run(cb_wl_ctx_t *ctx)
     if (rc == 0)
         rc = cb_spawn(server_main, &s, NULL, &t);
     if (rc < 0) {
-        cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
+        cb_wl_error(ctx, rc, "setting up");
         goto out;
     }
     cb_wl_window_start(ctx);

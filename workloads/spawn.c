@@ -75,7 +75,7 @@ static void coordinate(void *arg)
         rc = cb_port_open(NULL, &slots[i].port);
     }
     if (rc < 0) {
-        cb_wl_fail(ctx, "setting up: %s", cb_strerror(rc));
+        cb_wl_error(ctx, rc, "setting up");
         goto out;
     }
     int64_t rss0 = cb_wl_rss_bytes();
@@ -85,8 +85,7 @@ static void coordinate(void *arg)
         rc = cb_spawn(waiter_main, &slots[spawned], NULL,
                       &slots[spawned].task);
         if (rc < 0) {
-            cb_wl_fail(ctx, "spawning task %lld: %s", (long long)spawned,
-                       cb_strerror(rc));
+            cb_wl_error(ctx, rc, "spawning task %lld", (long long)spawned);
             break;
         }
     }

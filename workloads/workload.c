@@ -210,8 +210,45 @@ void cb_wl_fail(cb_wl_ctx_t *c, const char *fmt, ...)
     set_outcome(c, CB_OUTCOME_FAILED, buf);
 }
 
+static bool out_of_resource(int err)
+{
+    return err == -EAGAIN || err == -ENOMEM || err == -EMFILE ||
+           err == -ENFILE || err == -ENOLCK;
+}
+
+static void judge(cb_wl_ctx_t *c, int err, const char *what)
+{
+    char buf[512];
+    if (err == -EAGAIN) /* what a spawn says when no thread can start */
+        snprintf(buf, sizeof buf,
+                 "%s: out of threads (EAGAIN: a limit on threads or process "
+                 "ids, or no memory for a stack)",
+                 what);
+    else
+        snprintf(buf, sizeof buf, "%s: %s", what, cb_strerror(err));
+    set_outcome(c,
+                err == -ENOTSUP         ? CB_OUTCOME_UNSUPPORTED
+                : out_of_resource(err) ? CB_OUTCOME_RESOURCE
+                                        : CB_OUTCOME_FAILED,
+                buf);
+}
+
+void cb_wl_error(cb_wl_ctx_t *c, int err, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    judge(c, err, what);
+}
+
 void cb_wl_unsupported(cb_wl_ctx_t *c, const char *what, int err)
 {
+    if (out_of_resource(err)) {
+        judge(c, err, what);
+        return;
+    }
     char buf[512];
     snprintf(buf, sizeof buf, "%s: %s", what, cb_strerror(err));
     set_outcome(c, CB_OUTCOME_UNSUPPORTED, buf);

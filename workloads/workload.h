@@ -18,7 +18,9 @@
  * Outcomes: a run is "ok" unless the workload calls cb_wl_fail (its
  * invariant broke: the runner exits 3 and prints the reason instead of a
  * fast number) or cb_wl_unsupported (the model lacks a capability the
- * workload needs: reported as such, never as a result).
+ * workload needs: reported as such, never as a result).  Running out of
+ * a resource (threads, process ids, file descriptors, memory) is an
+ * outcome of its own, neither of those (cb_wl_error; the runner exits 5).
  */
 #ifndef CB_WORKLOAD_H
 #define CB_WORKLOAD_H
@@ -81,6 +83,13 @@ void cb_wl_series(cb_wl_ctx_t *ctx, const char *name, int64_t t_ns,
 __attribute__((format(printf, 2, 3))) void cb_wl_fail(cb_wl_ctx_t *ctx,
                                                       const char *fmt, ...);
 void cb_wl_unsupported(cb_wl_ctx_t *ctx, const char *what, int err);
+/* What failed and the model's error, judged by the error: -ENOTSUP is
+ * unsupported; -EAGAIN (no thread could be started), -ENOMEM, -EMFILE and
+ * -ENFILE (and -ENOLCK, locks a build can hold) are out of a resource; anything else breaks the run's
+ * invariant.  cb_wl_unsupported sends the resource errors to their
+ * outcome too. */
+__attribute__((format(printf, 3, 4))) void
+cb_wl_error(cb_wl_ctx_t *ctx, int err, const char *fmt, ...);
 bool cb_wl_failed(const cb_wl_ctx_t *ctx);
 
 /* ---- helpers shared by workloads ---- */
@@ -135,6 +144,7 @@ typedef enum cb_outcome {
     CB_OUTCOME_OK = 0,
     CB_OUTCOME_FAILED,      /* invariant broken */
     CB_OUTCOME_UNSUPPORTED, /* model lacks a needed capability */
+    CB_OUTCOME_RESOURCE,    /* out of threads, pids, fds or memory */
 } cb_outcome_t;
 
 cb_wl_ctx_t *cb_wl_ctx_new(const cb_param_set_t *params, uint64_t seed);

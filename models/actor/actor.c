@@ -375,6 +375,14 @@ static size_t actor_task_cost(const cb_param_set_t *params)
     return sizeof(cb_task_t) + 4096;
 }
 
+static int64_t actor_threads_for(const cb_param_set_t *params, int ncpus,
+                                 int64_t tasks, int64_t *most)
+{
+    /* One scheduler thread per PU, whatever the number of processes. */
+    (void)params, (void)tasks, (void)most;
+    return ncpus > 0 ? ncpus : 1;
+}
+
 static uint64_t actor_task_id(const cb_task_t *t)
 {
     return t ? t->id : 0;
@@ -442,4 +450,5 @@ const cb_model_t cb_model_actor = {
     .trap_exit = actor_trap_exit,
     .native_call = actor_native_call,
     .cells_update_reading = actor_cells_update_reading_guarded,
+    .threads_for = actor_threads_for,
 };

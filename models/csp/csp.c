@@ -309,6 +309,15 @@ static void csp_exit_self(cb_term_t reason)
     csp_exit_now();
 }
 
+static int64_t csp_threads_for(const cb_param_set_t *params, int ncpus,
+                               int64_t tasks, int64_t *most)
+{
+    /* The go pool and the timer thread, whatever the number of go blocks
+     * (a `thread` task is one more, but workloads spawn go blocks). */
+    (void)ncpus, (void)tasks, (void)most;
+    return cb_params_int(params, "pool") + 1;
+}
+
 const cb_model_t cb_model_csp = {
     .name = "csp",
     .stands_for = "Clojure core.async go blocks and channels (Go's "
@@ -353,4 +362,5 @@ const cb_model_t cb_model_csp = {
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
     .cells_update_reading = csp_cells_update_reading,
+    .threads_for = csp_threads_for,
 };

@@ -41,6 +41,7 @@
  * is read only on the contended path, so uncontended locking stays a
  * pair of atomic instructions.
  */
+#include "models/tsan_limits.h"
 #include "models/locks/locks_int.h"
 
 #include "runtime/clock.h"
@@ -304,10 +305,20 @@ static int with_cells(cb_cell_t **cells, size_t n, size_t nwrite,
     return 0;
 }
 
+/* Pthread locks, which TSan tracks, beyond what a TSan build holds (see
+ * models/tsan_limits.h); spinlocks are atomics to TSan. */
+static bool too_many_locks(size_t n)
+{
+    return locks_config.cell_lock != LOCKS_SPIN &&
+           n > cb_tsan_held_locks_max();
+}
+
 int locks_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn, void *arg)
 {
     if (!fn)
         return -EINVAL;
+    if (too_many_locks(n))
+        return -ENOLCK;
     return with_cells(cells, n, n, fn, arg, NULL);
 }
 
@@ -316,6 +327,8 @@ int locks_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
 {
     if (!fn || nwrite == 0)
         return -EINVAL;
+    if (too_many_locks(n))
+        return -ENOLCK;
     return with_cells(cells, n, nwrite, fn, arg, NULL);
 }
 
@@ -323,5 +336,7 @@ int locks_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
     if (!out)
         return -EINVAL;
+    if (too_many_locks(n))
+        return -ENOLCK;
     return with_cells(cells, n, 0, NULL, NULL, out);
 }

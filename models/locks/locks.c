@@ -269,4 +269,5 @@ const cb_model_t cb_model_locks = {
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
     .cells_update_reading = locks_cells_update_reading,
+    .threads_for = cb_pool_threads_for,
 };

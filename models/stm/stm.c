@@ -375,4 +375,5 @@ const cb_model_t cb_model_stm = {
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
     .cells_update_reading = stm_cells_update_reading,
+    .threads_for = cb_pool_threads_for,
 };

@@ -9,6 +9,7 @@
  * A cell named twice in one call is locked once; the function sees it at
  * every position and the last position's value is the one written back.
  */
+#include "models/tsan_limits.h"
 #include "models/threads/threads_int.h"
 
 #include <errno.h>
@@ -123,6 +124,8 @@ int threads_cells_update(cb_cell_t **cells, size_t n, cb_cells_fn fn,
 {
     if (!fn)
         return -EINVAL;
+    if (n > cb_tsan_held_locks_max())
+        return -ENOLCK; /* see models/tsan_limits.h */
     return with_cells(cells, n, n, fn, arg, NULL);
 }
 
@@ -131,10 +134,14 @@ int threads_cells_update_reading(cb_cell_t **cells, size_t n, size_t nwrite,
 {
     if (!fn || nwrite == 0)
         return -EINVAL;
+    if (n > cb_tsan_held_locks_max())
+        return -ENOLCK;
     return with_cells(cells, n, nwrite, fn, arg, NULL);
 }
 
 int threads_cells_read(cb_cell_t **cells, size_t n, int64_t *out)
 {
+    if (n > cb_tsan_held_locks_max())
+        return -ENOLCK;
     return with_cells(cells, n, 0, NULL, NULL, out);
 }

@@ -363,6 +363,14 @@ static size_t threads_task_cost(const cb_param_set_t *params)
     return 32 * 1024;
 }
 
+static int64_t threads_threads_for(const cb_param_set_t *params, int ncpus,
+                                   int64_t tasks, int64_t *most)
+{
+    /* One kernel thread per task, the root's being the caller's. */
+    (void)params, (void)ncpus, (void)most;
+    return tasks;
+}
+
 /* ---- waiting ---- */
 
 static int threads_sleep(int64_t ns)
@@ -470,4 +478,5 @@ const cb_model_t cb_model_threads = {
     .demonitor = cb_model_no_demonitor,
     .trap_exit = cb_model_no_trap_exit,
     .native_call = cb_model_native_inline,
+    .threads_for = threads_threads_for,
 };
