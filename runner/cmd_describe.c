@@ -2,6 +2,7 @@
 /* SPDX-FileCopyrightText: concbench authors */
 /* concbench describe NAME */
 #include "runner/cli.h"
+#include "runner/peer.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -59,6 +60,9 @@ int cmd_describe(int argc, char **argv)
             printf("  (nothing)\n");
         return EXIT_OK;
     }
+    const cb_model_t *pm = m || w ? NULL : peer_model_find(argv[1]);
+    if (pm)
+        return peer_describe(peer_of(pm));
     if (w) {
         printf("workload %s\n  %s\n\n%s\n\nparameters:\n", w->name,
                w->summary, w->description);
@@ -73,6 +77,9 @@ int cmd_describe(int argc, char **argv)
             argv[1]);
     for (size_t i = 0; i < cb_model_count(); i++)
         fprintf(stderr, " %s", cb_model_at(i)->name);
+    fprintf(stderr, "\nreal systems:");
+    for (size_t i = 0; i < peer_count(); i++)
+        fprintf(stderr, " %s", peer_name(peer_at(i)));
     fprintf(stderr, "\nworkloads:");
     for (size_t i = 0; i < cb_workload_count(); i++)
         fprintf(stderr, " %s", cb_workload_at(i)->name);

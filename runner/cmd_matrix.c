@@ -35,6 +35,7 @@
  */
 #include "runner/cli.h"
 #include "runner/json.h"
+#include "runner/peer.h"
 #include "runner/pspec.h"
 #include "runner/results.h"
 
@@ -201,7 +202,7 @@ static int parse_names(const char *list, bool models, const void **out, int max,
     *n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
-        const void *p = models ? (const void *)cb_model_find(t)
+        const void *p = models ? (const void *)peer_model_find(t)
                                : (const void *)cb_workload_find(t);
         if (!p) {
             bad("unknown %s '%s'", models ? "model" : "workload", t);
@@ -511,6 +512,7 @@ static void write_identity(json_t *j, const cell_t *c)
     json_str(j, "workload", c->workload->name);
     rep_write_params(j, "params", &c->wp);
     rep_write_params(j, "model_params", &c->mp);
+    peer_write_json(j, c->model);
 }
 
 static int cell_id(cell_t *c)
