@@ -47,6 +47,11 @@ main([Name | Args]) ->
             P = maps:from_list([parse_kv(A) || A <- Args]),
             persistent_term:put(concbench_t0, erlang:convert_time_unit(
                 erlang:system_info(start_time), native, nanosecond)),
+            %% Reports (a supervisor's child_terminated) go to stderr:
+            %% stdout is the protocol.
+            ok = logger:remove_handler(default),
+            ok = logger:add_handler(default, logger_std_h,
+                                    #{config => #{type => standard_error}}),
             put(out, []),
             put(outcome, undefined),
             Fun(P),
@@ -524,7 +529,11 @@ sampler(Coord, Consumer, T0, Ms, Acc, Peak) ->
     receive
         stop -> Coord ! {samples, Acc, Peak}
     after Ms ->
-        {message_queue_len, L} = erlang:process_info(Consumer, message_queue_len),
+        %% The consumer is gone once it has drained: nothing left to count.
+        L = case erlang:process_info(Consumer, message_queue_len) of
+                {message_queue_len, Len} -> Len;
+                undefined -> 0
+            end,
         sampler(Coord, Consumer, T0, Ms, [{now_ns() - T0, L, rss_bytes()} | Acc],
                 max(L, Peak))
     end.
@@ -552,9 +561,11 @@ account(Balance) ->
         {stop, From} -> From ! {final, self(), Balance}
     end.
 
+%% One at a time, in the order given (index order): asking every account
+%% at once would let two workers each hold one of the other's pair.
 lock_all(Accts) ->
-    [A ! {lock, self()} || A <- Accts],
-    [receive {locked, A, B} -> B end || A <- Accts].
+    [begin A ! {lock, self()}, receive {locked, A, B} -> B end end
+     || A <- Accts].
 
 bank(P) ->
     Na = int(P, "accounts"), N = int(P, "tasks"),
