@@ -71,14 +71,15 @@ struct peer {
     char version[512];  /* the version line, or why not installed */
     char *workloads;    /* --workloads output, read once */
     char prepare_err[512];
-    bool probed, installed, prepared, prepare_failed;
+    bool probed, installed, prepared, prepare_failed, params_read;
+    /* Its own parameters (`run --params`), as a model's table. */
+    cb_param_def_t params[CB_PARAMS_MAX + 1];
+    char *params_text; /* the strings the table points into */
 };
 
 static peer_t peers[MAX_PEERS];
 static size_t npeers;
 static bool scanned;
-
-static const cb_param_def_t no_params[] = {{0}};
 
 /* A real system's task cost, for refusing absurd sizes before a run: the
  * larger of what the real systems document per blocked task (a BEAM
@@ -163,7 +164,7 @@ static void scan(void)
         p->model = (cb_model_t){.name = p->name,
                                 .stands_for = p->version,
                                 .summary = p->summary,
-                                .params = no_params,
+                                .params = p->params,
                                 .task_cost_bytes = peer_task_cost};
     }
 }
@@ -185,6 +186,8 @@ const char *peer_name(const peer_t *p)
     return p->name;
 }
 
+static void read_params(peer_t *p);
+
 const cb_model_t *peer_model_find(const char *name)
 {
     const cb_model_t *m = cb_model_find(name);
@@ -192,8 +195,10 @@ const cb_model_t *peer_model_find(const char *name)
         return m;
     scan();
     for (size_t i = 0; i < npeers; i++)
-        if (strcmp(peers[i].name, name) == 0)
+        if (strcmp(peers[i].name, name) == 0) {
+            read_params(&peers[i]);
             return &peers[i].model;
+        }
     return NULL;
 }
 
@@ -395,6 +400,79 @@ static int supports(peer_t *p, const char *wl, char *why, size_t len)
     return 0;
 }
 
+/*
+ * `run --params` (optional: a script without it has no parameters of its
+ * own) prints one line per parameter:
+ *
+ *     NAME int DEFAULT MIN MAX HELP...
+ *     NAME enum DEFAULT A|B|C HELP...
+ *
+ * They become the real system's model parameters: -p NAME=V is checked
+ * against them, describe lists them, matrix sweeps them, and each run
+ * gets NAME=V after the workload's parameters.  A malformed line is
+ * skipped with a warning, never guessed at.
+ */
+static void read_params(peer_t *p)
+{
+    if (p->params_read)
+        return;
+    p->params_read = true;
+    char *text;
+    if (ask(p, "--params", false, &text) != 0 || !text) {
+        free(text);
+        return;
+    }
+    p->params_text = text;
+    size_t n = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save);
+         line && n < CB_PARAMS_MAX; line = strtok_r(NULL, "\n", &save)) {
+        char *f[5], *rest = line;
+        int k = 0;
+        for (; k < 5; k++) {
+            while (*rest == ' ')
+                rest++;
+            if (!*rest)
+                break;
+            f[k] = rest;
+            rest += strcspn(rest, " ");
+            if (*rest)
+                *rest++ = '\0';
+        }
+        while (*rest == ' ')
+            rest++;
+        cb_param_def_t *d = &p->params[n];
+        char *end = NULL;
+        bool ok = k >= 4 && !cb_workload_find(f[0]);
+        if (ok && strcmp(f[1], "int") == 0 && k == 5) {
+            /* f[4] is MAX; the help is what follows. */
+            *d = (cb_param_def_t){.name = f[0], .kind = CB_PARAM_INT,
+                                  .help = rest};
+            d->def = d->quick = strtoll(f[2], &end, 10);
+            ok = *end == '\0';
+            d->min = strtoll(f[3], &end, 10);
+            ok = ok && *end == '\0';
+            d->max = strtoll(f[4], &end, 10);
+            ok = ok && *end == '\0' && d->min <= d->def && d->def <= d->max;
+        } else if (ok && strcmp(f[1], "enum") == 0) {
+            /* f[4], when present, is the help's first word. */
+            if (k == 5)
+                f[4][strlen(f[4])] = rest[0] ? ' ' : '\0';
+            *d = (cb_param_def_t){.name = f[0], .kind = CB_PARAM_ENUM,
+                                  .help = k == 5 ? f[4] : "",
+                                  .choices = f[3], .enum_def = f[2]};
+        } else {
+            ok = false;
+        }
+        if (ok)
+            n++;
+        else
+            fprintf(stderr, "concbench: peers/%s/run --params: line "
+                    "ignored (NAME int DEF MIN MAX HELP or NAME enum DEF "
+                    "A|B HELP)\n", p->name);
+    }
+    p->params[n] = (cb_param_def_t){0};
+}
+
 static bool prepare(peer_t *p)
 {
     if (p->prepared || p->prepare_failed)
@@ -460,22 +538,27 @@ void peer_exec(const run_spec_t *spec, const peer_t *p, int fd, int errfd)
     setenv("CONCBENCH_CPUS", n, 1);
     set_env(p);
 
-    static char run[4200], args[CB_PARAMS_MAX + 1][CB_PARAM_STR_MAX + 72];
-    char *argv[CB_PARAMS_MAX + 4];
+    static char run[4200], args[2 * CB_PARAMS_MAX + 1][CB_PARAM_STR_MAX + 72];
+    char *argv[2 * CB_PARAMS_MAX + 4];
     int k = 0;
+    size_t i = 0;
     snprintf(run, sizeof run, "%s/run", p->dir);
     argv[k++] = run;
     argv[k++] = (char *)spec->workload->name;
-    const cb_param_set_t *s = &spec->workload_params;
-    size_t i = 0;
-    for (; i < s->n && i < CB_PARAMS_MAX; i++) {
-        if (s->defs[i].kind == CB_PARAM_INT)
-            snprintf(args[i], sizeof args[i], "%s=%" PRId64, s->defs[i].name,
-                     s->ival[i]);
-        else
-            snprintf(args[i], sizeof args[i], "%s=%s", s->defs[i].name,
-                     s->sval[i]);
-        argv[k++] = args[i];
+    /* The workload's parameters, then the system's own. */
+    const cb_param_set_t *sets[2] = {&spec->workload_params,
+                                     &spec->model_params};
+    for (int t = 0; t < 2; t++) {
+        const cb_param_set_t *s = sets[t];
+        for (size_t j = 0; j < s->n && j < CB_PARAMS_MAX; j++, i++) {
+            if (s->defs[j].kind == CB_PARAM_INT)
+                snprintf(args[i], sizeof args[i], "%s=%" PRId64,
+                         s->defs[j].name, s->ival[j]);
+            else
+                snprintf(args[i], sizeof args[i], "%s=%s", s->defs[j].name,
+                         s->sval[j]);
+            argv[k++] = args[i];
+        }
     }
     snprintf(args[i], sizeof args[i], "seed=%" PRIu64, spec->seed);
     argv[k++] = args[i];
@@ -559,6 +642,21 @@ int peer_describe(peer_t *p)
         printf("\n(its toolchain is not installed: scripts/deps.sh "
                "installs it; its cells are unsupported)\n");
         return EXIT_OK;
+    }
+    read_params(p);
+    printf("\nparameters (its own: -p NAME=VALUE, passed after the "
+           "workload's):\n");
+    if (!p->params[0].name)
+        printf("  (none)\n");
+    for (const cb_param_def_t *d = p->params; d->name; d++) {
+        char range[160];
+        cb_param_range(d, range, sizeof range);
+        if (d->kind == CB_PARAM_INT)
+            printf("  %-12s %s\n  %-12s default %" PRId64 "; range %s\n",
+                   d->name, d->help, "", d->def, range);
+        else
+            printf("  %-12s %s\n  %-12s default %s; range %s\n", d->name,
+                   d->help, "", d->enum_def, range);
     }
     char *text;
     int rc = ask(p, "--describe", false, &text);

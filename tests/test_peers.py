@@ -232,3 +232,95 @@ def test_matrix_holds_a_model_beside_a_real_system(tmp_path):
     assert all(r["outcome"] == "ok" for r in runs)
     results = {r["model"]: r["metrics"]["result"] for r in runs}
     assert results[REFERENCE_MODEL] == results[real[0]]
+
+
+FAKE_RUN = r"""#!/usr/bin/env bash
+# A real system that is a shell script: what the runner does around any.
+set -euo pipefail
+case "$1" in
+--check) [ -z "${FAKE_MISSING:-}" ] || { echo "fake not found"; exit 1; } ;;
+--version) echo "Fake 1.0" ;;
+--workloads) echo skynet; echo "ping-pong unsupported: the fake has no ping" ;;
+--describe) echo "a fake system for the runner's tests" ;;
+--params)
+    echo "pool int 4 1 64 worker threads"
+    echo "mode enum a a|b which mode" ;;
+--prepare) mkdir -p "$CONCBENCH_PEER_CACHE"; touch "$CONCBENCH_PEER_CACHE/prepared" ;;
+skynet)
+    shift
+    echo "$* cpus=$CONCBENCH_CPUS pid=$$" > "$CONCBENCH_PEER_CACHE/args"
+    case "${FAKE_MODE:-ok}" in
+    hang) exec sleep 600 ;;
+    crash) kill -SEGV $$ ;;
+    esac
+    [ -f "$CONCBENCH_PEER_CACHE/prepared" ] || { echo "outcome error not prepared"; exit 0; }
+    echo "metric ops int 1"
+    echo "metric result int 499500"
+    echo "window 1000 5000000"
+    echo "outcome ok"
+    exec true ;;
+*) echo "fake: bad usage" >&2; exit 2 ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake(tmp_path):
+    root = tmp_path / "peers"
+    (root / "fake").mkdir(parents=True)
+    run = root / "fake" / "run"
+    run.write_text(FAKE_RUN)
+    run.chmod(0o755)
+    env = dict(os.environ, CONCBENCH_PEERS=str(root),
+               CONCBENCH_CACHE=str(tmp_path / "cache"))
+
+    def cb(*args, extra=None, timeout=60):
+        return subprocess.run([str(CONCBENCH), *map(str, args)],
+                              env={**env, **(extra or {})},
+                              capture_output=True, text=True,
+                              timeout=timeout * SCALE)
+    cb.cache = tmp_path / "cache" / "peers" / "fake"
+    return cb
+
+
+def test_fake_system_gets_the_workloads_and_its_own_parameters(fake):
+    p = fake("run", "-m", "fake", "-w", "skynet", "--quick", "--cpus", "0",
+             "-p", "pool=8", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(p.stdout)
+    assert rec["outcome"] == "ok" and rec["system"] == "real"
+    assert rec["system_version"] == "Fake 1.0"
+    assert rec["model_params"] == {"pool": 8, "mode": "a"}
+    m = rec["metrics"]
+    # elapsed from the window; peak RSS and throughput by the runner.
+    assert m["elapsed_ns"] == 5000000 and m["peak_rss_bytes"] > 0
+    assert m["throughput_ops_s"] == pytest.approx(200.0)
+    args = (fake.cache / "args").read_text().split()
+    assert args[:2] == ["leaves=1000", "div=10"]
+    assert "pool=8" in args and "mode=a" in args and "seed=1" in args
+    assert "cpus=1" in args
+    d = fake("describe", "fake").stdout
+    assert "pool" in d and "worker threads" in d and "which mode" in d
+
+
+def test_fake_system_parameters_are_validated(fake):
+    p = fake("run", "-m", "fake", "-w", "skynet", "--quick", "-p", "pool=65")
+    assert p.returncode == 2 and "pool" in p.stderr
+    p = fake("run", "-m", "fake", "-w", "skynet", "--quick", "-p", "mode=c")
+    assert p.returncode == 2 and "mode" in p.stderr
+
+
+def test_fake_system_outcomes_are_recorded(fake):
+    p = fake("run", "-m", "fake", "-w", "ping-pong", "--quick")
+    assert p.returncode == 4 and "the fake has no ping" in p.stderr
+    p = fake("run", "-m", "fake", "-w", "spawn", "--quick")
+    assert p.returncode == 4 and "no program for spawn" in p.stderr
+    p = fake("run", "-m", "fake", "-w", "skynet", "--quick", "--timeout",
+             "2", extra={"FAKE_MODE": "hang"})
+    assert p.returncode == 1 and "no result after 2 s" in p.stderr
+    p = fake("run", "-m", "fake", "-w", "skynet", "--quick",
+             extra={"FAKE_MODE": "crash"})
+    assert p.returncode == 1 and "signal 11" in p.stderr
+    p = fake("run", "-m", "fake", "-w", "skynet", "--quick",
+             extra={"FAKE_MISSING": "1"})
+    assert p.returncode == 4 and "not installed: fake not found" in p.stderr
