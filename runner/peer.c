@@ -151,16 +151,18 @@ static void scan(void)
             continue;
         }
         peer_t *p = &peers[npeers++];
-        snprintf(p->name, sizeof p->name, "%s", e->d_name);
-        snprintf(p->dir, sizeof p->dir, "%s", dir);
+        snprintf(p->name, sizeof p->name, "%.63s", e->d_name);
+        snprintf(p->dir, sizeof p->dir, "%.4095s", dir);
     }
     if (d)
         closedir(d);
     qsort(peers, npeers, sizeof peers[0], cmp_peer);
     for (size_t i = 0; i < npeers; i++) {
         peer_t *p = &peers[i];
+        char name[sizeof p->name];
+        memcpy(name, p->name, sizeof name);
         snprintf(p->summary, sizeof p->summary,
-                 "the real system (%s/run), not a model", p->dir);
+                 "the real system peers/%.63s/run, not a model", name);
         p->model = (cb_model_t){.name = p->name,
                                 .stands_for = p->version,
                                 .summary = p->summary,
@@ -275,6 +277,9 @@ static int ask(const peer_t *p, const char *arg, bool both, char **out)
         dup2(fds[1], STDOUT_FILENO);
         if (both)
             dup2(fds[1], STDERR_FILENO);
+        /* --params is optional: a script without it says so on stderr. */
+        if (strcmp(arg, "--params") == 0)
+            dup2(null, STDERR_FILENO);
         set_env(p);
         execl(run, run, arg, (char *)NULL);
         fprintf(stderr, "cannot run %s: %s\n", run, strerror(errno));
