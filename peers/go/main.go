@@ -13,8 +13,9 @@
 // address order, enqueue on each, park), sync.Mutex, net on 127.0.0.1
 // (the netpoller: a goroutine blocked on a socket parks, its M goes on),
 // asynchronous preemption of tight loops by signal since Go 1.14
-// (src/runtime/preempt.go: sysmon marks a G running over 10 ms and sends
-// SIGURG), and a panic that no deferred recover catches ends the whole
+// (src/runtime/proc.go: sysmon preempts a G that has run for over
+// forcePreemptNS, 10 ms; src/runtime/preempt.go delivers it by SIGURG),
+// and a panic that no deferred recover catches ends the whole
 // program (src/runtime/panic.go: fatalpanic), which is what Go has where
 // Erlang has supervisors.
 package main
