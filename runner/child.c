@@ -52,6 +52,7 @@
  * Invariant: no child outlives its runner, even one killed with SIGKILL.
  */
 #include "runner/cli.h"
+#include "runner/peer.h"
 
 #include "runtime/clock.h"
 #include "runtime/mem.h"
@@ -734,6 +735,9 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     out->index = index;
     out->warmup = warmup;
     out->start_cpu = out->end_cpu = -1;
+    peer_t *peer = peer_of(spec->model);
+    if (peer && !peer_before(spec, peer, out))
+        return;
     int fds[2], errfd = -1;
     if (pipe2(fds, O_CLOEXEC) < 0) {
         out->outcome = REP_ERROR;
@@ -759,6 +763,10 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     }
     if (pid == 0) {
         close(fds[0]);
+        if (peer) {
+            die_with_runner(runner);
+            peer_exec(spec, peer, fds[1], errfd);
+        }
         child_main(spec, runner, fds[1], errfd);
     }
     if (spec->own_group)
@@ -773,7 +781,9 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     if (end != DRAIN_EOF)
         kill(pid, SIGKILL);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
         ;
     out->wall_s = (double)(rt_now_ns() - t0) / 1e9;
     if (errfd >= 0) {
@@ -825,6 +835,8 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
                  "exited with status %d before reporting a result%s%.200s",
                  WEXITSTATUS(status), words, out->stderr_tail);
     }
+    if (peer)
+        peer_after(out, &ru);
 }
 
 void rep_result_free(rep_result_t *r)

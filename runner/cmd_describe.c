@@ -3,6 +3,7 @@
 /* concbench describe NAME */
 #include "runner/args.h"
 #include "runner/cli.h"
+#include "runner/peer.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -60,6 +61,9 @@ int cmd_describe(int argc, char **argv)
             printf("  (nothing)\n");
         return EXIT_OK;
     }
+    const cb_model_t *pm = m || w ? NULL : peer_model_find(argv[1]);
+    if (pm)
+        return peer_describe(peer_of(pm));
     if (w) {
         printf("workload %s\n  %s\n\n%s\n\nparameters:\n", w->name,
                w->summary, w->description);
@@ -74,6 +78,9 @@ int cmd_describe(int argc, char **argv)
             arg_clip(argv[1]));
     for (size_t i = 0; i < cb_model_count(); i++)
         fprintf(stderr, " %s", cb_model_at(i)->name);
+    fprintf(stderr, "\nreal systems:");
+    for (size_t i = 0; i < peer_count(); i++)
+        fprintf(stderr, " %s", peer_name(peer_at(i)));
     fprintf(stderr, "\nworkloads:");
     for (size_t i = 0; i < cb_workload_count(); i++)
         fprintf(stderr, " %s", cb_workload_at(i)->name);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* SPDX-FileCopyrightText: concbench authors */
-/* concbench list [models|workloads] */
+/* concbench list [models|workloads|systems] */
 #include "runner/args.h"
 #include "runner/cli.h"
+#include "runner/peer.h"
 
 #include <string.h>
 
@@ -26,17 +27,21 @@ int cmd_list(int argc, char **argv)
 {
     if (argc > 2)
         return usage_error("list: too many arguments; usage: concbench list "
-                           "[models|workloads]");
+                           "[models|workloads|systems]");
     if (argc == 2 && is_help(argv[1])) {
-        printf("usage: concbench list [models|workloads]\n\n"
+        printf("usage: concbench list [models|workloads|systems]\n\n"
                "Lists the registered models and workloads (both when no "
-               "kind is given),\none per line: the name, then a summary.\n");
+               "kind is given),\none per line: the name, then a summary.\n"
+               "systems: the real systems (peers/), each with its version "
+               "or why it is\nnot installed; -m takes their names as it "
+               "takes a model's.\n");
         return EXIT_OK;
     }
     const char *what = argc == 2 ? argv[1] : NULL;
-    if (what && strcmp(what, "models") != 0 && strcmp(what, "workloads") != 0)
+    if (what && strcmp(what, "models") != 0 &&
+        strcmp(what, "workloads") != 0 && strcmp(what, "systems") != 0)
         return usage_error("list: unknown kind '%s'; valid: models, "
-                           "workloads", arg_clip(what));
+                           "workloads, systems", arg_clip(what));
     if (!what || strcmp(what, "models") == 0) {
         if (!what)
             printf("models:\n");
@@ -46,5 +51,9 @@ int cmd_list(int argc, char **argv)
         printf("\nworkloads:\n");
     if (!what || strcmp(what, "workloads") == 0)
         list_workloads();
+    if (!what && peer_count())
+        printf("\nreal systems:\n");
+    if (!what || strcmp(what, "systems") == 0)
+        peer_list();
     return EXIT_OK;
 }

@@ -36,6 +36,7 @@
 #include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
+#include "runner/peer.h"
 #include "runner/pspec.h"
 #include "runner/results.h"
 
@@ -72,7 +73,8 @@ static const char matrix_usage[] =
     "and the matrix\ngoes on.  Results go to DIR (see README: runs.jsonl, "
     "summary.csv, ...).\n"
     "\n"
-    "  -m, --models LIST      comma-separated models (default: all)\n"
+    "  -m, --models LIST      comma-separated models (default: all), real\n"
+    "                         systems among them (concbench list systems)\n"
     "  -w, --workloads LIST   comma-separated workloads (default: all)\n"
     "  -p, --param K=V1,V2    sweep a parameter over values; applies to the\n"
     "                         workloads and models that declare K\n"
@@ -211,7 +213,7 @@ static int parse_names(const char *list, bool models, const void **out, int max,
     *n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
-        const void *p = models ? (const void *)cb_model_find(t)
+        const void *p = models ? (const void *)peer_model_find(t)
                                : (const void *)cb_workload_find(t);
         if (!p) {
             bad("unknown %s '%s'", models ? "model" : "workload", arg_clip(t));
@@ -528,6 +530,7 @@ static void write_identity(json_t *j, const cell_t *c)
     json_str(j, "workload", c->workload->name);
     rep_write_params(j, "params", &c->wp);
     rep_write_params(j, "model_params", &c->mp);
+    peer_write_json(j, c->model);
 }
 
 static int cell_id(cell_t *c)

@@ -20,6 +20,7 @@
 #include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
+#include "runner/peer.h"
 
 #include "runtime/topo.h"
 
@@ -44,7 +45,8 @@ static const char run_usage[] =
     "child process; the reported figures are medians over the successful\n"
     "repetitions, and the JSON output keeps every repetition.\n"
     "\n"
-    "  -m, --model MODEL      a model (concbench list models)\n"
+    "  -m, --model MODEL      a model or a real system (concbench list\n"
+    "                         models, concbench list systems)\n"
     "  -w, --workload NAME    a workload (concbench list workloads)\n"
     "  -p, --param KEY=VALUE  a workload or model parameter (concbench\n"
     "                         describe NAME lists them); integers take k, M,\n"
@@ -422,10 +424,14 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
         fputs(run_usage, stderr);
         return usage_error("run: -m MODEL and -w WORKLOAD are required");
     }
-    o->spec.model = cb_model_find(model);
+    o->spec.model = peer_model_find(model);
     if (!o->spec.model) {
         usage_error("run: unknown model '%s'", arg_clip(model));
         print_names("models", true);
+        fprintf(stderr, "real systems:");
+        for (size_t i = 0; i < peer_count(); i++)
+            fprintf(stderr, " %s", peer_name(peer_at(i)));
+        fputc('\n', stderr);
         return EXIT_USAGE;
     }
     o->spec.workload = cb_workload_find(workload);
@@ -652,6 +658,7 @@ static void write_json(FILE *f, const run_opts_t *o, const agg_t *a,
     json_str(&j, "type", "run");
     json_str(&j, "model", o->spec.model->name);
     json_str(&j, "workload", o->spec.workload->name);
+    peer_write_json(&j, o->spec.model);
     json_bool(&j, "quick", o->quick);
     json_int(&j, "seed", (int64_t)o->spec.seed);
     json_int(&j, "reps", o->reps);

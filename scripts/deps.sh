@@ -17,6 +17,14 @@ PACKAGES=(
     valgrind                           # memcheck and callgrind runs
     clang                              # libFuzzer (scripts/fuzz.sh)
 )
+# The real systems run beside the models (peers/): a few hundred MB.
+# CONCBENCH_NO_PEERS=1 skips them; their cells then say "not installed".
+if [ "${CONCBENCH_NO_PEERS:-0}" != 1 ]; then
+    PACKAGES+=(
+        erlang-base                    # peers/beam: erl, erlc
+        golang-go                      # peers/go: stdlib only, no network
+    )
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
