@@ -92,6 +92,19 @@ static size_t peer_task_cost(const cb_param_set_t *params)
     return 4096;
 }
 
+/* The threads a real system starts for itself: the contract does not
+ * ask it, so the runner's check before the run counts what each of these
+ * runtimes starts whatever the size (the BEAM's normal and dirty
+ * schedulers, Go's Ps and sysmon, the JVM's compiler and GC threads),
+ * a couple per CPU.  A platform-thread-per-task program that needs more
+ * meets the kernel's limit itself and reports its own error. */
+static int64_t peer_threads_for(const cb_param_set_t *params, int ncpus,
+                                int64_t tasks, int64_t *most)
+{
+    (void)params, (void)tasks, (void)most;
+    return 2 * (int64_t)(ncpus > 0 ? ncpus : 1) + 16;
+}
+
 static bool is_dir_with_file(const char *dir, const char *name)
 {
     char path[4200];
@@ -168,7 +181,8 @@ static void scan(void)
                                 .stands_for = p->version,
                                 .summary = p->summary,
                                 .params = p->params,
-                                .task_cost_bytes = peer_task_cost};
+                                .task_cost_bytes = peer_task_cost,
+                                .threads_for = peer_threads_for};
     }
 }
 
