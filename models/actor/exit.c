@@ -45,7 +45,9 @@
  * reduction budget runs out: sched.c, mailbox.c), and then exits
  * through the same path as a return from its function.  So a kill takes
  * effect within one slice of a running target and at once for a parked
- * one.  Inside cb_cells_update and cb_cells_read (which lock the cells)
+ * one.  A signaller that finds its target still running wakes nobody, so
+ * every park looks at the word once it has published PARKED (sched.c,
+ * park_killed): a Dekker pair with the signaller's fence (kill_wake).  Inside cb_cells_update and cb_cells_read (which lock the cells)
  * the check is deferred to their end, so a killed client never leaves a
  * cell owner waiting for its `set` or `unlock`.
  *
