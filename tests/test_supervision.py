@@ -45,8 +45,11 @@ def test_crash_case(model, case):
 
 
 def supervision(model, *params):
+    # Crashes every ~50 operations, over a window that stretches with the
+    # build's slowness, so that a sanitized build sees crashes too.
     args = ["run", "-m", model, "-w", "supervision", "--quick", "--reps", "1",
-            "--warmup", "0"]
+            "--warmup", "0", "-p", "crash_ppm=20000",
+            "-p", f"duration_ms={int(200 * SCALE)}"]
     for kv in params:
         args += ["-p", kv]
     return args

@@ -101,25 +101,26 @@ static bool restart_allowed(cb_sup_t *s)
     return true;
 }
 
-static bool wants_restart(const cb_sup_child_t *c, cb_term_t reason)
+/* clean: the child exited `normal` or `shutdown`. */
+static bool wants_restart(const cb_sup_child_t *c, bool clean)
 {
     switch (c->restart) {
     case CB_SUP_PERMANENT:
         return true;
     case CB_SUP_TRANSIENT:
-        return reason != a_normal && reason != a_shutdown;
+        return !clean;
     case CB_SUP_TEMPORARY:
         break;
     }
     return false;
 }
 
-static void child_exited(cb_sup_t *s, size_t i, cb_term_t reason)
+static void child_exited(cb_sup_t *s, size_t i, bool clean)
 {
     cb_join(s->kids[i]);
     s->kids[i] = NULL;
     s->st.child_exits++;
-    if (!wants_restart(&s->children[i], reason))
+    if (!wants_restart(&s->children[i], clean))
         return;
     if (!restart_allowed(s)) {
         s->st.gave_up = 1;
@@ -166,8 +167,11 @@ static void sup_main(void *arg)
             cb_term_release(m);
             sup_exit(s, reason);
         }
-        child_exited(s, i, cb_tuple_elem(m, 2));
+        /* Released first: child_exited may end this process. */
+        cb_term_t reason = cb_tuple_elem(m, 2);
+        bool clean = reason == a_normal || reason == a_shutdown;
         cb_term_release(m);
+        child_exited(s, i, clean);
     }
 }
 

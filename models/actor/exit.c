@@ -45,7 +45,9 @@
  * reduction budget runs out: sched.c, mailbox.c), and then exits
  * through the same path as a return from its function.  So a kill takes
  * effect within one slice of a running target and at once for a parked
- * one.  Inside cb_cells_update and cb_cells_read (which lock the cells)
+ * one.  A signaller that finds its target still running wakes nobody, so
+ * every park looks at the word once it has published PARKED (sched.c,
+ * park_killed): a Dekker pair with the signaller's fence (kill_wake).  Inside cb_cells_update and cb_cells_read (which lock the cells)
  * the check is deferred to their end, so a killed client never leaves a
  * cell owner waiting for its `set` or `unlock`.
  *
@@ -209,9 +211,10 @@ static bool signal_exit(cb_task_t *t, uint64_t tid, uint64_t from,
         kill_with = dup(reason);
     if (kill_with != CB_NIL) {
         cb_term_t none = CB_NIL;
-        /* Release: the reason's bytes before the word that names them. */
+        /* seq_cst: the reason's bytes before the word that names them,
+         * and the first half of the Dekker pair (kill_wake). */
         if (atomic_compare_exchange_strong_explicit(
-                &t->kill, &none, kill_with, memory_order_release,
+                &t->kill, &none, kill_with, memory_order_seq_cst,
                 memory_order_relaxed))
             wake = true;
         else
@@ -219,6 +222,14 @@ static bool signal_exit(cb_task_t *t, uint64_t tid, uint64_t from,
     }
     actor_unlock(&t->sig_lock);
     return wake;
+}
+
+/* Wake t, which a signal has just killed: the fence is the signaller's
+ * half of the Dekker pair with a parking target (sched.c, park_killed). */
+static void kill_wake(cb_task_t *t)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    actor_wake(t);
 }
 
 void actor_die_killed(cb_task_t *p)
@@ -269,7 +280,7 @@ int actor_exit_task(cb_task_t *t, cb_term_t reason)
     /* A dead target: the signal goes nowhere (a signal to a pid that no
      * longer exists is dropped). */
     if (tid && signal_exit(t, tid, self->id, reason, false))
-        actor_wake(t);
+        kill_wake(t);
     cb_term_release(reason);
     return 0;
 }
@@ -475,7 +486,7 @@ void actor_exit_signals(cb_task_t *p, cb_term_t reason)
     for (uint32_t i = 0; i < nlinks; i++)
         if (tell) {
             if (signal_exit(links[i].task, links[i].id, p->id, reason, true))
-                actor_wake(links[i].task);
+                kill_wake(links[i].task);
         } else {
             cb_task_t *t = links[i].task;
             actor_lock(&t->sig_lock);

@@ -1059,6 +1059,21 @@ static cb_task_t *direct_next(actor_sched_t *s, cb_task_t *p)
     return q;
 }
 
+/*
+ * Whether p, just PARKED, has an exit signal to act on: a signaller that
+ * set p->kill while p still ran found nothing to wake, so the park itself
+ * must look (exit.c).  A Dekker pair: the park's PARKED (then the
+ * waiter's seq_cst store, or the CAS) before this seq_cst load; the
+ * signaller's kill RMW, a seq_cst fence, then actor_wake's load of the
+ * state.  One of the two sees the other.  defer_kill is read on the
+ * thread p last ran on, which is this one.
+ */
+static bool park_killed(cb_task_t *p)
+{
+    return atomic_load_explicit(&p->kill, memory_order_seq_cst) != CB_NIL &&
+           p->defer_kill == 0;
+}
+
 /* Complete the park of p, which has left its stack: PARKING -> PARKED,
  * or enqueue it if a waker came in between; for a receive, PARKED and the
  * registration that only now lets wakers find it. */
@@ -1072,7 +1087,7 @@ static void finish_park(actor_sched_t *s, cb_task_t *p)
          * p wrote while it ran (its sched). */
         p->park_port = NULL;
         atomic_store_explicit(&p->state, ACTOR_PARKED, memory_order_release);
-        if (!actor_port_register(port, p))
+        if (!actor_port_register(port, p) || park_killed(p))
             actor_wake(p); /* as the sender whose message came would */
         return;
     }
@@ -1085,6 +1100,8 @@ static void finish_park(actor_sched_t *s, cb_task_t *p)
         RT_ASSERT(st == ACTOR_WAKE_PENDING);
         atomic_store_explicit(&p->state, ACTOR_RUNNABLE, memory_order_relaxed);
         enqueue(s, p);
+    } else if (park_killed(p)) {
+        actor_wake(p);
     }
 }
 

@@ -388,6 +388,33 @@ static void case_kill_running_and_sleeping(void)
     }
 }
 
+static void block_main(void *arg)
+{
+    (void)arg;
+    cb_port_t *mine = port();
+    cb_term_t m;
+    cb_recv(mine, &m, CB_FOREVER);
+}
+
+static void case_kill_before_park(void)
+{
+    /* The signal may come while the target has not run yet, runs, or is
+     * on its way into the park: it must never sleep through it. */
+    cb_port_t *mon = port();
+    for (int i = 0; i < 300; i++) {
+        cb_term_t ref;
+        cb_task_t *t;
+        cb_spawn_opts_t o = {.monitor_mailbox = mon, .monitor_ref = &ref};
+        CHECK_EQ(cb_spawn(block_main, NULL, &o, &t), 0);
+        if (i % 3 == 1)
+            cb_yield();
+        CHECK_EQ(cb_exit_task(t, a("shutdown")), 0);
+        CHECK(down_reason(mon, ref, t) == a("shutdown"));
+        CHECK_EQ(cb_join(t), 0);
+    }
+    cb_port_free(mon);
+}
+
 /* ---- mailboxes die with their process ---- */
 
 static void recv_once_main(void *arg)
@@ -559,6 +586,7 @@ static void case_links_where_supported(void)
         cb_sup_opts_t so = {.children = kids, .nchildren = 1};
         cb_sup_t *s;
         CHECK_EQ(cb_sup_start(&so, &s), -ENOTSUP);
+        cb_port_free(c.report);
     }
     cb_port_free(p);
 }
@@ -593,6 +621,7 @@ static const struct {
     {"link_dead_noproc", case_link_dead_noproc, false},
     {"unlink_and_demonitor", case_unlink_and_demonitor, false},
     {"kill_running_and_sleeping", case_kill_running_and_sleeping, false},
+    {"kill_before_park", case_kill_before_park, false},
     {"dead_mailbox_drops", case_dead_mailbox_drops, false},
     {"supervisor_one_for_one", case_supervisor_one_for_one, false},
     {"supervisor_one_for_all", case_supervisor_one_for_all, false},
@@ -629,7 +658,8 @@ static int run_case(const char *model, size_t c, const char *param)
                                sizeof err),
                  0);
     }
-    cb_model_env_t env = {.cpus = NULL, .ncpus = 0, .seed = 1};
+    int cpus[2] = {0, 1};
+    cb_model_env_t env = {.cpus = cpus, .ncpus = 0, .seed = 1};
     char err[256] = "";
     if (cb_model_start(m, &ps, &env, err, sizeof err) < 0)
         CB_FAIL_("starting %s: %s", model, err);
@@ -665,7 +695,8 @@ static int check_go_panic(void)
         CHECK_EQ(cb_params_set(&ps, cb_params_find(&ps, "crash"), "panic",
                                err, sizeof err),
                  0);
-        cb_model_env_t env = {.cpus = NULL, .ncpus = 0, .seed = 1};
+        int cpus[2] = {0, 1};
+        cb_model_env_t env = {.cpus = cpus, .ncpus = 0, .seed = 1};
         CHECK_EQ(cb_model_start(m, &ps, &env, err, sizeof err), 0);
         cb_model_run(go_panic_main, NULL);
         _exit(0); /* the panic did not end the program */
