@@ -300,17 +300,24 @@ typedef struct sel {
     size_t n, start;
 } sel_t;
 
-/* One alternative of the orElse chain: the k-th op from the start. */
+/*
+ * The alternatives lo..hi-1 (counted from the start).  orElse is
+ * associative (Harris et al., "Composable Memory Transactions": retry is
+ * its unit), so the chain op0 `orElse` op1 `orElse` ... is built as a
+ * balanced tree of orElses, tried in the same order, whose depth is
+ * log2(n) instead of n: a chain of 1,000 nested orElses overflowed a pool
+ * thread's 256 KiB stack.
+ */
 typedef struct alt {
     sel_t *s;
-    size_t k;
+    size_t lo, hi;
 } alt_t;
 
 /* The op's index * 4 + its outcome (OP_*). */
 static int try_alt(stm_tx_t *tx, void *arg)
 {
     alt_t *a = arg;
-    size_t i = (a->s->start + a->k) % a->s->n;
+    size_t i = (a->s->start + a->lo) % a->s->n;
     op_t *o = &a->s->o[i];
     /* A full FIXED port retries inside send_body, as an empty port does
      * inside recv_body: that is what moves orElse to the next op. */
@@ -322,17 +329,19 @@ static int try_alt(stm_tx_t *tx, void *arg)
 static int alts_from(stm_tx_t *tx, void *arg)
 {
     alt_t *a = arg;
-    if (a->k + 1 == a->s->n)
+    if (a->hi - a->lo == 1)
         return try_alt(tx, a);
-    /* `next` outlives the orElse: its second branch runs inside it. */
-    alt_t next = {a->s, a->k + 1};
-    return stm_or_else(tx, try_alt, a, alts_from, &next);
+    /* Both halves outlive the orElse: its branches run inside it. */
+    size_t mid = a->lo + (a->hi - a->lo) / 2;
+    alt_t left = {a->s, a->lo, mid}, right = {a->s, mid, a->hi};
+    return stm_or_else(tx, alts_from, &left, alts_from, &right);
 }
 
 static int select_body(stm_tx_t *tx, void *arg)
 {
-    alt_t first = {arg, 0};
-    return alts_from(tx, &first);
+    sel_t *s = arg;
+    alt_t all = {s, 0, s->n};
+    return alts_from(tx, &all);
 }
 
 static uint64_t select_rng(void)
