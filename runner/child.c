@@ -403,22 +403,42 @@ static void pin_all_threads(const run_spec_t *spec)
  * Handlers the runner installed (matrix turns SIGINT and SIGTERM into a
  * stop flag) survive fork, so a hung child would have ignored SIGTERM:
  * they go back to the defaults, and a SIGTERM ends a child as it ends
- * any program.
+ * any program.  The runner blocks both signals across fork (fork_child),
+ * so one that arrives before the defaults are back waits, pending, and
+ * ends the child when it unblocks them, instead of setting the stop flag
+ * of a copy nobody reads.
  */
-static void die_with_runner(pid_t runner)
+static void die_with_runner(pid_t runner, const sigset_t *mask)
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != runner)
         _exit(EXIT_RUN_ERROR);
+    pthread_sigmask(SIG_SETMASK, mask, NULL);
+}
+
+/* fork() with SIGINT and SIGTERM held back until the child has its
+ * default handlers (see die_with_runner). */
+static pid_t fork_child(void)
+{
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    pid_t runner = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        die_with_runner(runner, &old);
+    else
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return pid;
 }
 
 static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
-                                                 pid_t runner, int fd,
-                                                 int errfd)
+                                                 int fd, int errfd)
 {
-    die_with_runner(runner);
     if (spec->own_group)
         setpgid(0, 0);
     if (errfd >= 0 && dup2(errfd, STDERR_FILENO) >= 0)
@@ -750,8 +770,7 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     fflush(stdout);
     fflush(stderr);
     int64_t t0 = rt_now_ns();
-    pid_t runner = getpid();
-    pid_t pid = fork();
+    pid_t pid = fork_child();
     if (pid < 0) {
         out->outcome = REP_ERROR;
         snprintf(out->reason, sizeof out->reason, "fork: %s", strerror(errno));
@@ -763,11 +782,9 @@ void child_run(const run_spec_t *spec, int index, bool warmup,
     }
     if (pid == 0) {
         close(fds[0]);
-        if (peer) {
-            die_with_runner(runner);
+        if (peer)
             peer_exec(spec, peer, fds[1], errfd);
-        }
-        child_main(spec, runner, fds[1], errfd);
+        child_main(spec, fds[1], errfd);
     }
     if (spec->own_group)
         setpgid(pid, pid); /* both sides set it: no race with exec/kill */
@@ -854,11 +871,9 @@ pid_t spawn(char *const argv[], int errfd, bool quiet, bool own_group)
 {
     fflush(stdout);
     fflush(stderr);
-    pid_t runner = getpid();
-    pid_t pid = fork();
+    pid_t pid = fork_child();
     if (pid != 0)
         return pid;
-    die_with_runner(runner);
     if (quiet) {
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0)

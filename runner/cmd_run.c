@@ -215,6 +215,19 @@ int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
     cb_wl_estimate_t est = {0};
     if (s->workload->estimate(&s->workload_params, &est, err, errlen) < 0)
         return EXIT_USAGE;
+    /* The model's own cap on threads first: it names the parameter. */
+    int64_t most = 0;
+    int64_t threads = s->model->threads_for(&s->model_params, s->ncpus,
+                                            est.tasks, &most);
+    if (threads < 0) {
+        snprintf(err, errlen,
+                 "%s keeps %" PRId64 " tasks alive at once, each of which "
+                 "may block and so hold a thread, but %s starts at most %" PRId64
+                 " threads (-p max_threads); raise max_threads or lower "
+                 "the sizes",
+                 s->workload->name, est.tasks, s->model->name, most);
+        return EXIT_RESOURCE;
+    }
     int64_t per_task = (int64_t)s->model->task_cost_bytes(&s->model_params) +
                        TSAN_TASK_BYTES;
     int64_t avail = mem_available_bytes();
@@ -248,21 +261,9 @@ int run_check_sizes(const run_spec_t *s, char *err, size_t errlen)
             return EXIT_RESOURCE;
         }
     }
-    /* Threads: the model's cap first, then the kernel's (runner/limits.c).
-     * A few more for the runner's own: the child's placement sampler, a
+    /* Then the kernel's limits on threads (runner/limits.c), with a few
+     * more for the runner's own: the child's placement sampler, a
      * sanitizer's background thread. */
-    int64_t most = 0;
-    int64_t threads = s->model->threads_for(&s->model_params, s->ncpus,
-                                            est.tasks, &most);
-    if (threads < 0) {
-        snprintf(err, errlen,
-                 "%s keeps %" PRId64 " tasks alive at once, each of which "
-                 "may block and so hold a thread, but %s starts at most %" PRId64
-                 " threads (-p max_threads); raise max_threads or lower "
-                 "the sizes",
-                 s->workload->name, est.tasks, s->model->name, most);
-        return EXIT_RESOURCE;
-    }
     char which[200];
     int64_t left = limits_threads_left(which, sizeof which);
     if (left >= 0 && threads + 8 > left) {

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conftest import model_names, run_cb
+from conftest import SCALE, model_names, run_cb
 
 MODELS = model_names()
 
@@ -22,7 +22,8 @@ def test_starved_workers_are_not_a_deadlock(model):
     # A stall threshold far below what 64 workers on a busy 2-core machine
     # wait for their turn: before the watchdog looked at the workers as a
     # whole, every one of these runs was called a deadlock.
-    stall_ms = 100
+    # Scaled: under a sanitizer every operation is many times slower.
+    stall_ms = int(100 * SCALE)
     p = run_cb("run", "-m", model, "-w", "bank", "-p", "tasks=64",
                "-p", "duration_ms=1000", "-p", f"stall_ms={stall_ms}",
                "--format", "json", timeout=120)
