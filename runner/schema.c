@@ -48,9 +48,11 @@
 
 /* Metrics that may be negative: a difference of two measured means (the
  * cost per skipped message is the loaded minus the empty receive time,
- * and noise can make it negative when the backlog costs nothing), and a
- * workload's computed answer, whatever the workload computes. */
-static const char *const signed_metrics[] = {"ns_per_skipped_msg", "result"};
+ * and noise can make it negative when the backlog costs nothing), a
+ * workload's computed answer, whatever the workload computes, and bank's
+ * units lost to a race (negative when the race created units). */
+static const char *const signed_metrics[] = {"ns_per_skipped_msg", "result",
+                                             "lost_units"};
 
 static bool is_signed_metric(const char *name)
 {

@@ -47,11 +47,14 @@ def test_crash_case(model, case):
 def supervision(model, *params):
     # Crashes every ~50 operations, over a window that stretches with the
     # build's slowness, so that a sanitized build sees crashes too.
+    # A parameter given here replaces the default (run refuses a key
+    # given twice).
+    kv = {"crash_ppm": "20000", "duration_ms": str(int(200 * SCALE))}
+    kv.update(p.split("=", 1) for p in params)
     args = ["run", "-m", model, "-w", "supervision", "--quick", "--reps", "1",
-            "--warmup", "0", "-p", "crash_ppm=20000",
-            "-p", f"duration_ms={int(200 * SCALE)}"]
-    for kv in params:
-        args += ["-p", kv]
+            "--warmup", "0"]
+    for k, v in kv.items():
+        args += ["-p", f"{k}={v}"]
     return args
 
 
