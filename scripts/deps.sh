@@ -23,6 +23,8 @@ if [ "${CONCBENCH_NO_PEERS:-0}" != 1 ]; then
     PACKAGES+=(
         erlang-base                    # peers/beam: erl, erlc
         golang-go                      # peers/go: stdlib only, no network
+        openjdk-17-jdk-headless        # peers/jvm: javac, java
+        clojure libcore-async-clojure  # peers/core.async (Debian's jars)
     )
 fi
 
