@@ -149,33 +149,77 @@ same(I, N, M) -> is_binary(M) andalso byte_size(M) =:= N andalso
                      binary:last(M) =:= (I band 255).
 
 %% ---- ping-pong: two processes, a message each way ----
+%%
+%% payload_kind=binary: a fresh message a round (a small integer, or an
+%% N-byte binary, shared by reference above 64 bytes).  tuple and list:
+%% one term of N small integers built once, {0, ..., N-1} or [0, ..., N-1],
+%% bounced whole: every send copies it into the receiver's heap (all data
+%% but refc binaries and literals is copied: the Efficiency Guide,
+%% "Processes: Sending Messages"; erts/emulator/beam/copy.c size_object and
+%% copy_struct), so the round trip grows with N.  message_heap_bytes is
+%% erts_debug:flat_size of the message times the word size: the words one
+%% copy takes on a heap.
 
 ping_pong(P) ->
     Rounds = int(P, "rounds"), Payload = int(P, "payload"),
+    Kind = str(P, "payload_kind", "binary"),
+    Term = case Kind of
+               "binary" -> none;
+               "tuple" when Payload > 16#FFFFFF ->
+                   usage("payload=~b: a tuple has at most 16777215 elements "
+                         "(the BEAM's limit); use payload_kind=list for more",
+                         [Payload]);
+               "tuple" -> list_to_tuple(lists:seq(0, Payload - 1));
+               "list" when Payload < 1 ->
+                   usage("payload=0 with payload_kind=list is the empty list, "
+                         "which is no message; give 1 or more cells", []);
+               "list" -> lists:seq(0, Payload - 1);
+               _ -> usage("payload_kind=~s: binary, tuple or list", [Kind])
+           end,
     case str(P, "policy", "default") of
         Pol when Pol =:= "default"; Pol =:= "unbounded" ->
             Pong = spawn(fun pong/0),
             Pong ! {self(), warmup},
             receive warmup -> ok end,
             T0 = now_ns(),
-            Bad = ping(Pong, 0, Rounds, Payload, 0),
+            {Bad, Last} = ping(Pong, 0, Rounds, Payload, Term, 0, none),
             T1 = now_ns(),
             Pong ! stop,
             window(T0, T1),
             Bad > 0 andalso fail("~b replies differed from what was sent", [Bad]),
+            %% The cheap per-round check looks at the shape; the whole
+            %% term is compared once, outside the window.
+            Term =:= none orelse Last =:= Term orelse
+                fail("the last reply differs from the term sent", []),
             metric_int("ops", Rounds),
-            metric_f64("round_trip_ns", (T1 - T0) / Rounds);
+            metric_f64("round_trip_ns", (T1 - T0) / Rounds),
+            Msg = case Term of none -> payload_msg(0, Payload); _ -> Term end,
+            metric_int("message_heap_bytes",
+                       erts_debug:flat_size(Msg) * erlang:system_info(wordsize));
         Pol ->
             unsupported("policy=" ++ Pol ++ ": a BEAM mailbox is unbounded; "
                         "it has no rendezvous or bounded buffer")
     end.
 
-ping(_, R, R, _, Bad) -> Bad;
-ping(Pong, I, R, Payload, Bad) ->
+ping(_, R, R, _, _, Bad, Last) -> {Bad, Last};
+ping(Pong, I, R, Payload, none, Bad, Last) ->
     Pong ! {self(), payload_msg(I, Payload)},
-    receive M -> ping(Pong, I + 1, R, Payload,
-                      Bad + case same(I, Payload, M) of true -> 0; false -> 1 end)
+    receive M -> ping(Pong, I + 1, R, Payload, none,
+                      Bad + case same(I, Payload, M) of true -> 0; false -> 1 end,
+                      Last)
+    end;
+ping(Pong, I, R, Payload, Term, Bad, _) ->
+    Pong ! {self(), Term},
+    receive M -> ping(Pong, I + 1, R, Payload, Term,
+                      Bad + case looks_right(Term, M) of true -> 0; false -> 1 end,
+                      M)
     end.
+
+looks_right(T, M) when is_tuple(T) ->
+    is_tuple(M) andalso tuple_size(M) =:= tuple_size(T) andalso
+        (tuple_size(T) =:= 0 orelse element(1, M) =:= 0);
+looks_right(_, [0 | _]) -> true;
+looks_right(_, _) -> false.
 
 pong() ->
     receive
@@ -577,20 +621,33 @@ bank(P) ->
     Accts = list_to_tuple([spawn(fun() -> account(Initial) end)
                            || _ <- lists:seq(1, Na)]),
     Me = self(),
+    %% Each worker's operation count, read by the watchdog (this process).
+    Progress = atomics:new(max(1, N), []),
     Cfg = #{accts => Accts, na => Na, max => MaxAmount, ops => Ops,
-            audit => AuditPer64k, total => Na * Initial},
+            audit => AuditPer64k, total => Na * Initial, progress => Progress},
     Workers = [spawn(fun() ->
                              Rng = mix(Seed bxor (W + 1)) bor 1,
                              receive {go, End} -> ok end,
                              Me ! {done, self(),
-                                   worker(Cfg#{end_ns => End}, Rng, 0,
-                                          {0, 0, 0, 0, 0}, [])}
+                                   worker(Cfg#{end_ns => End, idx => W + 1},
+                                          Rng, 0, {0, 0, 0, 0, 0}, [])}
                      end) || W <- lists:seq(0, N - 1)],
     T0 = now_ns(),
     [W ! {go, T0 + Duration} || W <- Workers],
-    Res = [receive {done, W, R} -> R end || W <- Workers],
+    StallNs = int(P, "stall_ms") * 1000000,
+    Watch = bank_watch(Workers, Progress, StallNs),
     T1 = now_ns(),
     window(T0, T1),
+    case Watch of
+        {stalled, Stuck} ->
+            fail("deadlock: none of the ~b running workers (of ~b) made "
+                 "progress for ~b ms", [Stuck, N, StallNs div 1000000]),
+            metric_int("ops", 0),
+            finish();
+        _ -> ok
+    end,
+    {done, Done, {Longest, Starved}} = Watch,
+    Res = [maps:get(W, Done) || W <- Workers],
     [A ! {stop, self()} || A <- tuple_to_list(Accts)],
     Final = [receive {final, A, B} -> B end || A <- tuple_to_list(Accts)],
     Sum = fun(I) -> lists:sum([element(I, R) || {R, _} <- Res]) end,
@@ -600,19 +657,77 @@ bank(P) ->
      || {I, {{_, _, _, T, Bad}, _}} <- lists:zip(lists:seq(0, N - 1), Res), T > 0],
     Total = lists:sum(Final),
     Negative = length([B || B <- Final, B < 0]),
-    (Total =:= Na * Initial andalso Negative =:= 0) orelse
-        fail("total after the run is ~b, wanted ~b; ~b accounts negative",
-             [Total, Na * Initial, Negative]),
+    Lost = Na * Initial - Total,
+    (Lost =:= 0 andalso Negative =:= 0) orelse
+        fail("total after the run is ~b, wanted ~b: ~b units ~s; ~b accounts negative",
+             [Total, Na * Initial, abs(Lost),
+              case Lost < 0 of true -> "created"; false -> "lost" end, Negative]),
     Audits = Sum(3),
     metric_int("ops", Sum(1)),
     metric_int("transfers", Sum(1)),
     metric_int("declined", Sum(2)),
     metric_int("audits", Audits),
     metric_int("torn_audits", Torn),
+    metric_int("lost_units", Lost),
+    metric_int("longest_stall_ns", Longest),
+    metric_int("starved_workers", Starved),
     metric_f64("audits_per_s", Audits * 1.0e9 / max(1, T1 - T0)),
     hist("audit_latency_ns", lists:append([L || {_, L} <- Res])).
 
-worker(#{ops := Ops, end_ns := End} = C, Rng, Op, Acc, Lat) ->
+%% The watchdog, as workloads/bank.c's: every 10 ms it samples each
+%% running worker's operation count; one worker's longest gap between
+%% samples that moved is longest_stall_ns, the workers that went stall_ms
+%% without an operation are starved_workers (a fairness figure); no
+%% running worker moving for stall_ms (and 10 samples) is a deadlock.
+bank_watch(Workers, Progress, StallNs) ->
+    Now = now_ns(),
+    Idx = maps:from_list(lists:zip(Workers, lists:seq(1, length(Workers)))),
+    Running = maps:from_list([{I, {0, Now, false}} || I <- maps:values(Idx)]),
+    bank_watch(Idx, Progress, StallNs, Running, #{}, Now, 0, {0, 0}).
+
+bank_watch(Idx, Progress, StallNs, Running, Done, AnySince, Quiet, Fig) ->
+    case map_size(Running) of
+        0 -> {done, Done, Fig};
+        _ ->
+            receive
+                {done, W, R} ->
+                    bank_watch(Idx, Progress, StallNs,
+                               maps:remove(maps:get(W, Idx), Running),
+                               Done#{W => R}, now_ns(), 0, Fig)
+            after 10 ->
+                Now = now_ns(),
+                {Running1, Moved, Fig1} = maps:fold(
+                    fun(I, {Last, Since, Starved}, {Acc, Mv, {Lg, St}}) ->
+                            Gap = Now - Since,
+                            NewStarved = Gap >= StallNs,
+                            St1 = case NewStarved andalso not Starved of
+                                      true -> St + 1; false -> St end,
+                            Fig2 = {max(Lg, Gap), St1},
+                            case atomics:get(Progress, I) of
+                                Last -> {Acc#{I => {Last, Since, Starved orelse NewStarved}},
+                                         Mv, Fig2};
+                                Pr -> {Acc#{I => {Pr, Now, Starved orelse NewStarved}},
+                                       true, Fig2}
+                            end
+                    end, {#{}, false, Fig}, Running),
+                case Moved of
+                    true -> bank_watch(Idx, Progress, StallNs, Running1, Done,
+                                       Now, 0, Fig1);
+                    false when Quiet + 1 >= 10, Now - AnySince >= StallNs ->
+                        {stalled, map_size(Running1)};
+                    false -> bank_watch(Idx, Progress, StallNs, Running1, Done,
+                                        AnySince, Quiet + 1, Fig1)
+                end
+            end
+    end.
+
+worker(#{progress := Progress, idx := Idx} = C, Rng, Op, Acc, Lat) when Op > 0 ->
+    atomics:put(Progress, Idx, Op),
+    worker_op(C, Rng, Op, Acc, Lat);
+worker(C, Rng, Op, Acc, Lat) ->
+    worker_op(C, Rng, Op, Acc, Lat).
+
+worker_op(#{ops := Ops, end_ns := End} = C, Rng, Op, Acc, Lat) ->
     Stop = case Ops of
                0 -> Op band 63 =:= 0 andalso now_ns() >= End;
                _ -> Op >= Ops
@@ -778,39 +893,150 @@ io_worker(Coord, A, B, Payload, LatencyUs, Err) ->
             From ! {stopped, self(), Err}
     end.
 
-%% ---- supervision: an OTP supervisor, one_for_one, over `tasks`
-%% workers; one is killed, the supervisor restarts it alone, the others
-%% keep their pids (OTP Design Principles, "Supervisor Behaviour"). ----
+%% ---- supervision: workers that crash at random under a real OTP
+%% supervisor (workloads/supervision.c's parameters and metrics).
+%%
+%% The workers are transient children of a supervisor (this module's
+%% init/1: `strategy` one_for_one or one_for_all, `intensity` restarts in
+%% `period_ms`; OTP Design Principles, "Supervisor Behaviour").  A worker
+%% spins op_ns an operation, commits its count every `batch`, and after
+%% each operation crashes with probability crash_ppm per million by
+%% exit({crash, I}); the supervisor restarts it (one_for_all: with every
+%% sibling) and the replacement carries on where the slot left off (its
+%% random stream and counts live in an ETS table, as a real program keeps
+%% state outside the process that may die).  Past the intensity the
+%% supervisor terminates its children and exits with `shutdown`: the run
+%% did not survive (supervisor_gave_up=1), which is a result, not a
+%% failure.  restarts counts the children started again (incarnations
+%% beyond the first); restart_latency_ns runs from a crash to the
+%% replacement's first operation. ----
 
 supervision(P) ->
-    N = int(P, "tasks"),
-    {ok, Sup} = supervisor:start_link(?MODULE, N),
-    Before = [Pid || {_, Pid, _, _} <- supervisor:which_children(Sup)],
-    Victim = lists:nth(N div 2 + 1, lists:sort(Before)),
+    N = int(P, "workers"), Ppm = int(P, "crash_ppm"), OpNs = int(P, "op_ns"),
+    Batch = int(P, "batch"), Duration = int(P, "duration_ms") * 1000000,
+    Intensity = int(P, "intensity"), PeriodMs = int(P, "period_ms"),
+    Seed = int(P, "seed"),
+    Strategy = case str(P, "strategy", "one_for_one") of
+                   "one_for_one" -> one_for_one;
+                   "one_for_all" -> one_for_all;
+                   S -> usage("strategy=~s: one_for_one or one_for_all", [S])
+               end,
+    N >= 1 orelse usage("workers=~b: at least one", [N]),
+    Batch >= 1 orelse usage("batch=~b: at least one", [Batch]),
+    %% Slot state: {I, Rng, Committed, unused, unused, Incarnations,
+    %% CrashedAt, Finished}; crashes and the work they lost are counted
+    %% from the crash messages.
+    Tab = ets:new(slots, [public, set, {write_concurrency, true}]),
+    [ets:insert(Tab, {I, mix(Seed + I) bor 1, 0, 0, 0, 0, 0, 0})
+     || I <- lists:seq(0, N - 1)],
+    Threshold = case Ppm >= 1000000 of
+                    true -> ?MASK + 1;
+                    false -> (Ppm * (1 bsl 64)) div 1000000
+                end,
     T0 = now_ns(),
-    exit(Victim, kill),
-    After = wait_restart(Sup, Victim, N),
+    End = T0 + Duration,
+    Cfg = #{tab => Tab, coord => self(), end_ns => End, op_ns => OpNs,
+            batch => Batch, threshold => Threshold},
+    %% Trapping exits: a supervisor that gives up exits with `shutdown`
+    %% through its link to this process, which must outlive it to report.
+    process_flag(trap_exit, true),
+    {ok, Sup} = supervisor:start_link(?MODULE, {Strategy, Intensity,
+                                                (PeriodMs + 999) div 1000,
+                                                N, Cfg}),
+    {Done, CrashMsgs, Lats, SupDown} =
+        sup_wait(Sup, N, #{}, [], [], false, End + 30000000000),
     T1 = now_ns(),
     window(T0, T1),
-    Survivors = length([Pid || Pid <- Before, Pid =/= Victim, lists:member(Pid, After)]),
-    Survivors =:= N - 1 orelse
-        fail("one_for_one restarted ~b workers that did not die", [N - 1 - Survivors]),
-    length(After) =:= N orelse fail("~b of ~b workers after the restart", [length(After), N]),
-    metric_int("ops", 1),
-    metric_int("restarted", N - Survivors),
-    metric_f64("restart_ns", T1 - T0).
-
-wait_restart(Sup, Victim, N) ->
-    Kids = [Pid || {_, Pid, _, _} <- supervisor:which_children(Sup), is_pid(Pid)],
-    case length(Kids) =:= N andalso not lists:member(Victim, Kids) of
-        true -> Kids;
-        false -> erlang:yield(), wait_restart(Sup, Victim, N)
+    SupDown orelse begin
+                       exit(Sup, shutdown),
+                       receive {'EXIT', Sup, _} -> ok after 5000 -> ok end
+                   end,
+    {CrashMsgs1, Lats1} = sup_drain(CrashMsgs, Lats),
+    Slots = ets:tab2list(Tab),
+    Sum = fun(K) -> lists:sum([element(K, S) || S <- Slots]) end,
+    Crashes = length(CrashMsgs1), Alive = Sum(8),
+    Restarts = Sum(6) - N,
+    map_size(Done) < N andalso not SupDown andalso
+        fail("~b workers neither finished nor crashed in time", [N - map_size(Done)]),
+    metric_int("ops", Sum(3)),
+    metric_int("crashes", Crashes),
+    metric_int("restarts", Restarts),
+    metric_int("work_lost", lists:sum(CrashMsgs1)),
+    metric_int("workers_alive_at_end", Alive),
+    metric_int("supervised", 1),
+    metric_int("supervisor_gave_up", case SupDown of true -> 1; false -> 0 end),
+    metric_int("survived", case Alive =:= N andalso not SupDown of
+                               true -> 1; false -> 0 end),
+    case Lats1 of
+        [] -> emit("hist restart_latency_ns 0 0 0 0 0 0 0 0~n", []);
+        _ -> hist("restart_latency_ns", Lats1)
     end.
 
-init(N) ->
-    {ok, {#{strategy => one_for_one, intensity => 10, period => 1},
-          [#{id => I, start => {?MODULE, sup_worker_start, [I]}}
-           || I <- lists:seq(1, N)]}}.
+%% Until every slot's last incarnation finished, or the supervisor gave up.
+sup_wait(_, N, Done, C, L, false, _) when map_size(Done) =:= N -> {Done, C, L, false};
+sup_wait(Sup, N, Done, C, L, false, Deadline) ->
+    Left = max(0, (Deadline - now_ns()) div 1000000),
+    receive
+        {done, I} -> sup_wait(Sup, N, Done#{I => true}, C, L, false, Deadline);
+        {crashed, _, Lost} -> sup_wait(Sup, N, Done, [Lost | C], L, false, Deadline);
+        {restart_latency, Ns} -> sup_wait(Sup, N, Done, C, [Ns | L], false, Deadline);
+        {'EXIT', Sup, _} -> {Done, C, L, true}
+    after Left -> {Done, C, L, false}
+    end.
 
-sup_worker_start(_I) ->
-    {ok, spawn_link(fun() -> receive stop -> ok end end)}.
+sup_drain(C, L) ->
+    receive
+        {crashed, _, Lost} -> sup_drain([Lost | C], L);
+        {restart_latency, Ns} -> sup_drain(C, [Ns | L]);
+        {done, _} -> sup_drain(C, L)
+    after 0 -> {C, L}
+    end.
+
+init({Strategy, Intensity, PeriodS, N, Cfg}) ->
+    {ok, {#{strategy => Strategy, intensity => Intensity, period => max(1, PeriodS)},
+          [#{id => I, start => {?MODULE, sup_worker_start, [{I, Cfg}]},
+             restart => transient}
+           || I <- lists:seq(0, N - 1)]}}.
+
+sup_worker_start({I, Cfg}) ->
+    {ok, spawn_link(fun() -> sup_worker(I, Cfg) end)}.
+
+sup_worker(I, #{tab := Tab, coord := Coord} = Cfg) ->
+    ets:update_counter(Tab, I, {6, 1}),
+    ets:update_element(Tab, I, {8, 0}),
+    [{I, Rng, _, _, _, _, CrashedAt, _}] = ets:lookup(Tab, I),
+    sup_loop(I, Cfg, Rng, 0, CrashedAt),
+    Coord ! {done, I}.
+
+sup_loop(I, #{tab := Tab, coord := Coord, end_ns := End, op_ns := OpNs,
+              batch := Batch, threshold := Threshold} = Cfg, Rng, Pending, CrashedAt) ->
+    Now = now_ns(),
+    case Now < End of
+        false ->
+            ets:update_counter(Tab, I, {3, Pending}),
+            ets:update_element(Tab, I, [{2, Rng}, {8, 1}]);
+        true ->
+            CrashedAt > 0 andalso begin
+                                      Coord ! {restart_latency, max(0, Now - CrashedAt)},
+                                      ets:update_element(Tab, I, {7, 0})
+                                  end,
+            spin(OpNs),
+            Pending1 = case Pending + 1 of
+                           Batch -> ets:update_counter(Tab, I, {3, Batch}),
+                                    ets:update_element(Tab, I, {2, Rng}),
+                                    0;
+                           Pn -> Pn
+                       end,
+            {R, Rng1} = next_rand(Rng),
+            case R < Threshold of
+                true ->
+                    %% The crash is counted by its message, sent first: under
+                    %% one_for_all a sibling's crash may kill this process
+                    %% between any two steps here.
+                    Coord ! {crashed, I, Pending1},
+                    ets:update_element(Tab, I, [{2, Rng1}, {7, now_ns()}]),
+                    exit({crash, I});
+                false ->
+                    sup_loop(I, Cfg, Rng1, Pending1, 0)
+            end
+    end.
