@@ -9,10 +9,14 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"net"
+	"os"
 	"reflect"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +40,14 @@ func chanCap(policy string, capacity int64, natural int64) (int, bool) {
 type msg struct {
 	n       int64
 	payload []byte
+	ints    []int64 // payload_kind=tuple: the one slice, shared
+	list    *cell   // payload_kind=list: the one list, shared
+}
+
+// cell is a cons cell: a list of N is N cells of 16 bytes each.
+type cell struct {
+	head int64
+	tail *cell
 }
 
 func makeMsg(i int64, payload int64) msg {
@@ -50,8 +62,37 @@ func makeMsg(i int64, payload int64) msg {
 }
 
 // ping-pong: two goroutines bounce a message over two channels.
+//
+// payload_kind=binary: a fresh message a round (payload bytes).  tuple
+// and list: one []int64 of `payload` elements, or one linked list of
+// `payload` cells, built once and bounced: a channel send copies the
+// element (a slice header or a pointer), never what it points to, so the
+// round trip stays flat as the payload grows.  message_heap_bytes is the
+// bytes the shared object occupies on the heap: payload bytes for a
+// binary (0 for the small integer, carried in the channel's element),
+// 8 per element for the slice's backing array, 16 per cell for the list
+// (an int64 and a pointer; the allocator's 16-byte size class).
 func pingPong(p params, o *out) {
 	rounds, payload := p.int("rounds"), p.int("payload")
+	kind := p.str("payload_kind", "binary")
+	var bounced msg
+	switch kind {
+	case "binary":
+	case "tuple":
+		bounced.ints = make([]int64, payload)
+		for k := range bounced.ints {
+			bounced.ints[k] = int64(k)
+		}
+	case "list":
+		if payload < 1 {
+			usage("payload=0 with payload_kind=list is the empty list, which is no message; give 1 or more cells")
+		}
+		for k := payload - 1; k >= 0; k-- {
+			bounced.list = &cell{head: k, tail: bounced.list}
+		}
+	default:
+		usage("payload_kind=%s: binary, tuple or list", kind)
+	}
 	c, ok := chanCap(p.str("policy", "default"), p.int("capacity"), 0)
 	if !ok {
 		o.unsupported("policy=%s: Go channels are unbuffered or fixed buffers", p.str("policy", ""))
@@ -69,6 +110,16 @@ func pingPong(p params, o *out) {
 	bad := int64(0)
 	t0 := time.Now()
 	for i := int64(0); i < rounds; i++ {
+		if kind != "binary" {
+			bounced.n = i
+			in <- bounced
+			m := <-back
+			if m.n != i || kind == "tuple" && (len(m.ints) != int(payload) || payload > 0 && m.ints[0] != 0) ||
+				kind == "list" && (m.list == nil || m.list.head != 0) {
+				bad++
+			}
+			continue
+		}
 		in <- makeMsg(i, payload)
 		m := <-back
 		if m.n != i || int64(len(m.payload)) != payload ||
@@ -85,6 +136,14 @@ func pingPong(p params, o *out) {
 	}
 	o.metricInt("ops", rounds)
 	o.metricF64("round_trip_ns", float64(t1.Sub(t0).Nanoseconds())/float64(rounds))
+	heap := payload
+	switch kind {
+	case "tuple":
+		heap = 8 * payload
+	case "list":
+		heap = 16 * payload
+	}
+	o.metricInt("message_heap_bytes", heap)
 }
 
 // spawn: goroutines that report ready and then block in a receive.
@@ -544,6 +603,8 @@ func bank(p params, o *out) {
 	results := make([]result, n)
 	lat := make([][]int64, n)
 	var endNs int64
+	progress := make([]int64, n) // each worker's operations, for the watchdog
+	finished := make([]int32, n)
 	goCh := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(int(n))
@@ -555,10 +616,12 @@ func bank(p params, o *out) {
 			r := &results[w]
 			buf := make([]int64, na)
 			<-goCh
+			defer atomic.StoreInt32(&finished[w], 1)
 			for op := int64(0); ; op++ {
 				if ops > 0 && op >= ops || ops == 0 && op&63 == 0 && int64(time.Since(progStart)) >= endNs {
 					break
 				}
+				atomic.StoreInt64(&progress[w], op)
 				x := nextRand(&rng)
 				if x&0xffff < auditPer64k {
 					t := time.Now()
@@ -609,9 +672,18 @@ func bank(p params, o *out) {
 	t0 := time.Now()
 	endNs = int64(t0.Sub(progStart)) + int64(duration)
 	close(goCh)
-	wg.Wait()
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	longest, starved, stalled := bankWatch(progress, finished, allDone,
+		p.int("stall_ms")*int64(time.Millisecond))
 	t1 := time.Now()
 	o.window(t0, t1)
+	if stalled > 0 {
+		o.fail("deadlock: none of the %d running workers (of %d) made progress for %d ms",
+			stalled, n, p.int("stall_ms"))
+		o.metricInt("ops", 0)
+		return
+	}
 	var tot result
 	var all []int64
 	for i, r := range results {
@@ -631,8 +703,14 @@ func bank(p params, o *out) {
 			negative++
 		}
 	}
-	if sum != na*initial || negative > 0 {
-		o.fail("total after the run is %d, wanted %d; %d accounts negative", sum, na*initial, negative)
+	lost := na*initial - sum
+	if lost != 0 || negative > 0 {
+		what, units := "lost", lost
+		if lost < 0 {
+			what, units = "created", -lost
+		}
+		o.fail("total after the run is %d, wanted %d: %d units %s; %d accounts negative",
+			sum, na*initial, units, what, negative)
 	}
 	el := t1.Sub(t0).Nanoseconds()
 	o.metricInt("ops", tot.transfers)
@@ -640,8 +718,64 @@ func bank(p params, o *out) {
 	o.metricInt("declined", tot.declined)
 	o.metricInt("audits", tot.audits)
 	o.metricInt("torn_audits", tot.torn)
+	o.metricInt("lost_units", lost)
+	o.metricInt("longest_stall_ns", longest)
+	o.metricInt("starved_workers", starved)
 	o.metricF64("audits_per_s", float64(tot.audits)*1e9/float64(el))
 	o.hist("audit_latency_ns", all)
+}
+
+// bankWatch is workloads/bank.c's watchdog: every 10 ms it samples each
+// running worker's progress; one worker's longest gap between operations
+// is longest_stall_ns, the workers that went stallNs without one are
+// starved (a fairness figure); no running worker moving for stallNs (and
+// 10 samples) is a deadlock: it returns the count of those workers.
+func bankWatch(progress []int64, finished []int32, allDone <-chan struct{},
+	stallNs int64) (longest, starved, stalled int64) {
+	n := len(progress)
+	last, since := make([]int64, n), make([]int64, n)
+	isStarved := make([]bool, n)
+	now := time.Now().UnixNano()
+	for i := range since {
+		since[i] = now
+	}
+	anySince, quiet := now, 0
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-allDone:
+			return longest, starved, 0
+		case <-tick.C:
+		}
+		now = time.Now().UnixNano()
+		moved, running := false, int64(0)
+		for i := 0; i < n; i++ {
+			if atomic.LoadInt32(&finished[i]) != 0 {
+				continue
+			}
+			running++
+			pr := atomic.LoadInt64(&progress[i])
+			gap := now - since[i]
+			if gap > longest {
+				longest = gap
+			}
+			if gap >= stallNs && !isStarved[i] {
+				isStarved[i] = true
+				starved++
+			}
+			if pr != last[i] {
+				last[i], since[i], moved = pr, now, true
+			}
+		}
+		if moved {
+			anySince, quiet = now, 0
+			continue
+		}
+		if quiet++; quiet >= 10 && now-anySince >= stallNs && running > 0 {
+			return longest, starved, running
+		}
+	}
 }
 
 type request struct{ id, t0 int64 }
@@ -806,24 +940,103 @@ func ioFanout(p params, o *out) {
 	}
 }
 
-// supervision: Go has no supervisor.  A goroutine's panic that no deferred
-// recover catches ends the whole program, every other goroutine with it
-// (the Go spec, "Handling panics"; src/runtime/panic.go fatalpanic); the
-// run dies before it reports, and that is the outcome recorded.
+// supervision: Go has no supervisor and no links.  `workers` goroutines
+// do operations of op_ns each, committing every `batch`, and after each
+// one crash with probability crash_ppm per million (xorshift64* per
+// worker, seeded as workloads/supervision.c) by panic({crash, I}).  A
+// panic that no deferred recover catches ends the whole program, every
+// other goroutine with it, with the panic's message and exit status 2
+// (the Go spec, "Handling panics"; src/runtime/panic.go fatalpanic).
+// That is the outcome, recorded as the C csp model with crash=panic
+// records it (runner/child.c on_model_die): the panicking goroutine's
+// deferred function prints the panic as the runtime would, writes
+// "outcome failed the program ended: panic: ..." and ends the process
+// at once, the program ending that fatalpanic is, with the outcome line
+// the runner reads (a real program would just die with status 2; one
+// that wants to live on recovers in every goroutine it starts and
+// restarts the work itself, which is a supervisor written by hand).
+// With crash_ppm=0 nothing crashes and the run reports the C workload's
+// metrics: supervised=0, restarts=0.
+type crash struct{ worker int64 }
+
+func (c crash) Error() string { return fmt.Sprintf("{crash, %d}", c.worker) }
+
+var panicOnce sync.Once
+
+func programEnds(r interface{}) {
+	panicOnce.Do(func() {
+		stack := debug.Stack()
+		gid := "?"
+		if f := strings.Fields(string(stack)); len(f) > 1 && f[0] == "goroutine" {
+			gid = f[1]
+		}
+		fmt.Fprintf(os.Stderr, "panic: %v\n\n%s", r, stack)
+		fmt.Printf("outcome failed the program ended: panic: %v in goroutine %s: an "+
+			"unrecovered panic ends the program (exit status 2)\n", r, gid)
+		os.Exit(0)
+	})
+	select {} // another goroutine is ending the program
+}
+
 func supervision(p params, o *out) {
-	n := p.int("tasks")
+	n, ppm := p.int("workers"), p.int("crash_ppm")
+	opNs, batch := p.int("op_ns"), p.int("batch")
+	duration := time.Duration(p.int("duration_ms")) * time.Millisecond
+	seed := uint64(p.int("seed"))
+	if n < 1 || batch < 1 {
+		usage("workers=%d batch=%d: each at least 1", n, batch)
+	}
+	threshold := uint64(math.MaxUint64)
+	if ppm < 1000000 {
+		threshold = uint64(float64(ppm) / 1e6 * 18446744073709551616.0)
+	}
+	type slot struct{ committed, lost, crashes int64 }
+	slots := make([]slot, n)
 	var wg sync.WaitGroup
+	t0 := time.Now()
+	end := t0.Add(duration)
 	for i := int64(0); i < n; i++ {
 		wg.Add(1)
 		i := i
 		go func() {
 			defer wg.Done()
-			if i == n/2 {
-				panic("worker crashed (supervision: no supervisor in Go)")
+			defer func() {
+				if r := recover(); r != nil {
+					programEnds(r)
+				}
+			}()
+			s := &slots[i]
+			rng := mix(seed+uint64(i)) | 1
+			pending := int64(0)
+			for time.Now().Before(end) {
+				spinNs(opNs)
+				if pending++; pending == batch {
+					s.committed += pending
+					pending = 0
+				}
+				if threshold != 0 && nextRand(&rng) < threshold {
+					s.lost += pending
+					s.crashes++
+					panic(crash{i})
+				}
 			}
-			time.Sleep(100 * time.Millisecond)
+			s.committed += pending
 		}()
 	}
 	wg.Wait()
-	o.metricInt("ops", n)
+	t1 := time.Now()
+	o.window(t0, t1)
+	var ops int64
+	for _, s := range slots {
+		ops += s.committed
+	}
+	o.metricInt("ops", ops)
+	o.metricInt("crashes", 0)
+	o.metricInt("restarts", 0)
+	o.metricInt("work_lost", 0)
+	o.metricInt("workers_alive_at_end", n)
+	o.metricInt("supervised", 0)
+	o.metricInt("supervisor_gave_up", 0)
+	o.metricInt("survived", 1)
+	o.lines = append(o.lines, "hist restart_latency_ns 0 0 0 0 0 0 0 0")
 }
