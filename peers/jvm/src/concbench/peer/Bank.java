@@ -19,12 +19,15 @@
  * (from xorshift64* seeded per worker from the run's seed), otherwise a
  * transfer of 1..max_amount between two distinct accounts; they run for
  * duration_ms (or `ops` operations each).  The main thread is a watchdog
- * sampling each worker's progress every 10 ms: none for stall_ms is
- * reported as a deadlock and the run ends at once, abandoning the stuck
- * threads (System.exit ends them).
+ * sampling each worker's progress every 10 ms: no running worker
+ * progressing for stall_ms is reported as a deadlock and the run ends at
+ * once, abandoning the stuck threads (System.exit ends them); one worker
+ * without progress while others go on is a figure (longest_stall_ns,
+ * starved_workers), as in workloads/bank.c.
  *
- * Metrics: transfers, declined, audits, torn_audits, audits_per_s,
- * audit_latency_ns (hist); ops = transfers.  Invariants: every audit and
+ * Metrics: transfers, declined, audits, torn_audits, lost_units (units
+ * missing from the final total; negative: created), longest_stall_ns,
+ * starved_workers, audits_per_s, audit_latency_ns (hist); ops = transfers.  Invariants: every audit and
  * the final state sum to accounts x initial; no account is negative.
  */
 package concbench.peer;
@@ -146,30 +149,49 @@ final class Bank {
         r.windowStart();
         endNs[0] = r.windowStartNs() + durationNs;
         go.countDown();
-        /* The watchdog. */
+        /* The watchdog, as workloads/bank.c's: every 10 ms, each running
+         * worker's progress; one worker's longest gap between operations
+         * and the workers that went stall_ms without one are figures; no
+         * running worker moving for stall_ms (and 10 samples) is a
+         * deadlock. */
         long[] last = new long[nt], since = new long[nt];
-        long now = System.nanoTime();
+        boolean[] starved = new boolean[nt];
+        long now = System.nanoTime(), anySince = now, longest = 0, nStarved = 0;
+        int quiet = 0;
         java.util.Arrays.fill(since, now);
         String stalled = null;
         while (!finished.await(10, TimeUnit.MILLISECONDS)) {
             now = System.nanoTime();
             StringBuilder why = new StringBuilder();
-            int count = 0;
+            int running = 0;
+            boolean moved = false;
             for (int i = 0; i < nt; i++) {
                 if (done.get(i) != 0)
                     continue;
                 long pr = progress.get(i);
+                long gap = now - since[i];
+                longest = Math.max(longest, gap);
+                if (gap >= stallNs && !starved[i]) {
+                    starved[i] = true;
+                    nStarved++;
+                }
                 if (pr != last[i]) {
                     last[i] = pr;
                     since[i] = now;
-                } else if (now - since[i] >= stallNs && count++ < 8) {
-                    why.append(count > 1 ? ", " : "").append(i).append(" (after ").append(pr)
-                       .append(" ops)");
+                    moved = true;
                 }
+                if (running++ < 8)
+                    why.append(running > 1 ? ", " : "").append(i).append(" (after ").append(pr)
+                       .append(" ops)");
             }
-            if (count > 0) {
-                stalled = "deadlock: " + count + " of " + nt + " workers made no progress for "
-                          + stallNs / 1000000 + " ms: " + why;
+            if (moved) {
+                anySince = now;
+                quiet = 0;
+                continue;
+            }
+            if (++quiet >= 10 && now - anySince >= stallNs && running > 0) {
+                stalled = "deadlock: none of the " + running + " running workers (of " + nt
+                          + ") made progress for " + stallNs / 1000000 + " ms: " + why;
                 break;
             }
         }
@@ -197,8 +219,10 @@ final class Bank {
             sum += a.balance;
             negative += a.balance < 0 ? 1 : 0;
         }
-        if (sum != total || negative > 0)
-            r.fail("total after the run is " + sum + ", wanted " + total + "; " + negative
+        long lost = total - sum;
+        if (lost != 0 || negative > 0)
+            r.fail("total after the run is " + sum + ", wanted " + total + ": " + Math.abs(lost)
+                   + " units " + (lost < 0 ? "created" : "lost") + "; " + negative
                    + " accounts negative");
         long el = r.elapsedNs();
         r.ops(transfers);
@@ -206,6 +230,9 @@ final class Bank {
         r.metric("declined", declined);
         r.metric("audits", audits);
         r.metric("torn_audits", torn);
+        r.metric("lost_units", lost);
+        r.metric("longest_stall_ns", longest);
+        r.metric("starved_workers", nStarved);
         r.metric("audits_per_s", el > 0 ? audits * 1e9 / el : 0.0);
         if (lat.count() > 0)
             r.hist("audit_latency_ns", lat);

@@ -1,130 +1,129 @@
 /* SPDX-License-Identifier: MIT */
 /* SPDX-FileCopyrightText: concbench authors */
 /*
- * supervision on the JVM: what happens when a thread throws.
+ * supervision on the JVM: workers that crash at random, and nothing that
+ * restarts them (workloads/supervision.c's parameters and metrics).
  *
- * There is no C workload of this name yet; the parameters are this
- * program's own: `tasks` workers, of which `crashes` are told to throw.
+ * `workers` platform threads do operations of op_ns each (spun) until
+ * duration_ms passes, committing their count every `batch`; after each
+ * operation a worker throws with probability crash_ppm per million
+ * (xorshift64* per worker, seeded as the C workload), losing what it had
+ * not committed.  Nobody catches it: the JVM hands an uncaught exception
+ * to the thread's UncaughtExceptionHandler, by default its ThreadGroup's,
+ * which prints "Exception in thread ..." and the stack trace to stderr
+ * (java.lang.ThreadGroup.uncaughtException), and then only that thread
+ * terminates; every other thread runs on, and nothing links them (no
+ * Erlang link, monitor or supervisor).  So work stops one worker at a
+ * time: supervised=0, restarts=0, as the C locks/stm/threads models
+ * report.  A real program that wants its work to go on catches in the
+ * worker's run loop or submits to an ExecutorService whose pool replaces
+ * a thread that died (ThreadPoolExecutor starts a new worker after one
+ * ends abruptly), losing the task that threw: a supervisor it writes
+ * itself.
  *
- * An exception nobody catches ends only the thread that threw it: the JVM
- * calls the thread's UncaughtExceptionHandler on that dying thread
- * (Thread.dispatchUncaughtException), then the thread terminates; every
- * other thread runs on, and nothing links them (no Erlang link or
- * monitor).  Supervision is therefore something a program builds: here
- * the supervisor gives each worker thread a handler that records the
- * exception and starts a replacement thread on the same queue (Erlang's
- * one_for_one restart).  The queue is an object on the shared heap, not
- * the thread's, so messages sent to a crashed worker wait for its
- * replacement instead of dying with it, as a BEAM mailbox does.
- *
- * The window runs from the first crash message to the moment every
- * worker (replacements included) has answered a ping sent after the
- * crashes.  Metrics: crashed (handler calls), restarted, survivors (never
- * crashed, still answering), restart_ns (mean, throw to the replacement
- * running).  Invariant: every crash reaches the handler with its
- * exception, and every worker answers afterwards.
+ * Window: from the start until every worker has finished or crashed.
+ * Metrics: ops (committed), crashes, restarts, work_lost, workers_alive_at_end,
+ * supervised, supervisor_gave_up, survived (every worker still working at
+ * the end), restart_latency_ns (empty: nothing restarts).  Invariant:
+ * every crash reached the coordinator, every worker ended.
  */
 package concbench.peer;
 
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
 
 final class Supervision {
-    static final class Boom extends RuntimeException {
-        Boom(int i) { super("worker " + i + " told to crash"); }
+    static final class Crash extends RuntimeException {
+        Crash(int i) { super("{crash, " + i + "}"); }
+    }
+
+    static final class Slot {
+        long committed, lost, crashes;
+        boolean finished;
+    }
+
+    static void spin(long ns) {
+        long end = System.nanoTime() + ns;
+        while (System.nanoTime() < end)
+            Thread.onSpinWait();
     }
 
     static void run(Params p, Report r) throws Exception {
-        int n = (int) p.integer("tasks", 100, 1, 100000);
-        int crashes = (int) p.integer("crashes", 10, 0, 100000);
-        if (crashes > n)
-            throw new Params.BadParam("crashes=" + crashes + " is more than tasks=" + n);
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        LinkedBlockingQueue<String>[] port = new LinkedBlockingQueue[n];
-        LinkedBlockingQueue<Integer> replies = new LinkedBlockingQueue<>();
-        AtomicLong handled = new AtomicLong(), restarted = new AtomicLong(),
-                   restartNs = new AtomicLong(), wrongException = new AtomicLong();
-        long[] thrownAt = new long[n];
-        Thread[] current = new Thread[n];
-        for (int i = 0; i < n; i++)
-            port[i] = new LinkedBlockingQueue<>();
-        Thread.UncaughtExceptionHandler[] supervisor = new Thread.UncaughtExceptionHandler[1];
-        java.util.function.IntFunction<Thread> start = i -> {
-            Thread t = new Thread(() -> {
-                try {
-                    for (;;) {
-                        String m = port[i].take();
-                        if (m.equals("stop"))
-                            return;
-                        if (m.equals("crash")) {
-                            thrownAt[i] = System.nanoTime();
-                            throw new Boom(i);
-                        }
-                        replies.add(i);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "worker-" + i);
-            t.setUncaughtExceptionHandler(supervisor[0]);
-            return t;
-        };
-        /* Runs on the dying thread: record, then restart one for one. */
-        supervisor[0] = (dead, ex) -> {
-            handled.incrementAndGet();
-            if (!(ex instanceof Boom))
-                wrongException.incrementAndGet();
-            int i = Integer.parseInt(dead.getName().substring("worker-".length()));
-            Thread t = start.apply(i);
-            synchronized (current) {
-                current[i] = t;
-            }
-            t.start();
-            restartNs.addAndGet(System.nanoTime() - thrownAt[i]);
-            restarted.incrementAndGet();
-        };
-        for (int i = 0; i < n; i++) {
-            current[i] = start.apply(i);
-            current[i].start();
-        }
-        /* Everyone answers once before the crashes. */
-        for (int i = 0; i < n; i++)
-            port[i].add("ping");
-        for (int i = 0; i < n; i++)
-            replies.take();
+        int n = (int) p.integer("workers", 8, 1, 4096);
+        long ppm = p.integer("crash_ppm", 1000, 0, 1000000);
+        long opNs = p.integer("op_ns", 1000, 0, 1000000000);
+        long batch = p.integer("batch", 100, 1, 1000000000);
+        long durationNs = p.integer("duration_ms", 1000, 1, 3600000) * 1000000L;
+        long seed = p.seed();
+        /* A draw (unsigned) below it crashes. */
+        long threshold = ppm >= 1000000 ? -1L
+            : new java.math.BigDecimal(ppm).multiply(new java.math.BigDecimal(
+                  java.math.BigInteger.ONE.shiftLeft(64))).divide(
+                  new java.math.BigDecimal(1000000), java.math.RoundingMode.DOWN)
+                  .toBigInteger().longValue();
+        Slot[] slots = new Slot[n];
+        LinkedBlockingQueue<Integer> ended = new LinkedBlockingQueue<>();
+        Thread[] th = new Thread[n];
         r.windowStart();
-        for (int i = 0; i < crashes; i++)
-            port[i * (n / Math.max(1, crashes))].add("crash");
-        for (int i = 0; i < n; i++)
-            port[i].add("ping");
-        boolean[] answered = new boolean[n];
-        for (int i = 0; i < n; i++)
-            answered[replies.take()] = true;
-        r.windowStop();
-        for (int i = 0; i < n; i++)
-            port[i].add("stop");
-        for (int i = 0; i < n; i++) {
-            Thread t;
-            synchronized (current) {
-                t = current[i];
-            }
-            t.join();
+        long end = r.windowStartNs() + durationNs;
+        for (int k = 0; k < n; k++) {
+            final int i = k;
+            final Slot s = slots[k] = new Slot();
+            th[k] = new Thread(() -> {
+                long[] rng = {Params.mix(seed + i) | 1};
+                long pending = 0;
+                while (System.nanoTime() < end) {
+                    spin(opNs);
+                    if (++pending == batch) {
+                        s.committed += pending;
+                        pending = 0;
+                    }
+                    if (ppm > 0 && Long.compareUnsigned(Bank.nextRand(rng), threshold) < 0) {
+                        s.lost += pending;
+                        s.crashes++;
+                        ended.add(i);
+                        throw new Crash(i);
+                    }
+                }
+                s.committed += pending;
+                s.finished = true;
+                ended.add(i);
+            }, "worker-" + k);
+            th[k].start();
         }
-        int survivors = 0;
-        for (int i = 0; i < n; i++)
-            survivors += answered[i] ? 1 : 0;
-        survivors -= crashes;
-        if (handled.get() != crashes || wrongException.get() > 0)
-            r.fail(handled.get() + " crashes reached the handler (" + wrongException.get()
-                   + " with another exception), " + crashes + " were thrown");
-        if (restarted.get() != crashes || survivors != n - crashes)
-            r.fail(restarted.get() + " of " + crashes + " restarted, " + survivors + " of "
-                   + (n - crashes) + " others answered");
-        r.ops(crashes);
-        r.metric("crashed", handled.get());
-        r.metric("restarted", restarted.get());
-        r.metric("survivors", (long) survivors);
-        if (crashes > 0)
-            r.metric("restart_ns", (double) restartNs.get() / crashes);
+        int open = n;
+        long deadline = end + 30_000_000_000L;
+        while (open > 0) {
+            Integer got = ended.poll(Math.max(0, deadline - System.nanoTime()),
+                                     TimeUnit.NANOSECONDS);
+            if (got == null)
+                break;
+            open--;
+        }
+        r.windowStop();
+        if (open > 0) {
+            r.fail(open + " workers neither finished nor crashed in time");
+            return;
+        }
+        for (Thread t : th)
+            t.join();
+        long ops = 0, lost = 0, crashes = 0, alive = 0;
+        for (Slot s : slots) {
+            ops += s.committed;
+            lost += s.lost;
+            crashes += s.crashes;
+            alive += s.finished ? 1 : 0;
+        }
+        if (crashes + alive != n)
+            r.fail(crashes + " crashed and " + alive + " finished of " + n + " workers");
+        r.ops(ops);
+        r.metric("crashes", crashes);
+        r.metric("restarts", 0L);
+        r.metric("work_lost", lost);
+        r.metric("workers_alive_at_end", alive);
+        r.metric("supervised", 0L);
+        r.metric("supervisor_gave_up", 0L);
+        r.metric("survived", alive == n ? 1L : 0L);
+        r.hist("restart_latency_ns", new Samples());
     }
 }
