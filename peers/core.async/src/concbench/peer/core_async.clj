@@ -185,18 +185,45 @@
     (and (instance? Long m) (== (long m) i))
     (and (bytes? m) (== (alength ^bytes m) payload) (== (aget ^bytes m 0) (unchecked-byte i)))))
 
+(defn- message-heap-bytes
+  "What one copy of the message occupies on the heap, from HotSpot's
+  layout with compressed oops and class pointers (the default below 32 GB
+  of heap; objects rounded up to 8 bytes): a boxed Long 16 (0..127 come
+  from Long's cache: 0 bytes), a byte[] 16 + N; a vector: the
+  PersistentVector (40), a leaf Node (24) and its 32-slot array (144) per
+  32 elements, and the boxed Longs; a list: a PersistentList cell (40:
+  header, meta, two hashes, first, rest, count) per element and the boxed
+  Longs.  Computed, not measured: the JVM has no sizeof."
+  ^long [kind ^long n]
+  (let [boxed (* 16 (max 0 (- n 128)))]
+    (case kind
+      "binary" (if (zero? n) 16 (* 8 (quot (+ 16 n 7) 8)))
+      "tuple" (+ 40 (* (quot (+ n 31) 32) (+ 24 144)) boxed)
+      "list" (+ (* 40 n) boxed))))
+
 (defn ping-pong
   "Two go blocks bounce a message over two channels (a fixed buffer of
   `capacity` by default; policy=rendezvous for unbuffered (chan)).  Each
   round trip is two puts and two takes, each a park and a dispatch of the
   other block's continuation onto the pool's queue when it was waiting.
   Beside round_trip_ns (window / rounds): first_round_ns (the first round,
-  cold) and warm_round_trip_ns (the second half of the rounds)."
+  cold) and warm_round_trip_ns (the second half of the rounds).
+  payload_kind=tuple bounces one vector of `payload` longs, list one list
+  (cons cells), each built once: a channel holds references, so the very
+  object comes back (checked) and the round trip stays flat as it grows;
+  message_heap_bytes is that object's size (message-heap-bytes)."
   []
   (let [rounds (int-param "rounds" 1000000 1 1000000000)
         payload (int-param "payload" 0 0 16777216)
         policy (enum-param "policy" "default" policies)
         capacity (int-param "capacity" 1 1 1000000000)
+        kind (enum-param "payload_kind" "binary" "binary|tuple|list")
+        bounced (case kind
+                  "binary" nil
+                  "tuple" (vec (range payload))
+                  "list" (if (pos? payload)
+                           (apply list (range payload))
+                           (bad! "payload=0 with payload_kind=list is the empty list, which is no message; give 1 or more cells")))
         in (open-chan policy capacity)
         out (open-chan policy capacity)]
     (when (and in out)
@@ -210,12 +237,12 @@
             [bad first-ns t-half]
             (<!! (go (loop [i 0 bad 0 first-ns 0 t-half 0]
                        (if (< i rounds)
-                         (let [msg (if (zero? payload)
-                                     i
-                                     (let [b (byte-array payload)] (aset b 0 (unchecked-byte i)) b))
+                         (let [msg (cond bounced bounced
+                                         (zero? payload) i
+                                         :else (let [b (byte-array payload)] (aset b 0 (unchecked-byte i)) b))
                                _ (>! in msg)
                                m (<! out)
-                               ok (same-msg? m i payload)
+                               ok (if bounced (identical? m bounced) (same-msg? m i payload))
                                now (System/nanoTime)]
                            (recur (inc i) (if ok bad (inc bad))
                                   (if (zero? i) (- now t0) first-ns)
@@ -227,6 +254,7 @@
         (reset! ops rounds)
         (metric-f64 "round_trip_ns" (/ (double (elapsed)) rounds))
         (metric-int "first_round_ns" first-ns)
+        (metric-int "message_heap_bytes" (message-heap-bytes kind payload))
         (when (pos? half)
           (metric-f64 "warm_round_trip_ns" (/ (double (- (aget window 1) t-half)) (- rounds half))))))))
 
@@ -644,24 +672,39 @@
       (.await ready)
       (.set end (+ (window-start!) duration))
       (.countDown go-latch)
+      ;; the watchdog of workloads/bank.c: every 10 ms each running
+      ;; worker's progress; the longest gap and the starved workers are
+      ;; figures, no running worker moving for stall_ms is a deadlock
       (let [last-p (long-array nt)
             since (long-array nt (System/nanoTime))
-            stalled (loop []
+            starved (boolean-array nt)
+            fig (long-array 2)
+            stalled (loop [any-since (System/nanoTime) quiet 0]
                       (if (.await finished 10 java.util.concurrent.TimeUnit/MILLISECONDS)
                         nil
                         (let [now (System/nanoTime)
-                              stuck (for [i (range nt)
-                                          :when (zero? (.get done-flags i))
-                                          :let [p (.get progress i)]
-                                          :when (if (not= p (aget last-p i))
-                                                  (do (aset last-p i p) (aset since i now) false)
-                                                  (>= (- now (aget since i)) stall-ns))]
-                                      (str i " (after " p " ops)"))
-                              stuck (doall stuck)]
-                          (if (seq stuck)
-                            (str "deadlock: " (count stuck) " of " nt " workers made no progress for "
-                                 (quot stall-ns 1000000) " ms: " (str/join ", " (take 8 stuck)))
-                            (recur)))))]
+                              [moved running why]
+                              (loop [i 0 moved false running 0 why []]
+                                (if (< i nt)
+                                  (if-not (zero? (.get done-flags i))
+                                    (recur (inc i) moved running why)
+                                    (let [p (.get progress i)
+                                          gap (- now (aget since i))
+                                          mv (not= p (aget last-p i))]
+                                      (when (> gap (aget fig 0)) (aset fig 0 gap))
+                                      (when (and (>= gap stall-ns) (not (aget starved i)))
+                                        (aset starved i true)
+                                        (aset fig 1 (inc (aget fig 1))))
+                                      (when mv (aset last-p i p) (aset since i now))
+                                      (recur (inc i) (or moved mv) (inc running)
+                                             (if (< (count why) 8) (conj why (str i " (after " p " ops)")) why))))
+                                  [moved running why]))]
+                          (cond
+                            moved (recur now 0)
+                            (and (>= (inc quiet) 10) (>= (- now any-since) stall-ns) (pos? (long running)))
+                            (str "deadlock: none of the " running " running workers (of " nt
+                                 ") made progress for " (quot stall-ns 1000000) " ms: " (str/join ", " why))
+                            :else (recur any-since (inc quiet))))))]
         (window-stop!)
         (if stalled
           (fail! stalled)
@@ -677,13 +720,18 @@
               (fail! (str "torn audit: worker " i " saw a total of " (:bad-sum r) ", wanted " total
                           " (" (:torn r) " torn audits)")))
             (when (or (not= (first final) total) (pos? (second final)))
-              (fail! (str "total after the run is " (first final) ", wanted " total "; "
+              (fail! (str "total after the run is " (first final) ", wanted " total ": "
+                          (Math/abs (long (- total (first final)))) " units "
+                          (if (> (first final) total) "created" "lost") "; "
                           (second final) " accounts negative")))
             (reset! ops transfers)
             (metric-int "transfers" transfers)
             (metric-int "declined" (sum-of :declined))
             (metric-int "audits" audits)
             (metric-int "torn_audits" (sum-of :torn))
+            (metric-int "lost_units" (- total (first final)))
+            (metric-int "longest_stall_ns" (aget fig 0))
+            (metric-int "starved_workers" (aget fig 1))
             (metric-f64 "audits_per_s" (if (pos? el) (/ (* audits 1e9) el) 0.0))
             (let [lat (mapcat #(seq (:lat %)) rs)]
               (when (seq lat) (hist "audit_latency_ns" lat)))
@@ -838,78 +886,96 @@
 
 ;; ---- supervision ----
 
+(defn- spin-ns [^long ns]
+  (let [end (+ (System/nanoTime) ns)]
+    (while (< (System/nanoTime) end) (Thread/onSpinWait))))
+
+(defn- sup-work
+  "One worker, run inside its go block: operations of op-ns until end,
+  committing every batch, crashing (throwing) with the given threshold.
+  Its figures go to the slot arrays; `ended` hears of its end."
+  [i seed end op-ns batch threshold
+   ^longs committed ^longs lost ^longs crashes ^longs finished
+   ^java.util.concurrent.LinkedBlockingQueue ended]
+  (let [i (int i) end (long end) op-ns (long op-ns) batch (long batch)
+        threshold (long threshold)
+        rng (long-array [(bit-or (mix (unchecked-add (long seed) i)) 1)])]
+    (loop [pending 0]
+      (if (< (System/nanoTime) end)
+        (do (spin-ns op-ns)
+            (let [pending (inc pending)
+                  pending (if (== pending batch)
+                            (do (aset committed i (+ (aget committed i) pending)) 0)
+                            pending)]
+              (if (and (not (zero? threshold))
+                       (neg? (Long/compareUnsigned (next-rand rng) threshold)))
+                (do (aset lost i (+ (aget lost i) pending))
+                    (aset crashes i (inc (aget crashes i)))
+                    (.add ended i)
+                    (throw (ex-info (str "{crash, " i "}") {:worker i})))
+                (recur pending))))
+        (do (aset committed i (+ (aget committed i) pending))
+            (aset finished i 1)
+            (.add ended i))))))
+
 (defn supervision
-  "What happens when a go block throws (no C workload of this name yet;
-  the parameters are this program's own: `tasks` workers, `crashes` of
-  them told to throw).  The exception escapes the go block's state
-  machine: core.async closes the block's result channel and rethrows on
-  the pool thread (run-state-machine-wrapped), where it reaches the
-  thread's uncaught exception handler (here the default handler, which
-  counts it; the stock one prints it to stderr) and that pool thread
-  dies (the executor starts another).  Whoever waits on the go block only
-  sees its channel close with nil: the exception is lost to it.  A
-  supervisor go block per worker takes from the worker's result channel
-  and, on nil without a clean stop, starts a new go block on the same
-  input channel (one for one); the channel outlives the block, so
-  messages sent meanwhile wait for the replacement."
+  "workloads/supervision.c in go blocks, with nothing to restart them.
+  `workers` go blocks do operations of op_ns (spun: a go block that
+  computes keeps its pool thread) until duration_ms passes, committing
+  every `batch`, and throw after an operation with probability crash_ppm
+  per million (xorshift64*, seeded as the C workload).  The exception
+  escapes the go block's state machine: core.async closes the block's
+  result channel and rethrows on the pool thread (impl/ioc_macros.clj
+  run-state-machine-wrapped), whose default uncaught exception handler
+  prints \"Exception in thread ...\" and the trace, and that pool thread
+  dies (the executor starts another).  Whoever waits on the go block sees
+  its channel close with nil: the exception and the worker are lost, and
+  nothing links or restarts it (supervised=0, restarts=0, as the C csp
+  model reports).  A real program wraps the body in try/catch and puts
+  the exception on a channel a supervising go-loop reads to start a
+  replacement: a supervisor written by hand."
   []
-  (let [n (int-param "tasks" 100 1 100000)
-        crashes (int-param "crashes" 10 0 100000)]
-    (when (> crashes n) (bad! (str "crashes=" crashes " is more than tasks=" n)))
-    (let [handled (AtomicLong.)
-          seen-by-supervisor (AtomicLong.)
-          restarted (AtomicLong.)
-          restart-ns (AtomicLong.)
-          thrown-at (long-array n)
-          ports (object-array (repeatedly n #(chan 8)))
-          replies (chan (* 4 n))
-          start (fn [i]
-                  (let [port (aget ports i)]
-                    (go (loop []
-                          (let [m (<! port)]
-                            (case m
-                              :stop :stopped
-                              :crash (do (aset thrown-at i (System/nanoTime))
-                                         (throw (ex-info (str "worker " i " told to crash") {:worker i})))
-                              :ping (do (>! replies i) (recur))))))))
-          supervise (fn supervise [i]
-                      (let [w (start i)]
-                        (go (when-not (= :stopped (<! w))
-                              (.incrementAndGet seen-by-supervisor)
-                              (supervise i)
-                              (.addAndGet restart-ns (- (System/nanoTime) (aget thrown-at i)))
-                              (.incrementAndGet restarted)))))]
-      (Thread/setDefaultUncaughtExceptionHandler
-       (reify Thread$UncaughtExceptionHandler
-         (uncaughtException [_ _ _] (.incrementAndGet handled))))
-      (dotimes [i n] (supervise i))
-      (dotimes [i n] (>!! (aget ports i) :ping))
-      (gather replies n)
-      (window-start!)
-      (dotimes [i crashes] (>!! (aget ports (* i (quot n (max 1 crashes)))) :crash))
-      (dotimes [i n] (>!! (aget ports i) :ping))
-      (let [answered (boolean-array n)]
-        (dotimes [_ n] (aset answered (int (<!! replies)) true))
-        (window-stop!)
-        (dotimes [i n] (>!! (aget ports i) :stop))
-        ;; the handler runs after the channel closed: give it a moment
-        (loop [k 0] (when (and (< (.get handled) crashes) (< k 100)) (Thread/sleep 10) (recur (inc k))))
-        (let [survivors (- (count (filter true? (seq answered))) crashes)]
-          (when (not= (.get seen-by-supervisor) crashes)
-            (fail! (str (.get seen-by-supervisor) " of " crashes " crashes seen by the supervisors")))
-          (when (not= (.get handled) crashes)
-            (fail! (str (.get handled) " of " crashes " exceptions reached the uncaught exception handler")))
-          (when (or (not= (.get restarted) crashes) (not= survivors (- n crashes)))
-            (fail! (str (.get restarted) " of " crashes " restarted, " survivors " of " (- n crashes)
-                        " others answered")))
-          (reset! ops crashes)
-          (metric-int "crashed" (.get seen-by-supervisor))
-          (metric-int "restarted" (.get restarted))
-          (metric-int "survivors" survivors)
-          (metric-int "exceptions_lost" (.get seen-by-supervisor))
-          (counter "uncaught_handler_calls" (.get handled))
-          (when (pos? crashes)
-            (metric-f64 "restart_ns" (/ (double (.get restart-ns)) crashes))))))))
+  (let [n (int-param "workers" 8 1 4096)
+        ppm (int-param "crash_ppm" 1000 0 1000000)
+        op-ns (int-param "op_ns" 1000 0 1000000000)
+        batch (int-param "batch" 100 1 1000000000)
+        duration (* 1000000 (int-param "duration_ms" 1000 1 3600000))
+        seed (if-let [s (get @given "seed")]
+               (try (Long/parseUnsignedLong s) (catch NumberFormatException _ (bad! (str "seed=" s ": not a decimal integer"))))
+               1)
+        threshold (if (>= ppm 1000000)
+                    -1
+                    (.longValue (.divide (.multiply (biginteger ppm) (.shiftLeft BigInteger/ONE 64))
+                                         (biginteger 1000000))))
+        committed (long-array n) lost (long-array n) crashes (long-array n) finished (long-array n)
+        ended (java.util.concurrent.LinkedBlockingQueue.)
+        end (+ (window-start!) duration)]
+    (dotimes [i n]
+      (go (sup-work i seed end op-ns batch threshold committed lost crashes finished ended)))
+    (let [deadline (+ end 30000000000)
+          open (loop [open n]
+                 (if (and (pos? open)
+                          (.poll ended (max 0 (- deadline (System/nanoTime)))
+                                 java.util.concurrent.TimeUnit/NANOSECONDS))
+                   (recur (dec open))
+                   open))]
+      (window-stop!)
+      (if (pos? (long open))
+        (fail! (str open " workers neither finished nor crashed in time"))
+        (let [total #(reduce + (seq ^longs %))
+              alive (total finished)
+              crashed (total crashes)]
+          (when (not= (+ alive crashed) n)
+            (fail! (str crashed " crashed and " alive " finished of " n " workers")))
+          (reset! ops (total committed))
+          (metric-int "crashes" crashed)
+          (metric-int "restarts" 0)
+          (metric-int "work_lost" (total lost))
+          (metric-int "workers_alive_at_end" alive)
+          (metric-int "supervised" 0)
+          (metric-int "supervisor_gave_up" 0)
+          (metric-int "survived" (if (== alive n) 1 0))
+          (emit "hist restart_latency_ns 0 0 0 0 0 0 0 0"))))))
 
 ;; ---- main ----
 
