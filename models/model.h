@@ -337,6 +337,11 @@ int cb_model_no_link(cb_task_t *t);
 int cb_model_no_monitor(cb_task_t *t, cb_port_t *mailbox, cb_term_t *ref);
 int cb_model_no_demonitor(cb_term_t ref);
 int cb_model_no_trap_exit(cb_port_t *mailbox);
+/* The slots above, for a model table: `CB_MODEL_NO_LINKS,`. */
+#define CB_MODEL_NO_LINKS                                                      \
+    .exit_task = cb_model_no_exit_task, .link = cb_model_no_link,              \
+    .unlink = cb_model_no_link, .monitor = cb_model_no_monitor,                \
+    .demonitor = cb_model_no_demonitor, .trap_exit = cb_model_no_trap_exit
 
 /* A model whose real system ends the whole program at this point (an
  * unrecovered Go panic) calls cb_model_die: the handler the runner set

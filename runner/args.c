@@ -8,17 +8,23 @@
 #include <stdio.h>
 #include <string.h>
 
-/* usage_error's words, here too: main.c, which defines usage_error, is
- * not in the library that the fuzz targets link. */
+/* usage_error's words live here, not in main.c, which is not in the
+ * library that the fuzz targets link. */
+int arg_vrefuse(const char *fmt, va_list ap)
+{
+    fputs("concbench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
 __attribute__((format(printf, 1, 2))) static int refuse(const char *fmt, ...)
 {
     va_list ap;
-    fputs("concbench: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = arg_vrefuse(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_USAGE;
+    return rc;
 }
 
 const char *arg_clip(const char *s)

@@ -22,6 +22,7 @@
 #define CB_RUNNER_ARGS_H
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #define ARG_MAX_LEN 4096
@@ -45,6 +46,8 @@ int arg_once_named(arg_seen_t *seen, const char *cmd, int slot,
  * appended when cut; for quoting input in messages.  The result lives in
  * one of 8 rotating static buffers: use it in the message at hand. */
 const char *arg_clip(const char *s);
+/* "concbench: " and the message on stderr; returns EXIT_USAGE. */
+int arg_vrefuse(const char *fmt, va_list ap);
 /* EXIT_USAGE with a message when an argument of argv is longer than
  * ARG_MAX_LEN; 0 otherwise. */
 int arg_check_lengths(int argc, char **argv);

@@ -49,12 +49,10 @@ static const struct {
 int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("concbench: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = arg_vrefuse(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_USAGE;
+    return rc;
 }
 
 int parse_int_arg(const char *cmd, const char *what, const char *s,

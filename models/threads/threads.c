@@ -471,12 +471,7 @@ const cb_model_t cb_model_threads = {
     .recv_mark = cb_model_plain_recv_mark,
     .recv_match_ref = cb_model_no_recv_match_ref,
     .exit_self = threads_exit_self,
-    .exit_task = cb_model_no_exit_task,
-    .link = cb_model_no_link,
-    .unlink = cb_model_no_link,
-    .monitor = cb_model_no_monitor,
-    .demonitor = cb_model_no_demonitor,
-    .trap_exit = cb_model_no_trap_exit,
+    CB_MODEL_NO_LINKS,
     .native_call = cb_model_native_inline,
     .threads_for = threads_threads_for,
 };
