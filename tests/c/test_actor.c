@@ -14,7 +14,7 @@
  * Timing checks derive their bounds from the parameters with wide
  * margins: they catch "never preempted" and "starved", not jitter.
  */
-#include "tests/c/cb_test.h"
+#include "tests/c/cb_test_model.h"
 
 #include "models/actor/actor_int.h"
 #include "models/model.h"
@@ -568,45 +568,10 @@ static const struct {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static case_fn current;
-
-static void root(void *arg)
-{
-    (void)arg;
-    current();
-}
-
-static void set_params(cb_param_set_t *ps, const char *spec)
-{
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *kv = strtok(buf, ";"); kv; kv = strtok(NULL, ";")) {
-        char *eq = strchr(kv, '=');
-        CHECK(eq != NULL);
-        *eq = '\0';
-        int i = cb_params_find(ps, kv);
-        CHECK_GE(i, 0);
-        char err[128];
-        CHECK_EQ(cb_params_set(ps, i, eq + 1, err, sizeof err), 0);
-    }
-}
-
 static int run_case(size_t c)
 {
-    const cb_model_t *m = cb_model_find("actor");
-    CHECK(m != NULL);
-    cb_param_set_t ps;
-    cb_params_defaults(&ps, m->params, false);
-    set_params(&ps, cases[c].params);
-    int cpus[1] = {0};
-    cb_model_env_t env = {.cpus = cpus, .ncpus = cases[c].ncpus, .seed = 1};
-    char err[256] = "";
-    if (cb_model_start(m, &ps, &env, err, sizeof err) < 0)
-        CB_FAIL_("starting actor: %s", err);
-    current = cases[c].fn;
-    CHECK_EQ(cb_model_run(root, NULL), 0);
-    if (cb_model_stop(err, sizeof err) < 0)
-        CB_FAIL_("stopping actor: %s", err);
+    cb_test_run_in_model("actor", cases[c].params, cases[c].ncpus,
+                         cases[c].fn);
     return cb_test_exit();
 }
 
@@ -615,7 +580,7 @@ static void check_timer_refused(void)
     const cb_model_t *m = cb_model_find("actor");
     cb_param_set_t ps;
     cb_params_defaults(&ps, m->params, false);
-    set_params(&ps, "preempt=timer");
+    cb_test_set_params(&ps, "preempt=timer");
     cb_model_env_t env = {.cpus = NULL, .ncpus = 0, .seed = 1};
     char err[512] = "";
     CHECK_EQ(cb_model_start(m, &ps, &env, err, sizeof err), -ENOTSUP);

@@ -17,7 +17,7 @@
  * case counts the probe's wake-ups that fall inside the call, which one
  * scheduler makes exactly zero.
  */
-#include "tests/c/cb_test.h"
+#include "tests/c/cb_test_model.h"
 
 #include "models/actor/actor_int.h"
 #include "models/model.h"
@@ -284,45 +284,10 @@ static const struct {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static case_fn current;
-
-static void root(void *arg)
-{
-    (void)arg;
-    current();
-}
-
-static void set_params(cb_param_set_t *ps, const char *spec)
-{
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *kv = strtok(buf, ";"); kv; kv = strtok(NULL, ";")) {
-        char *eq = strchr(kv, '=');
-        CHECK(eq != NULL);
-        *eq = '\0';
-        int i = cb_params_find(ps, kv);
-        CHECK_GE(i, 0);
-        char err[128];
-        CHECK_EQ(cb_params_set(ps, i, eq + 1, err, sizeof err), 0);
-    }
-}
-
 static int run_case(size_t c)
 {
-    const cb_model_t *m = cb_model_find("actor");
-    CHECK(m != NULL);
-    cb_param_set_t ps;
-    cb_params_defaults(&ps, m->params, false);
-    set_params(&ps, cases[c].params);
-    int cpus[1] = {0};
-    cb_model_env_t env = {.cpus = cpus, .ncpus = cases[c].ncpus, .seed = 1};
-    char err[256] = "";
-    if (cb_model_start(m, &ps, &env, err, sizeof err) < 0)
-        CB_FAIL_("starting actor: %s", err);
-    current = cases[c].fn;
-    CHECK_EQ(cb_model_run(root, NULL), 0);
-    if (cb_model_stop(err, sizeof err) < 0)
-        CB_FAIL_("stopping actor: %s", err);
+    cb_test_run_in_model("actor", cases[c].params, cases[c].ncpus,
+                         cases[c].fn);
     return 0;
 }
 
@@ -332,7 +297,7 @@ static void check_too_many_dirty_refused(void)
     const cb_model_t *m = cb_model_find("actor");
     cb_param_set_t ps;
     cb_params_defaults(&ps, m->params, false);
-    set_params(&ps, "dirty_cpu=2");
+    cb_test_set_params(&ps, "dirty_cpu=2");
     int cpus[1] = {0};
     cb_model_env_t env = {.cpus = cpus, .ncpus = 1, .seed = 1};
     char err[512] = "";

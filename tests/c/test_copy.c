@@ -16,7 +16,7 @@
  * a round trip), and about the same when passed by pointer; the checks
  * ask for 4x and 3x.
  */
-#include "tests/c/cb_test.h"
+#include "tests/c/cb_test_model.h"
 
 #include "models/model.h"
 #include "workloads/payload.h"
@@ -180,47 +180,12 @@ static const struct {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static case_fn current;
-
-static void root(void *arg)
-{
-    (void)arg;
-    current();
-}
-
-static void set_params(cb_param_set_t *ps, const char *spec)
-{
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *kv = strtok(buf, ";"); kv; kv = strtok(NULL, ";")) {
-        char *eq = strchr(kv, '=');
-        CHECK(eq != NULL);
-        *eq = '\0';
-        int i = cb_params_find(ps, kv);
-        CHECK_GE(i, 0);
-        char err[128];
-        CHECK_EQ(cb_params_set(ps, i, eq + 1, err, sizeof err), 0);
-    }
-}
-
 static int run_case(size_t c)
 {
-    const cb_model_t *m = cb_model_find(cases[c].model);
-    CHECK(m != NULL);
-    cb_param_set_t ps;
-    cb_params_defaults(&ps, m->params, false);
-    set_params(&ps, cases[c].params);
     /* One PU: both ends on one worker, so a round trip is the message's
      * cost and two switches, not the hand-off between cores. */
-    int cpus[1] = {0};
-    cb_model_env_t env = {.cpus = cpus, .ncpus = 1, .seed = 1};
-    char err[256] = "";
-    if (cb_model_start(m, &ps, &env, err, sizeof err) < 0)
-        CB_FAIL_("starting %s: %s", cases[c].model, err);
-    current = cases[c].fn;
-    CHECK_EQ(cb_model_run(root, NULL), 0);
-    if (cb_model_stop(err, sizeof err) < 0)
-        CB_FAIL_("stopping %s: %s", cases[c].model, err);
+    cb_test_run_in_model(cases[c].model, cases[c].params, 1,
+                         cases[c].fn);
     return 0;
 }
 
