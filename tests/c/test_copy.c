@@ -13,8 +13,11 @@
  * one process (trials of the small and the large message interleaved,
  * medians of each), with wide margins: a 64Ki-element tuple round trip
  * costs thousands of times a 16-element one when copied (512 KiB twice
- * a round trip), and about the same when passed by pointer; the checks
- * ask for 4x and 3x.
+ * a round trip: over 1,000x measured), and about the same when passed by
+ * pointer.  The checks ask for at least 4x when copied and at most 40x
+ * when passed: a window of 40 large round trips is tens of microseconds,
+ * so one descheduling on a loaded machine (measured: 4.1x at load 30)
+ * moves the pointer-passing ratio far more than the copy's.
  */
 #include "tests/c/cb_test_model.h"
 
@@ -95,9 +98,11 @@ static void case_actor_copy_grows(void)
     CHECK(copy_ratio() >= 4.0);
 }
 
+#define FLAT_RATIO_MAX 40.0
+
 static void case_pointer_passing_is_flat(void)
 {
-    CHECK(copy_ratio() <= 3.0);
+    CHECK(copy_ratio() <= FLAT_RATIO_MAX);
 }
 
 /* What arrives: a copy (another box, equal) or the sender's own box. */
@@ -132,7 +137,7 @@ static void case_copy_off_passes_the_box(void)
 {
     check_arrival(true);
     /* And the size no longer shows. */
-    CHECK(copy_ratio() <= 3.0);
+    CHECK(copy_ratio() <= FLAT_RATIO_MAX);
 }
 
 /* A list is a chain of cons cells: copying a long one must walk it in
