@@ -949,10 +949,24 @@
                                          (biginteger 1000000))))
         committed (long-array n) lost (long-array n) crashes (long-array n) finished (long-array n)
         ended (java.util.concurrent.LinkedBlockingQueue.)
-        end (+ (window-start!) duration)]
+        ;; The window opens once every go block runs: each counts down
+        ;; `ready` and parks on `start` (parking frees its pool thread, so
+        ;; any number of blocks wait on a pool of any size).  A deadline
+        ;; taken before the blocks ran left them no operation at all on a
+        ;; loaded machine, where the first go blocks took longer than a
+        ;; 100 ms run to be scheduled.
+        ready (java.util.concurrent.CountDownLatch. n)
+        start (chan)
+        end-at (volatile! 0)]
     (dotimes [i n]
-      (go (sup-work i seed end op-ns batch threshold committed lost crashes finished ended)))
-    (let [deadline (+ end 30000000000)
+      (go (.countDown ready)
+          (<! start)
+          (sup-work i seed @end-at op-ns batch threshold committed lost crashes finished ended)))
+    (.await ready)
+    (let [end (+ (window-start!) duration)
+          _ (vreset! end-at end)
+          _ (close! start)
+          deadline (+ end 30000000000)
           open (loop [open n]
                  (if (and (pos? open)
                           (.poll ended (max 0 (- deadline (System/nanoTime)))

@@ -21,7 +21,11 @@
  * ends abruptly), losing the task that threw: a supervisor it writes
  * itself.
  *
- * Window: from the start until every worker has finished or crashed.
+ * Window: from the moment every worker thread is running (each counts
+ * down `ready` and waits for `go`; starting a platform thread on a loaded
+ * machine, class loading included, took longer than a 100 ms run, so a
+ * deadline taken before the threads ran left them no operation at all)
+ * until every worker has finished or crashed.
  * Metrics: ops (committed), crashes, restarts, work_lost, workers_alive_at_end,
  * supervised, supervisor_gave_up, survived (every worker still working at
  * the end), restart_latency_ns (empty: nothing restarts).  Invariant:
@@ -29,6 +33,7 @@
  */
 package concbench.peer;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -64,14 +69,22 @@ final class Supervision {
         Slot[] slots = new Slot[n];
         LinkedBlockingQueue<Integer> ended = new LinkedBlockingQueue<>();
         Thread[] th = new Thread[n];
-        r.windowStart();
-        long end = r.windowStartNs() + durationNs;
+        CountDownLatch ready = new CountDownLatch(n), go = new CountDownLatch(1);
+        long[] endAt = new long[1]; /* written before go opens: published by it */
         for (int k = 0; k < n; k++) {
             final int i = k;
             final Slot s = slots[k] = new Slot();
             th[k] = new Thread(() -> {
                 long[] rng = {Params.mix(seed + i) | 1};
                 long pending = 0;
+                ready.countDown();
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                long end = endAt[0];
                 while (System.nanoTime() < end) {
                     spin(opNs);
                     if (++pending == batch) {
@@ -91,6 +104,10 @@ final class Supervision {
             }, "worker-" + k);
             th[k].start();
         }
+        ready.await();
+        r.windowStart();
+        long end = endAt[0] = r.windowStartNs() + durationNs;
+        go.countDown();
         int open = n;
         long deadline = end + 30_000_000_000L;
         while (open > 0) {
