@@ -243,15 +243,22 @@ static int estimate(const cb_param_set_t *ps, cb_wl_estimate_t *est, char *err,
  * starved (by the scheduler, by retries, by a long audit), which is a
  * fairness figure — the longest stall and the workers that went stall_ms
  * without progress are reported as metrics — never a broken invariant.
- * The stall must also span STALL_SAMPLES samples, so that a process the
- * kernel did not run for a while (a loaded machine) is not mistaken for a
- * stuck one when the watchdog happens to wake first.
+ * The stall must also span STALL_SAMPLES samples, and only the time the
+ * watchdog saw counts toward stall_ms: a sample that woke more than
+ * LATE_NS after the one before adds LATE_NS, not its whole gap.  A
+ * watchdog that wakes late was itself not run (a loaded machine, or a
+ * pool whose workers hog every thread), and neither were the workers it
+ * would blame; a real deadlock is still found, since its workers block
+ * and the watchdog then wakes on time (seen on a 2-core machine at load
+ * 30-370: 64 starving workers called deadlocked after 100 ms of nobody
+ * running).
  *
  * Returns the number of running workers when none of them progressed
  * for stall_ns (and names them in why), 0 when all finished, -1 on an
  * allocation failure.
  */
 #define STALL_SAMPLES 10
+#define LATE_NS (2 * WATCH_NS)
 
 typedef struct watch_figures {
     int64_t longest_stall_ns; /* one worker's longest gap between ops */
@@ -278,18 +285,20 @@ static int64_t watch(cb_wl_ctx_t *ctx, shared_t *sh, worker_t *w, int64_t n,
     for (int64_t i = 0; i < n; i++)
         since[i] = now;
     int64_t any_since = now; /* the last op or exit of any worker */
-    int64_t quiet_samples = 0;
+    int64_t quiet_samples = 0, quiet_seen_ns = 0;
     while (finished < n) {
         cb_term_t m;
+        int64_t before = now;
         int rc = cb_recv(sh->coord, &m, WATCH_NS);
         now = cb_now_ns();
         if (rc == 0) {
             cb_term_release(m);
             finished++;
             any_since = now;
-            quiet_samples = 0;
+            quiet_samples = quiet_seen_ns = 0;
             continue;
         }
+        int64_t seen = now - before;
         bool moved = false;
         for (int64_t i = 0; i < n; i++) {
             if (atomic_load_explicit(&w[i].done, memory_order_relaxed))
@@ -311,10 +320,12 @@ static int64_t watch(cb_wl_ctx_t *ctx, shared_t *sh, worker_t *w, int64_t n,
         }
         if (moved) {
             any_since = now;
-            quiet_samples = 0;
+            quiet_samples = quiet_seen_ns = 0;
             continue;
         }
-        if (++quiet_samples < STALL_SAMPLES || now - any_since < stall_ns)
+        quiet_seen_ns += seen < LATE_NS ? seen : LATE_NS;
+        if (++quiet_samples < STALL_SAMPLES || now - any_since < stall_ns ||
+            quiet_seen_ns < stall_ns)
             continue;
         int len = 0;
         for (int64_t i = 0; i < n; i++) {
