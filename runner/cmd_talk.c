@@ -42,11 +42,13 @@
 #include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
+#include "runner/peer.h"
 #include "runner/results.h"
 #include "runner/talk.h"
 #include "runner/talk_engine.h"
 
 #include "runtime/clock.h"
+#include "runtime/topo.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -320,11 +322,17 @@ static int list_set(const set_t *s, bool quick)
 /* ---- running a step ---- */
 
 static volatile sig_atomic_t interrupted;
+static volatile pid_t step_pid; /* the matrix running now, or 0 */
 
+/* Ctrl-C at a terminal reaches the matrix too (our process group); a
+ * signal sent to this process alone is passed on, so that the matrix
+ * keeps what finished either way (a second one changes nothing). */
 static void on_signal(int sig)
 {
-    (void)sig;
     interrupted = 1;
+    pid_t p = step_pid;
+    if (p > 0)
+        kill(p, sig);
 }
 
 static int mkdir_p(const char *dir)
@@ -444,7 +452,11 @@ static int run_step(const talk_step_t *st, bool quick, const char *exe,
     /* The matrix is in our process group, so Ctrl-C reaches it: it keeps
      * what finished and exits 130.  We only note the signal and wait. */
     pid_t pid = spawn(argv, -1, true, false);
+    step_pid = pid;
+    if (pid > 0 && interrupted) /* the signal came before step_pid was set */
+        kill(pid, SIGINT);
     int status = spawn_wait(pid);
+    step_pid = 0;
     if (pid < 0 || status < 0) {
         ss->exit = -1;
         snprintf(ss->why, sizeof ss->why, "the matrix could not be started");
@@ -662,12 +674,63 @@ static void write_check(json_t *j, const set_t *s, const outcome_t *o,
     json_obj_end(j);
 }
 
-/* The machine the steps ran on: the first step's machine.json. */
-static void write_machine(json_t *j, const char *dir, const outcome_t *outs,
-                          size_t nouts)
+/* What the whole run shares in verdicts.json: when it started, the noise
+ * warnings of this host at the start, the real systems' versions (asked
+ * once: each asks its toolchain). */
+typedef struct run_info {
+    char started[32];
+    char warnings[4096];
+    bool have_versions;
+    char versions[8][256];
+    char names[8][64];
+    size_t nversions;
+} run_info_t;
+
+static void utc_now(char *buf, size_t len)
 {
-    for (size_t i = 0; i < nouts; i++)
-        for (size_t k = 0; k < outs[i].check->nsteps; k++) {
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
+static void run_info_init(run_info_t *ri)
+{
+    memset(ri, 0, sizeof *ri);
+    utc_now(ri->started, sizeof ri->started);
+    run_spec_t *spec = calloc(1, sizeof *spec);
+    if (spec && rt_topo_init() == 0) {
+        spec->ncpus = rt_topo_npus();
+        for (int i = 0; i < spec->ncpus && i < 4096; i++)
+            spec->cpus[i] = rt_topo_pu_os_index(i);
+        machine_noise_warnings(spec, ri->warnings, sizeof ri->warnings);
+    }
+    free(spec);
+}
+
+static void run_info_versions(run_info_t *ri)
+{
+    if (ri->have_versions)
+        return;
+    ri->have_versions = true;
+    for (size_t i = 0; i < peer_count() && ri->nversions < 8; i++) {
+        peer_t *p = peer_at(i);
+        snprintf(ri->names[ri->nversions], sizeof ri->names[0], "%s",
+                 peer_name(p));
+        const char *v = peer_version(p);
+        snprintf(ri->versions[ri->nversions], sizeof ri->versions[0], "%s",
+                 v ? v : "unknown");
+        ri->nversions++;
+    }
+}
+
+/* The machine the steps ran on: the first step's machine.json, with the
+ * real systems' versions and this run's noise warnings added. */
+static void write_machine(json_t *j, const char *dir, const outcome_t *outs,
+                          size_t nouts, run_info_t *ri)
+{
+    jv_t *m = NULL;
+    for (size_t i = 0; !m && i < nouts; i++)
+        for (size_t k = 0; !m && k < outs[i].check->nsteps; k++) {
             char path[4500];
             snprintf(path, sizeof path, "%s/%s/%s/machine.json", dir,
                      outs[i].check->id, outs[i].check->steps[k].name);
@@ -676,23 +739,41 @@ static void write_machine(json_t *j, const char *dir, const outcome_t *outs,
             if (!buf)
                 continue;
             char err[256];
-            jv_t *m = jv_parse(buf, len, err, sizeof err);
+            m = jv_parse(buf, len, err, sizeof err);
             free(buf);
-            if (m && m->kind == JV_OBJ) {
-                json_value(j, "machine", m);
+            if (m && m->kind != JV_OBJ) {
                 jv_free(m);
-                return;
+                m = NULL;
             }
-            jv_free(m);
         }
     json_obj_begin(j, "machine");
-    json_str(j, "cpu_model", machine_cpu_model());
-    json_int(j, "online_cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    if (m) {
+        for (size_t i = 0; i < m->n; i++)
+            if (strcmp(m->keys[i], "systems") != 0 &&
+                strcmp(m->keys[i], "noise_warnings") != 0)
+                json_value(j, m->keys[i], &m->items[i]);
+        jv_free(m);
+    } else {
+        json_str(j, "cpu_model", machine_cpu_model());
+        json_int(j, "online_cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    }
+    run_info_versions(ri);
+    json_obj_begin(j, "systems");
+    for (size_t i = 0; i < ri->nversions; i++)
+        json_str(j, ri->names[i], ri->versions[i]);
+    json_obj_end(j);
+    json_arr_begin(j, "noise_warnings");
+    char buf[sizeof ri->warnings];
+    snprintf(buf, sizeof buf, "%s", ri->warnings);
+    for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+        json_str(j, NULL, l);
+    json_arr_end(j);
     json_obj_end(j);
 }
 
 static int write_verdicts(const set_t *s, bool quick, const char *dir,
-                          const outcome_t *outs, size_t nouts, double elapsed)
+                          const outcome_t *outs, size_t nouts, double elapsed,
+                          run_info_t *ri)
 {
     char path[4300], tmp[4400];
     snprintf(path, sizeof path, "%s/verdicts.json", dir);
@@ -726,13 +807,12 @@ static int write_verdicts(const set_t *s, bool quick, const char *dir,
     json_str(&j, "set", s->name);
     json_bool(&j, "quick", quick);
     json_str(&j, "concbench", CB_VERSION " (" CB_GIT_REV ")");
-    char when[64];
-    time_t t = time(NULL);
-    struct tm tm;
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-    json_str(&j, "written", when);
+    char when[32];
+    utc_now(when, sizeof when);
+    json_str(&j, "started", ri->started);
+    json_str(&j, "finished", when);
     json_f64(&j, "elapsed_s", elapsed);
-    write_machine(&j, dir, outs, nouts);
+    write_machine(&j, dir, outs, nouts, ri);
     json_arr_begin(&j, "checks");
     for (size_t i = 0; i < s->count(); i++) {
         const talk_check_t *c = s->at(i);
@@ -848,6 +928,13 @@ static int run_set(const set_t *s, char **ids, int nids, bool quick,
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     double t0 = now_s();
+    run_info_t *ri = malloc(sizeof *ri);
+    if (!ri) {
+        free(outs);
+        free(todo);
+        return EXIT_RUN_ERROR;
+    }
+    run_info_init(ri);
     int rc = EXIT_OK;
     size_t done = 0;
     size_t counts[TALK_VERDICT_COUNT] = {0};
@@ -861,13 +948,14 @@ static int run_set(const set_t *s, char **ids, int nids, bool quick,
         counts[outs[done].j.verdict]++;
         print_outcome(s, &outs[done]);
         done++;
-        if (write_verdicts(s, quick, dir, outs, done, now_s() - t0) < 0)
+        if (write_verdicts(s, quick, dir, outs, done, now_s() - t0, ri) < 0)
             fprintf(stderr, "concbench: %s: cannot write %s/verdicts.json: "
                             "%s\n",
                     s->cmd, dir, strerror(errno));
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    free(ri);
     char took[32];
     fmt_elapsed(took, sizeof took, now_s() - t0);
     if (done < ntodo || interrupted) {
@@ -985,8 +1073,8 @@ int cmd_talk(int argc, char **argv)
             return rc < 0 ? EXIT_OK : rc;
         return run_set(&talk_set, ids, nids, quick, out);
     }
-    /* `talk report` dispatches to cmd_talk_report (runner/cmd_talk_report.c)
-     * here. */
+    /* "talk report" dispatch goes here: cmd_talk_report
+     * (runner/cmd_talk_report.c), argv[0] = "report". */
     return usage_error("talk: unknown subcommand '%s'; talk [list], talk run, "
                        "talk report; see --help",
                        arg_clip(argv[1]));
