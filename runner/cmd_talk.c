@@ -565,6 +565,14 @@ static int run_check(const set_t *s, const talk_check_t *c, size_t idx,
     return rc;
 }
 
+static void fmt_elapsed(char *buf, size_t len, double s)
+{
+    if (s < 60)
+        snprintf(buf, len, "%.1f s", s);
+    else
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
 static void print_outcome(const set_t *s, const outcome_t *o)
 {
     const talk_check_t *c = o->check;
@@ -573,8 +581,10 @@ static void print_outcome(const set_t *s, const outcome_t *o)
         snprintf(head, sizeof head, "%2d  ", c->order);
     else if (!s->agree)
         snprintf(head, sizeof head, " +  ");
-    printf("%s%-24s %s\n", head, c->id,
-           talk_verdict_label(o->j.verdict, s->agree));
+    char took[32];
+    fmt_elapsed(took, sizeof took, o->elapsed_s);
+    printf("%s%-24s %-22s (%s)\n", head, c->id,
+           talk_verdict_label(o->j.verdict, s->agree), took);
     for (size_t f = 0; f < o->j.nfigures; f++)
         wrap(stdout, o->j.figures[f], 8, 78);
     char why[700];
@@ -842,14 +852,6 @@ static int write_verdicts(const set_t *s, bool quick, const char *dir,
 }
 
 /* ---- the command ---- */
-
-static void fmt_elapsed(char *buf, size_t len, double s)
-{
-    if (s < 60)
-        snprintf(buf, len, "%.1f s", s);
-    else
-        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-}
 
 static int run_set(const set_t *s, char **ids, int nids, bool quick,
                    const char *outdir)
