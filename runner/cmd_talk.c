@@ -990,6 +990,20 @@ static int run_set(const set_t *s, char **ids, int nids, bool quick,
         free(todo);
         return 130;
     }
+    /* With several, the table once more in one place, after the details. */
+    if (done > 1) {
+        printf("\n");
+        for (size_t i = 0; i < done; i++) {
+            const talk_check_t *c = outs[i].check;
+            char order[8] = "";
+            if (!s->agree && c->addition)
+                snprintf(order, sizeof order, " +  ");
+            else if (!s->agree)
+                snprintf(order, sizeof order, "%2d  ", c->order);
+            printf("%s%-24s %s\n", order, c->id,
+                   talk_verdict_label(outs[i].j.verdict, s->agree));
+        }
+    }
     printf("\n%zu %s%s in %s:", done, s->noun, done == 1 ? "" : "s", took);
     bool first = true;
     for (int v = 0; v < TALK_VERDICT_COUNT; v++)
