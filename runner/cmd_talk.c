@@ -89,7 +89,7 @@ static const set_t agree_set = {"agree", "agree", "check", "results/agree",
 static const char talk_usage[] =
     "usage: concbench talk [list]\n"
     "       concbench talk run [ID...] [--quick] [-o DIR]\n"
-    "       concbench talk report [-o DIR] [--quick]\n"
+    "       concbench talk report [ID...] [-o DIR] [--quick]\n"
     "\n"
     "The talk \"Comparing the Actor Model and CSP Concurrency with Elixir "
     "and\nClojure\", reproduced: each of its claims is a small experiment "
