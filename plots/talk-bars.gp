@@ -15,8 +15,10 @@ eval XTICS
 set xrange [XMIN:XMAX]
 set grid noxtics
 if (LOGY) { set logscale y; set yrange [YMIN:*] } else { set yrange [0:*] }
-# Headroom for the values printed above the bars.
-set offsets 0, 0, graph 0.1, 0
+# Headroom for the values printed above the bars, and no more: a log
+# axis would otherwise run on to the next decade.
+set autoscale yfixmax
+set offsets 0, 0, graph 0.12, 0
 # Two-line tic labels (system, then its parameters) need the room.
 if (TICLINES > 1) { set bmargin 6 }
 do for [j=1:NL] {
@@ -29,7 +31,7 @@ plot for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, column('median'))) \
     title T[i], \
     for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, column('median'))): \
     (y(i, column('ci_lo'))):(y(i, column('ci_hi'))) \
-    with yerrorbars lc rgb 'black' pt 0 ps 0 notitle, \
+    with yerrorbars lc rgb 'black' pt 7 ps 0.4 notitle, \
     for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, column('ci_hi'))): \
     (sprintf('%.3g', column('median') / YDIV)) \
     with labels offset 0,0.7 font ',10' notitle, \

@@ -63,8 +63,6 @@
 #define CB_PLOTS_DIR "plots"
 #endif
 
-int cmd_talk_report(int argc, char **argv);
-
 static const char report_usage[] =
     "usage: concbench talk report [ID...] [-o DIR] [--quick]\n"
     "\n"
@@ -366,6 +364,42 @@ static bool command_sets(const char *cmd, const char *key)
             return true;
     }
     return false;
+}
+
+/* Put the groups (x values) in the order the command's -p list for
+ * key gives them; values it does not list keep their place after. */
+static void order_as_command(const char *cmd, const char *key,
+                             char groups[][200], int n)
+{
+    if (!cmd || !key || n < 2)
+        return;
+    size_t kl = strlen(key);
+    const char *list = NULL;
+    for (const char *p = strstr(cmd, "-p "); p && !list;
+         p = strstr(p + 3, "-p ")) {
+        const char *k = p + 3;
+        if (strncmp(k, key, kl) == 0 && k[kl] == '=')
+            list = k + kl + 1;
+    }
+    if (!list)
+        return;
+    int placed = 0;
+    for (const char *v = list; *v && *v != ' ' && placed < n;) {
+        size_t len = strcspn(v, ", ");
+        for (int g = placed; g < n; g++)
+            if (strlen(groups[g]) == len && strncmp(groups[g], v, len) == 0) {
+                char tmp[200];
+                memcpy(tmp, groups[g], sizeof tmp);
+                memmove(groups[placed + 1], groups[placed],
+                        (size_t)(g - placed) * sizeof groups[0]);
+                memcpy(groups[placed], tmp, sizeof tmp);
+                placed++;
+                break;
+            }
+        v += len;
+        if (*v == ',')
+            v++;
+    }
 }
 
 /* ---- figures ---- */
@@ -913,7 +947,9 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
             }
         }
     }
-    /* Numeric groups in order of value, others as first seen. */
+    /* Numeric groups in order of value, others in the order the step's
+     * command lists them (-p nif=none,plain,dirty), else as first seen. */
+    order_as_command(step_command(c, step), fg->x, groups, ngroups);
     bool numeric = true;
     for (int g = 0; g < ngroups; g++)
         numeric &= !isnan(gx[g]);
@@ -1878,11 +1914,13 @@ int cmd_talk_report(int argc, char **argv)
     struct stat st;
     int rc = EXIT_OK;
     if (stat(path, &st) == 0) {
+        /* A file that does not parse is refused, not run over: it may be
+         * a hand edit, and a run would replace it. */
         r.verdicts = read_json(path, err, sizeof err);
         if (!r.verdicts)
-            fprintf(stderr, "concbench: talk report: %s; running the claims "
-                            "again\n",
-                    err);
+            return usage_error("talk report: %s (remove it to run the "
+                               "claims again)",
+                               err);
     }
     const char *stale = r.verdicts
                             ? verdicts_stale(&r, r.verdicts, why, sizeof why)
@@ -1915,6 +1953,11 @@ int cmd_talk_report(int argc, char **argv)
             rc = EXIT_RUN_ERROR;
         }
     }
+
+    /* The machine the steps ran on, as `talk run` recorded it. */
+    const jv_t *vm = jv_get(r.verdicts, "machine");
+    if (vm && vm->kind == JV_OBJ && jv_get(vm, "cpu_model"))
+        r.machine = vm;
 
     /* The checks shown: those asked for, else every one in the file. */
     const jv_t *checks = checks_of(r.verdicts);
