@@ -1234,9 +1234,10 @@ static const char *verdict_class(const char *v)
 }
 
 /* Inline an SVG file into the page: the XML prologue and namespace
- * declarations dropped (HTML knows <svg>), every id gnuplot defines
- * prefixed with the figure's own, so that two figures on one page never
- * resolve each other's references. */
+ * declarations dropped (HTML knows <svg>), every element id and every
+ * reference to one (href="#..", url(#..)) prefixed with the figure's own
+ * "fN_", so that two figures on one page never resolve each other's
+ * references nor share an id. */
 static int inline_svg(FILE *out, const char *path, int seq, const char *alt)
 {
     char *svg = read_file(path, NULL);
@@ -1248,36 +1249,30 @@ static int inline_svg(FILE *out, const char *path, int seq, const char *alt)
         return -1;
     }
     static const char *drop[] = {
-        " xmlns=\"http://www.w3.org/2000/svg\"",
-        " xmlns:xlink=\"http://www.w3.org/1999/xlink\"",
-        "\n xmlns=\"http://www.w3.org/2000/svg\"",
-        "\n xmlns:xlink=\"http://www.w3.org/1999/xlink\"",
+        "xmlns=\"http://www.w3.org/2000/svg\"",
+        "xmlns:xlink=\"http://www.w3.org/1999/xlink\"",
     };
-    static const char *ids[] = {"gnuplot_canvas", "gpDot", "gpPt", "greybox",
-                                "textbox", "gpBkgnd"};
+    /* What precedes an id or a reference to one. */
+    static const char *refs[] = {" id='", " id=\"", "href='#", "href=\"#",
+                                 "url(#"};
     fprintf(out, "<svg class=\"fig\" role=\"img\" aria-label=\"");
     html_esc(out, alt);
     fputc('"', out);
     p += 4;
     while (*p) {
-        bool skipped = false;
-        for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+        bool done = false;
+        for (size_t i = 0; i < sizeof drop / sizeof drop[0] && !done; i++)
             if (strncmp(p, drop[i], strlen(drop[i])) == 0) {
                 p += strlen(drop[i]);
-                skipped = true;
+                done = true;
             }
-        if (skipped)
-            continue;
-        bool renamed = false;
-        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-            if (strncmp(p, ids[i], strlen(ids[i])) == 0 &&
-                (p == svg || !isalnum((unsigned char)p[-1]))) {
-                fprintf(out, "f%d_%s", seq, ids[i]);
-                p += strlen(ids[i]);
-                renamed = true;
-                break;
+        for (size_t i = 0; i < sizeof refs / sizeof refs[0] && !done; i++)
+            if (strncmp(p, refs[i], strlen(refs[i])) == 0) {
+                fprintf(out, "%sf%d_", refs[i], seq);
+                p += strlen(refs[i]);
+                done = true;
             }
-        if (!renamed)
+        if (!done)
             fputc(*p++, out);
     }
     free(svg);
