@@ -22,6 +22,17 @@
  *                     `concbench matrix` lines that rerun each step],
  *                     "steps": [{"name", "dir"}], "plots": [{"kind",
  *                     "step", "metric", "x", "title", "unit"}]}
+ *                   and besides (runner/cmd_talk.c): top level "started",
+ *                   "finished" (UTC), "elapsed_s", "concbench"; machine =
+ *                   the first step's machine.json plus "systems" {name:
+ *                   version of each real system the steps ran} and
+ *                   "noise_warnings" [lines]; per check "label" (the
+ *                   set's word: "agree"/"differ" for agreement), "notes"
+ *                   [what talk_get noticed: one repetition, failed
+ *                   repetitions, absent cells], "elapsed_s", and per step
+ *                   "systems", "workload", "exit" (the matrix's status)
+ *   DIR/ID/STEP/command  the matrix command the step holds, so that a
+ *                     rerun resumes only the same command
  *
  * The report (`talk report`) reads DIR back: verdicts.json and the steps'
  * results; it never re-judges.
