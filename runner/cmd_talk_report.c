@@ -564,7 +564,7 @@ typedef struct fig_cell {
     kv_t kv[MAX_KEYS];
     int nkv;
     char label[200];   /* system and the parameters that tell it apart */
-    char params[160];  /* the label without the system */
+    char params[200];  /* the label without the system */
     char variant[160]; /* the parameters that vary within a system */
     bool has;          /* samples of the metric */
     char missing[300]; /* when !has: why */
@@ -694,9 +694,9 @@ static void label_cells(figure_t *fg, const char *cmd)
                 if (w > 0 && (size_t)w < sizeof fc->variant - vo)
                     vo += (size_t)w;
             }
-        snprintf(fc->label, sizeof fc->label, "%s%s%s", fc->c->first->model,
-                 lab[0] ? " " : "", lab);
-        snprintf(fc->params, sizeof fc->params, "%s", lab);
+        setf(fc->label, sizeof fc->label, "%s%s%s", fc->c->first->model,
+             lab[0] ? " " : "", lab);
+        setf(fc->params, sizeof fc->params, "%s", lab);
     }
 }
 
@@ -833,7 +833,7 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
         if (fg->x) {
             for (int k = 0; k < fc->nkv; k++)
                 if (is_x(fc->kv[k].key, fg->x)) {
-                    snprintf(fc->xs, sizeof fc->xs, "%s", fc->kv[k].val);
+                    setf(fc->xs, sizeof fc->xs, "%s", fc->kv[k].val);
                     char *end;
                     double v = strtod(fc->kv[k].val, &end);
                     if (end != fc->kv[k].val && !*end)
@@ -1331,9 +1331,12 @@ static void systems_each(const report_t *r,
 {
     const jv_t *s = jv_get(jv_get(r->verdicts, "machine"), "systems");
     if (s && s->kind == JV_OBJ) {
+        /* `talk run` records the systems its steps ran. */
         for (size_t i = 0; i < s->n; i++)
             fn(arg, s->keys[i], jv_str(&s->items[i]) ? jv_str(&s->items[i])
                                                      : "?");
+        if (s->n == 0)
+            fn(arg, NULL, "no claim shown here ran a real system");
         return;
     }
     for (size_t i = 0; i < peer_count(); i++)
@@ -1431,9 +1434,12 @@ static double elapsed_of(const report_t *r)
 static void html_system(void *arg, const char *name, const char *ver)
 {
     FILE *f = arg;
-    fputs("<li><b>", f);
-    html_esc(f, name);
-    fputs("</b>: ", f);
+    fputs("<li>", f);
+    if (name) {
+        fputs("<b>", f);
+        html_esc(f, name);
+        fputs("</b>: ", f);
+    }
     html_esc(f, ver);
     fputs("</li>", f);
 }
@@ -1441,9 +1447,12 @@ static void html_system(void *arg, const char *name, const char *ver)
 static void md_system(void *arg, const char *name, const char *ver)
 {
     FILE *f = arg;
-    fputs("- **", f);
-    md_esc(f, name);
-    fputs("**: ", f);
+    fputs("- ", f);
+    if (name) {
+        fputs("**", f);
+        md_esc(f, name);
+        fputs("**: ", f);
+    }
     md_esc(f, ver);
     fputc('\n', f);
 }
@@ -1598,8 +1607,12 @@ static void write_html(report_t *r, FILE *f, const check_view_t *v, int nv)
         const jv_t *steps = jv_get(c, "steps");
         size_t ns = steps && steps->kind == JV_ARR ? steps->n : 0;
         fprintf(f, "%zu step%s, each a <code>concbench matrix</code> "
-                   "(every repetition in its own process):</p>\n",
+                   "(every repetition in its own process)",
                 ns, ns == 1 ? "" : "s");
+        double took;
+        if (jv_num(jv_get(c, "elapsed_s"), &took))
+            fprintf(f, ", %.0f s in all", took);
+        fputs(":</p>\n", f);
         const jv_t *cmds = jv_get(c, "commands");
         fputs("<pre>", f);
         for (size_t k = 0; cmds && cmds->kind == JV_ARR && k < cmds->n; k++) {
@@ -1646,6 +1659,15 @@ static void write_html(report_t *r, FILE *f, const check_view_t *v, int nv)
                 html_esc(f, jv_str(&figs->items[k]));
                 fputs("</li>", f);
             }
+            fputs("</ul>\n", f);
+        }
+        const jv_t *notes = jv_get(c, "notes");
+        if (notes && notes->kind == JV_ARR && notes->n) {
+            fputs("<p class=\"missing\">Noted while judging:</p><ul "
+                  "class=\"missing\">",
+                  f);
+            for (size_t k = 0; k < notes->n; k++)
+                html_li(f, jv_str(&notes->items[k]));
             fputs("</ul>\n", f);
         }
         if (strstr(r->noisy, id)) {
@@ -1790,6 +1812,12 @@ static void write_md(report_t *r, FILE *f, const check_view_t *v, int nv)
             fputs("- ", f);
             md_esc(f, jv_str(&figs->items[k]));
             fputc('\n', f);
+        }
+        const jv_t *notes = jv_get(c, "notes");
+        if (notes && notes->kind == JV_ARR && notes->n) {
+            fputs("\nNoted while judging:\n\n", f);
+            for (size_t k = 0; k < notes->n; k++)
+                md_li(f, jv_str(&notes->items[k]));
         }
         if (strstr(r->noisy, id)) {
             fputs("\nNoisy cells (their intervals are wide):\n\n", f);
