@@ -1523,8 +1523,8 @@ static void write_html(report_t *r, FILE *f, const check_view_t *v, int nv)
     double e = elapsed_of(r);
     if (e >= 0)
         fprintf(f, "took %.0f s to run, ", e);
-    fprintf(f, "%.1f s to draw %d figures</dd>\n</dl>\n", r->draw_s,
-            r->figures_made);
+    fprintf(f, "%.1f s to draw %d figure%s</dd>\n</dl>\n", r->draw_s,
+            r->figures_made, r->figures_made == 1 ? "" : "s");
     char noise[16384];
     noise_lines(r, noise, sizeof noise);
     if (san && *san) {
@@ -1728,8 +1728,8 @@ static void write_md(report_t *r, FILE *f, const check_view_t *v, int nv)
     double e = elapsed_of(r);
     if (e >= 0)
         fprintf(f, "took %.0f s to run, ", e);
-    fprintf(f, "%.1f s to draw %d figures\n\n**Real systems**\n\n",
-            r->draw_s, r->figures_made);
+    fprintf(f, "%.1f s to draw %d figure%s\n\n**Real systems**\n\n",
+            r->draw_s, r->figures_made, r->figures_made == 1 ? "" : "s");
     systems_each(r, md_system, f);
     char noise[16384];
     noise_lines(r, noise, sizeof noise);
