@@ -26,13 +26,17 @@ do for [j=1:NL] {
         font ',10' tc rgb '#555555'
 }
 shade(d) = d == 1 ? 0.85 : d == 2 ? 0.45 : 0.2
+# The median above its bar: whole numbers from 1000 up, else 3 digits.
+lab(v) = abs(v) >= 1000 ? sprintf('%.0f', v) : sprintf('%.3g', v)
+# The top of the interval, or the median where there is none (n < 2).
+top(x) = strcol('ci_hi') ne '' ? column('ci_hi') : column('median')
 plot for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, column('median'))) \
     with boxes lc rgb C[i] fs solid shade(D[i]) border rgb '#333333' \
     title T[i], \
     for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, column('median'))): \
     (y(i, column('ci_lo'))):(y(i, column('ci_hi'))) \
     with yerrorbars lc rgb 'black' pt 7 ps 0.4 notitle, \
-    for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, column('ci_hi'))): \
-    (sprintf('%.3g', column('median') / YDIV)) \
+    for [i=1:|G|] DATA using (sel(i) ? P[i] : NaN):(y(i, top(0))): \
+    (lab(column('median') / YDIV)) \
     with labels offset 0,0.7 font ',10' notitle, \
     for [j=1:NM] keyentry with boxes lc rgb MC[j] fs empty title M[j]

@@ -8,7 +8,6 @@
 #   TITLE   what the figure shows          METRIC the metric drawn
 #   YLABEL, XLABEL  axis titles with units  YDIV  divisor into that unit
 #   LOGY, LOGX  1 for a log axis; YMIN the bottom of a log y axis
-#   YFMT  the y tics' format ('%g'; '%.0s%c' for large counts: 500k)
 #   G[i]  '|cell id|...|' the cells of series i   T[i] its legend title
 #   C[i]  its colour ('#rrggbb': one colour per system in every figure)
 #   D[i]  its dash type / fill variant (1: first value of a parameter)
@@ -32,7 +31,7 @@ set border 3
 set tics nomirror
 set ylabel YLABEL noenhanced
 set xlabel XLABEL noenhanced
-set format y YFMT
+set format y '%g'
 # Whether the current row belongs to series i, and is of METRIC.  Both
 # coordinates of a row that is not are NaN: a row left out by x alone
 # still stretches the y range (elapsed times beside a 0..1 index).

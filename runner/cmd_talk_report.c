@@ -474,6 +474,16 @@ static void unit_of(const char *unit, double m, double *div, char *name,
         snprintf(name, len, "k ops/s");
         return;
     }
+    if (!unit[0] && m >= 1e6) {
+        *div = 1e6;
+        snprintf(name, len, "millions");
+        return;
+    }
+    if (!unit[0] && m >= 1e4) {
+        *div = 1e3;
+        snprintf(name, len, "thousands");
+        return;
+    }
     snprintf(name, len, "%s", unit);
 }
 
@@ -512,6 +522,31 @@ static void gp_str(FILE *f, const char *s)
         fputc(*s, f);
     }
     fputc('\'', f);
+}
+
+/* A figure's title as a gnuplot string, on two lines when one would run
+ * past the canvas (about 85 characters at its font): broken at the space
+ * nearest the middle. */
+static void gp_title(FILE *f, const char *s)
+{
+    size_t n = strlen(s), brk = 0;
+    if (n > 85)
+        for (size_t i = 0; i < n; i++)
+            if (s[i] == ' ' && (brk == 0 || (i > n / 2 ? i - n / 2 : n / 2 - i) <
+                                                (brk > n / 2 ? brk - n / 2
+                                                             : n / 2 - brk)))
+                brk = i;
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (brk && i == brk) {
+            fputs("\\n", f);
+            continue;
+        }
+        if (s[i] == '"' || s[i] == '\\')
+            fputc('\\', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
 }
 
 /* The k=v tokens of a cell id after "model workload". */
@@ -570,6 +605,7 @@ typedef struct fig_cell {
     char missing[300]; /* when !has: why */
     int rep;           /* SERIES: the repetition drawn */
     double xval;       /* the x parameter's value (numeric, else NaN) */
+    double pos;        /* BARS: where its bar stands on the x axis */
     char xs[128];      /* ... as text */
 } fig_cell_t;
 
@@ -709,14 +745,97 @@ static int ordinal(char seen[][200], int *n, int max, const char *s)
             return i + 1;
     if (*n == max)
         return max;
-    snprintf(seen[*n], 200, "%s", s);
+    setf(seen[*n], 200, "%s", s);
     return ++*n;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Where each bar stands.  With an x parameter, the cells form groups by
+ * its value (numbers in order, other values in the order the step's
+ * command lists them, cells without the parameter last), and inside a
+ * group the bars present stand side by side, centred on the group's tic,
+ * in the order their labels first appear; every bar has the same width,
+ * the widest group's share.  Without x, one bar per cell.  Cells without
+ * samples get their place too (marked "n/a"): a gap says what is
+ * missing where a shifted bar would hide it. */
+static void place_bars(figure_t *fg, const char *cmd, char groups[][200],
+                       int *ngroups, double *bw)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    int ng = 0;
+    *bw = 0.6;
+    if (!fg->x) {
+        for (int i = 0; i < fg->ncells; i++)
+            fg->cells[i].pos = i + 1;
+        *ngroups = 0;
+        return;
+    }
+    bool numeric = true, blank = false;
+    double gx[MAX_CELLS];
+    for (int i = 0; i < fg->ncells; i++) {
+        const fig_cell_t *fc = &fg->cells[i];
+        if (!fc->xs[0]) {
+            blank = true;
+            continue;
+        }
+        int before = ng;
+        int k = ordinal(groups, &ng, MAX_CELLS, fc->xs) - 1;
+        if (ng > before)
+            gx[k] = fc->xval;
+        numeric &= !isnan(fc->xval);
+    }
+    if (numeric && ng > 1) {
+        /* Sort the values and their texts together. */
+        for (int a = 1; a < ng; a++)
+            for (int b = a; b > 0 && gx[b - 1] > gx[b]; b--) {
+                double t = gx[b];
+                gx[b] = gx[b - 1];
+                gx[b - 1] = t;
+                char tmp[200];
+                memcpy(tmp, groups[b], sizeof tmp);
+                memcpy(groups[b], groups[b - 1], sizeof tmp);
+                memcpy(groups[b - 1], tmp, sizeof tmp);
+            }
+    } else
+        order_as_command(cmd, fg->x, groups, ng);
+    if (blank && ng < MAX_CELLS)
+        groups[ng++][0] = '\0';
+    /* Labels in order of first appearance: the slot order in a group. */
+    char labels[MAX_CELLS][200];
+    int nl = 0, widest = 1;
+    for (int i = 0; i < fg->ncells; i++)
+        ordinal(labels, &nl, MAX_CELLS, fg->cells[i].label);
+    for (int g = 0; g < ng; g++) {
+        int m = 0;
+        for (int l = 0; l < nl; l++)
+            for (int i = 0; i < fg->ncells; i++)
+                if (strcmp(fg->cells[i].xs, groups[g]) == 0 &&
+                    strcmp(fg->cells[i].label, labels[l]) == 0) {
+                    m++;
+                    break;
+                }
+        widest = m > widest ? m : widest;
+    }
+    *bw = 0.8 / widest;
+    for (int g = 0; g < ng; g++) {
+        int m = 0, rank[MAX_CELLS];
+        for (int l = 0; l < nl; l++) {
+            rank[l] = -1;
+            for (int i = 0; i < fg->ncells; i++)
+                if (strcmp(fg->cells[i].xs, groups[g]) == 0 &&
+                    strcmp(fg->cells[i].label, labels[l]) == 0) {
+                    rank[l] = m++;
+                    break;
+                }
+        }
+        for (int i = 0; i < fg->ncells; i++) {
+            fig_cell_t *fc = &fg->cells[i];
+            if (strcmp(fc->xs, groups[g]) != 0)
+                continue;
+            for (int l = 0; l < nl; l++)
+                if (strcmp(fc->label, labels[l]) == 0)
+                    fc->pos = (g + 1) + (rank[l] - (m - 1) / 2.0) * *bw;
+        }
+    }
+    *ngroups = ng;
 }
 
 /* Spawn gnuplot on script with the variables in vars; 0 when the
@@ -897,8 +1016,18 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
         mag = sqrt(lo * hi);
     double div;
     char uname[32], words[200], ylabel[300], xlabel[300];
-    unit_of(fg->unit, mag, &div, uname, sizeof uname);
+    /* "throughput_ops_s" says its unit in its name. */
+    const char *unit = fg->unit;
+    size_t ml = strlen(fg->metric);
+    if (!unit[0] && ml > 6 && strcmp(fg->metric + ml - 6, "_ops_s") == 0)
+        unit = "ops/s";
+    unit_of(unit, mag, &div, uname, sizeof uname);
     metric_words(fg->metric, words, sizeof words);
+    if (strcmp(unit, "ops/s") == 0) {
+        char *ops = strstr(words, " ops");
+        if (ops && !ops[4])
+            *ops = '\0';
+    }
     const char *logs = fg->log_y ? "log scale" : "";
     if (cdf) {
         snprintf(xlabel, sizeof xlabel, "%s (%s%slog scale)", words, uname,
@@ -923,41 +1052,24 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
     int nser = 0, nmiss = 0;
     char titles[MAX_CELLS][200], variants[MAX_CELLS][200];
     int nvar = 0;
-    char groups[MAX_CELLS][200];
-    int ngroups = 0;
-    double gx[MAX_CELLS];
     for (int i = 0; i < fg->ncells; i++) {
         fig_cell_t *fc = &fg->cells[i];
-        if (!fc->has) {
-            nmiss++;
-            size_t o = strlen(out->missing);
-            snprintf(out->missing + o, sizeof out->missing - o, "%s%s%s%s: %s",
-                     o ? "; " : "", fc->label, fg->x && fc->xs[0] ? " " : "",
-                     fg->x && fc->xs[0] ? fc->xs : "", fc->missing);
+        if (fc->has) {
+            ordinal(variants, &nvar, MAX_CELLS, fc->variant);
             continue;
         }
-        ordinal(variants, &nvar, MAX_CELLS, fc->variant);
-        if (bars && fg->x) {
-            bool seen = false;
-            for (int g = 0; g < ngroups; g++)
-                seen |= strcmp(groups[g], fc->xs) == 0;
-            if (!seen && ngroups < MAX_CELLS) {
-                gx[ngroups] = fc->xval;
-                snprintf(groups[ngroups++], sizeof groups[0], "%s", fc->xs);
-            }
-        }
+        nmiss++;
+        size_t o = strlen(out->missing);
+        bool kv = fg->x && fc->xs[0];
+        setf(out->missing + o, sizeof out->missing - o, "%s%s%s%s%s%s: %s",
+             o ? "; " : "", fc->label, kv ? " " : "", kv ? fg->x : "",
+             kv ? "=" : "", kv ? fc->xs : "", fc->missing);
     }
-    /* Numeric groups in order of value, others in the order the step's
-     * command lists them (-p nif=none,plain,dirty), else as first seen. */
-    order_as_command(step_command(c, step), fg->x, groups, ngroups);
-    bool numeric = true;
-    for (int g = 0; g < ngroups; g++)
-        numeric &= !isnan(gx[g]);
-    if (numeric && ngroups > 1) {
-        qsort(gx, (size_t)ngroups, sizeof gx[0], cmp_double);
-        for (int g = 0; g < ngroups; g++)
-            snprintf(groups[g], sizeof groups[0], "%.17g", gx[g]);
-    }
+    char groups[MAX_CELLS][200];
+    int ngroups = 0;
+    double bw = 0.6;
+    if (bars)
+        place_bars(fg, step_command(c, step), groups, &ngroups, &bw);
     FILE *f = open_memstream(&vars, &vlen);
     if (!f)
         goto done;
@@ -973,7 +1085,7 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
              cdf ? "hist.csv" : series ? "series.csv" : "summary.csv");
     gp_str(f, data);
     fputs("; TITLE=", f);
-    gp_str(f, fg->title);
+    gp_title(f, fg->title);
     fputs("; METRIC=", f);
     gp_str(f, fg->metric);
     fputs("; YLABEL=", f);
@@ -984,9 +1096,6 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
      * otherwise reach down to gnuplot's guess of a few decades below). */
     fprintf(f, "; YDIV=%.17g; LOGY=%d; YMIN=%.17g", div, fg->log_y ? 1 : 0,
             isfinite(lo) && lo > 0 ? lo / div / 2 : 0);
-    /* Large plain counts as 500k, 2M: six digits are read, not seen. */
-    fputs(!cdf && !uname[0] && hi >= 1e4 ? "; YFMT='%.0s%c'" : "; YFMT='%g'",
-          f);
     if (xy) {
         /* The x column: the cell id's key ("model.pool" for a model's). */
         const char *xcol = fg->x;
@@ -1041,40 +1150,21 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
     fprintf(f, "; array G[%d]; array T[%d]; array C[%d]; array D[%d]; "
                "array P[%d]; array REP[%d]",
             nser, nser, nser, nser, nser, nser);
-    /* Bars: groups by x, one slot per label inside a group. */
-    int nslots = 0;
-    char slots[MAX_CELLS][200];
-    for (int s = 0; s < nser; s++)
-        if (bars && fg->x)
-            ordinal(slots, &nslots, MAX_CELLS,
-                    fg->cells[scell[s]].label);
-    double bw = bars && fg->x ? 0.8 / (nslots ? nslots : 1) : 0.6;
-    bool legend_seen[MAX_CELLS] = {0};
+    /* Bars in groups: one legend entry per label. */
+    char seen_titles[MAX_CELLS][200];
+    int nseen = 0;
     for (int s = 0; s < nser; s++) {
         const fig_cell_t *fc = &fg->cells[scell[s]];
-        double pos = s + 1;
-        int slot = 0;
+        double pos = bars ? fc->pos : s + 1;
+        bool title = true;
         if (bars && fg->x) {
-            int g = 0;
-            for (int k = 0; k < ngroups; k++) {
-                char cur[200];
-                if (numeric && ngroups > 1)
-                    snprintf(cur, sizeof cur, "%.17g", fc->xval);
-                else
-                    snprintf(cur, sizeof cur, "%s", fc->xs);
-                if (strcmp(groups[k], cur) == 0)
-                    g = k;
-            }
-            slot = ordinal(slots, &nslots, MAX_CELLS, fc->label) - 1;
-            pos = (g + 1) + (slot - (nslots - 1) / 2.0) * bw;
+            int before = nseen;
+            title = ordinal(seen_titles, &nseen, MAX_CELLS, titles[s]) > before;
         }
         fprintf(f, "; G[%d]=", s + 1);
         gp_str(f, gbuf[s]);
         fprintf(f, "; T[%d]=", s + 1);
-        /* Bars in groups: one legend entry per label. */
-        bool title = !(bars && fg->x) || !legend_seen[slot];
-        if (bars && fg->x)
-            legend_seen[slot] = true;
+        /* Bars without x name themselves on the x axis: no legend. */
         gp_str(f, title && !(bars && !fg->x) ? titles[s] : "");
         fprintf(f, "; C[%d]=", s + 1);
         gp_str(f, system_colour(fc->c->first->model));
@@ -1090,10 +1180,10 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
         const fig_cell_t *fc = &fg->cells[i];
         if (fc->has)
             continue;
-        char t[400];
-        snprintf(t, sizeof t, "%s%s%s: no samples", fc->label,
-                 fg->x && fc->xs[0] ? " " : "", fg->x && fc->xs[0] ? fc->xs
-                                                                   : "");
+        char t[600];
+        setf(t, sizeof t, "%s%s%s%s%s: no samples", fc->label,
+             fg->x && fc->xs[0] ? " " : "", fg->x && fc->xs[0] ? fg->x : "",
+             fg->x && fc->xs[0] ? "=" : "", fg->x && fc->xs[0] ? fc->xs : "");
         fprintf(f, "; M[%d]=", ++j);
         gp_str(f, t);
         fprintf(f, "; MC[%d]=", j);
@@ -1109,15 +1199,24 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
             goto done;
         }
         fputs("set xtics (", t);
-        int count = fg->x ? ngroups : nser;
+        /* With x: a tic per group, "nif=plain" ("without nif" for cells
+         * that lack the parameter: another system's); without: a tic per
+         * bar, the system over its parameters. */
+        int count = fg->x ? ngroups : fg->ncells;
+        bool two = false;
         for (int k = 0; k < count; k++) {
-            char lab[300];
-            if (fg->x)
+            char lab[600];
+            double at = k + 1;
+            if (fg->x && groups[k][0])
                 setf(lab, sizeof lab, "%s=%s", fg->x, groups[k]);
+            else if (fg->x)
+                setf(lab, sizeof lab, "without %s", fg->x);
             else {
-                const fig_cell_t *tc = &fg->cells[scell[k]];
-                snprintf(lab, sizeof lab, "%s%s%s", tc->c->first->model,
-                         tc->params[0] ? "\n" : "", tc->params);
+                const fig_cell_t *tc = &fg->cells[k];
+                setf(lab, sizeof lab, "%s%s%s", tc->c->first->model,
+                     tc->params[0] ? "\n" : "", tc->params);
+                two |= tc->params[0] != '\0';
+                at = tc->pos;
             }
             /* gnuplot's eval: a double-quoted string, quotes escaped. */
             fputs(k ? ", \"" : "\"", t);
@@ -1129,45 +1228,26 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
                 else
                     fputc(*q, t);
             }
-            fprintf(t, "\" %d", k + 1);
+            fprintf(t, "\" %.6f", at);
         }
         fputs(") noenhanced", t);
         fclose(t);
         fputs("; XTICS=", f);
         gp_str(f, tics);
         free(tics);
-        bool two = false;
-        for (int k = 0; !fg->x && k < nser; k++)
-            two |= fg->cells[scell[k]].params[0] != '\0';
         fprintf(f, "; BW=%.6f; XMIN=0.4; XMAX=%d.6; TICLINES=%d", bw, count,
                 two ? 2 : 1);
-        /* Labels where a bar has no samples. */
+        /* "n/a" where a bar has no samples. */
         int nl = 0;
         char lbuf[8192] = "";
-        for (int i = 0; i < fg->ncells && fg->x; i++) {
+        for (int i = 0; i < fg->ncells; i++) {
             const fig_cell_t *fc = &fg->cells[i];
             if (fc->has)
-                continue;
-            int g = -1, sl = -1;
-            for (int k = 0; k < ngroups; k++) {
-                char cur[200];
-                if (numeric && ngroups > 1)
-                    snprintf(cur, sizeof cur, "%.17g", fc->xval);
-                else
-                    snprintf(cur, sizeof cur, "%s", fc->xs);
-                if (strcmp(groups[k], cur) == 0)
-                    g = k;
-            }
-            for (int k = 0; k < nslots; k++)
-                if (strcmp(slots[k], fc->label) == 0)
-                    sl = k;
-            if (g < 0 || sl < 0)
                 continue;
             size_t o = strlen(lbuf);
             nl++;
             snprintf(lbuf + o, sizeof lbuf - o,
-                     "; LX[%d]=%.6f; LT[%d]='n/a'", nl,
-                     (g + 1) + (sl - (nslots - 1) / 2.0) * bw, nl);
+                     "; LX[%d]=%.6f; LT[%d]='n/a'", nl, fc->pos, nl);
         }
         fprintf(f, "; NL=%d; array LX[%d]; array LT[%d]%s", nl,
                 nl ? nl : 1, nl ? nl : 1, lbuf);
@@ -1179,6 +1259,12 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
                                   : "talk-series.gp";
     rc = 0;
     snprintf(out->png_rel, sizeof out->png_rel, "figures/%s-%d.png", id, n);
+    /* Neither file of an earlier report may stand for this one. */
+    for (int k = 0; k < 2; k++) {
+        char old[4400];
+        setf(old, sizeof old, "%s.%s", file_base, k ? "png" : "svg");
+        unlink(old);
+    }
     for (int k = 0; k < 2 && rc == 0; k++) {
         const char *fmt = k ? "png" : "svg";
         char *cmd = NULL;
