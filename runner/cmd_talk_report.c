@@ -22,8 +22,9 @@
  *     with no results) is said in its place, never silently left out, and
  *     the command exits 1;
  *   - a cell that has no samples (not installed, unsupported, crashed)
- *     is named in the figure's legend as "no samples" with its outcome,
- *     never drawn as a zero.
+ *     is named in the figure's legend as "no samples" and in the caption
+ *     with its outcome, and a bar chart keeps its place marked "n/a":
+ *     never drawn as a zero, never closed up as if it had not been run.
  *
  * Figures (plots/talk-*.gp): colour is the system, the same in every
  * figure (a reader learns "orange is csp" once); line style or fill is a
