@@ -89,7 +89,7 @@ static const set_t agree_set = {"agree", "agree", "check", "results/agree",
 static const char talk_usage[] =
     "usage: concbench talk [list]\n"
     "       concbench talk run [ID...] [--quick] [-o DIR]\n"
-    "       concbench talk report [-o DIR] [--quick]\n"
+    "       concbench talk report [ID...] [-o DIR] [--quick]\n"
     "\n"
     "The talk \"Comparing the Actor Model and CSP Concurrency with Elixir "
     "and\nClojure\", reproduced: each of its claims is a small experiment "
@@ -989,6 +989,20 @@ static int run_set(const set_t *s, char **ids, int nids, bool quick,
         free(outs);
         free(todo);
         return 130;
+    }
+    /* With several, the table once more in one place, after the details. */
+    if (done > 1) {
+        printf("\n");
+        for (size_t i = 0; i < done; i++) {
+            const talk_check_t *c = outs[i].check;
+            char order[8] = "";
+            if (!s->agree && c->addition)
+                snprintf(order, sizeof order, " +  ");
+            else if (!s->agree)
+                snprintf(order, sizeof order, "%2d  ", c->order);
+            printf("%s%-24s %s\n", order, c->id,
+                   talk_verdict_label(outs[i].j.verdict, s->agree));
+        }
     }
     printf("\n%zu %s%s in %s:", done, s->noun, done == 1 ? "" : "s", took);
     bool first = true;
