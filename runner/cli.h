@@ -46,6 +46,7 @@ int cmd_export(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_talk(int argc, char **argv);
 int cmd_agree(int argc, char **argv);
+int cmd_talk_report(int argc, char **argv);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);

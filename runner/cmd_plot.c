@@ -279,6 +279,29 @@ static void cells_with(const plotter_t *p, const char *w, const char *m,
     }
 }
 
+/* Series for histogram h's CDF: one per cell of workload w reporting it,
+ * titled "... (no samples)" when its count was 0 in every repetition. */
+static void cells_with_samples(const plotter_t *p, const char *w,
+                               const char *h, series_t *s)
+{
+    char p50[200], count[200];
+    snprintf(p50, sizeof p50, "%s.p50", h);
+    snprintf(count, sizeof count, "%s.count", h);
+    for (size_t i = 0; i < p->sum.ncells; i++) {
+        const res_cell_t *c = &p->sum.cells[i];
+        if (strcmp(c->first->workload, w) != 0 || !results_find_metric(c, p50))
+            continue;
+        const res_mvals_t *n = results_find_metric(c, count);
+        char t[200];
+        title_of(c->first, NULL, t, sizeof t);
+        if (n && n->n && n->st.max == 0) {
+            size_t l = strlen(t);
+            snprintf(t + l, sizeof t - l, " (no samples)");
+        }
+        series_add(s, t, c->first->cell);
+    }
+}
+
 /* How many distinct values param takes over w's cells reporting m. */
 static int distinct_values(const plotter_t *p, const char *w, const char *param,
                            const char *m)
@@ -371,6 +394,11 @@ static void plot_workload(plotter_t *p, const char *w)
             snprintf(name, sizeof name, "lateness-%s-%s", w, h);
             run_gnuplot(p, "ladder.gp", name, v, &s);
         } else if (strstr(h, "latency")) {
+            /* A cell whose histogram stayed empty (supervision's restart
+             * latency where nothing restarts) has no line to draw: its
+             * legend entry says so rather than stand for an unseen one. */
+            series_free(&s);
+            cells_with_samples(p, w, h, &s);
             csv_path(p, "hist.csv", data, sizeof data);
             snprintf(title, sizeof title, "%s: %s CDF per model", w, h);
             snprintf(extra, sizeof extra, "METRIC='%s'", h);

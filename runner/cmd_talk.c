@@ -1112,6 +1112,8 @@ int cmd_talk(int argc, char **argv)
     }
     /* "talk report" dispatch goes here: cmd_talk_report
      * (runner/cmd_talk_report.c), argv[0] = "report". */
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_talk_report(argc - 1, argv + 1);
     return usage_error("talk: unknown subcommand '%s'; talk [list], talk run, "
                        "talk report; see --help",
                        arg_clip(argv[1]));

@@ -28,6 +28,13 @@ if [ "${CONCBENCH_NO_PEERS:-0}" != 1 ]; then
     )
 fi
 
+# The talk report's browser check (tests/test_talk_report.py loads
+# report.html in headless Chromium): about 300 MB.  CONCBENCH_NO_BROWSER=1
+# skips it; that test is then skipped with the reason.
+if [ "${CONCBENCH_NO_BROWSER:-0}" != 1 ]; then
+    PACKAGES+=(chromium)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

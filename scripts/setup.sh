@@ -2,26 +2,67 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: concbench authors
 #
-# The README's first command: install what is missing, build, run the
-# default matrix and draw its figures.
+# The README's first command: install what is missing, build, and run the
+# talk's claims at --quick sizes (`concbench talk report --quick`): every
+# claim's experiment, its verdict, and one report with the figures,
+# results/talk-quick/report.html (self-contained) and report.md.  It takes
+# a few minutes on two cores; a second run resumes the finished steps.
+# The verdict table goes to stdout with where the report is.
 #
-# The default matrix is every model on every workload (as `concbench list`
-# names them) at the workloads' --quick sizes, 2 repetitions each in a
-# seeded random order, plus a sweep of the parameters the figures need
-# when a workload declares them: `tasks` (throughput vs task count) and
+#   scripts/setup.sh                      the talk report (--quick sizes)
+#   scripts/setup.sh --full               the same at full sizes
+#   scripts/setup.sh --matrix [OPTIONS]   the generic default matrix
+#
+# --matrix runs every model on every workload (as `concbench list` names
+# them) at the workloads' --quick sizes, 2 repetitions each in a seeded
+# random order, plus a sweep of the parameters the figures need when a
+# workload declares them: `tasks` (throughput vs task count) and
 # `accounts` (throughput vs contention).  It is sized for a 2-core machine
 # and capped: --max-time 240 stops starting runs after four minutes and
 # records the rest as skipped (`concbench matrix ... --resume` runs them),
-# so set-up stays under five minutes however many models and workloads
-# there are.  The full-size matrix is in the README.
-#
-#   scripts/setup.sh [extra matrix options...]
+# so it stays under five minutes however many models and workloads there
+# are.  Extra OPTIONS go to `concbench matrix`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# The mode is checked before anything is installed or built.
+mode=talk
+case "${1:-}" in
+"") ;;
+--full)
+    mode=full
+    shift
+    ;;
+--matrix)
+    mode=matrix
+    shift
+    ;;
+*)
+    echo "concbench: setup.sh: unknown option '$1'; use --full, or" \
+        "--matrix [matrix options]" >&2
+    exit 2
+    ;;
+esac
+if [ "$mode" != matrix ] && [ $# -gt 0 ]; then
+    echo "concbench: setup.sh: only --matrix takes options (got '$1')" >&2
+    exit 2
+fi
+
 scripts/deps.sh
 scripts/build.sh build
 cb=build/runner/concbench
+
+if [ "$mode" != matrix ]; then
+    size=(--quick)
+    out=${CONCBENCH_RESULTS:-results/talk-quick}
+    if [ "$mode" = full ]; then
+        size=()
+        out=${CONCBENCH_RESULTS:-results/talk}
+    fi
+    echo "== the talk's claims, measured (a few minutes on two cores)" >&2
+    exec $cb talk report "${size[@]}" -o "$out"
+fi
+
 out=${CONCBENCH_RESULTS:-results/default}
 
 # Sweep a parameter only when some workload declares it, and only with

@@ -103,3 +103,33 @@ def test_bad_input(args, tmp_path):
     (tmp_path / "empty").mkdir()
     p = run_cb("plot", tmp_path / "empty", check=2)
     assert "not a results folder" in p.stderr
+
+
+def test_cdf_legend_says_no_samples_for_an_empty_histogram(tmp_path):
+    """A cell whose latency histogram stayed empty in every repetition
+    (supervision's restart latency on a model that restarts nothing) is
+    named "(no samples)" in the CDF's legend, not listed as if its line
+    were hidden behind another."""
+    d = tmp_path / "sup"
+    d.mkdir()
+    lines = []
+    for order, (model, rep) in enumerate(
+            (m, r) for m in ("restarts", "loses") for r in range(2)):
+        buckets = [[1000, 1023, 3], [2048, 2063, 1]] \
+            if model == "restarts" else []
+        n = sum(b[2] for b in buckets)
+        hist = {"count": n, "min": 0, "mean": 0, "p50": 1023 if n else 0,
+                "p90": 2063 if n else 0, "p99": 2063 if n else 0,
+                "p999": 2063 if n else 0, "max": 2063 if n else 0,
+                "buckets": buckets}
+        lines.append({
+            "schema_version": 1, "type": "run", "model": model,
+            "workload": "sup-like", "label": f"{model} sup-like",
+            "params": {}, "model_params": {}, "rep": rep, "order": order,
+            "outcome": "ok", "metrics": {"restart_latency_ns": hist}})
+    (d / "runs.jsonl").write_text("".join(json.dumps(x) + "\n"
+                                          for x in lines))
+    run_cb("plot", d, "--format", "svg", check=0)
+    svg = (d / "plots" / "cdf-sup-like-restart_latency_ns.svg").read_text()
+    assert "loses (no samples)" in svg
+    assert "restarts (no samples)" not in svg and "restarts" in svg
