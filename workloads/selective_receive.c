@@ -27,12 +27,16 @@
  * (checking its order) before the next batch; one round trip before
  * them all starts the server.  Each batch gives one
  * paired difference; ns_per_skipped_msg is their median, which a batch
- * disturbed by the machine does not move, and ns_per_skipped_msg_lo and
+ * disturbed by the machine does not move (receive_ns_empty and
+ * receive_ns_loaded are the medians of the batches' round trips for the
+ * same reason), and ns_per_skipped_msg_lo and
  * _hi are the smallest and largest of them (the spread, in which the
  * median lies).  A skipped message cannot make a receive faster, so a
- * median at or below zero says the cost is below what this run resolves:
- * it is reported as 0, beside the spread that shows it; use a longer
- * backlog (`queued`) to resolve it.  A batch's loaded phase also pays
+ * difference at or below zero says the cost is below what this run
+ * resolves: it is reported as 0 (no figure of a run is negative: the
+ * results reader refuses them), and skip_batches_positive counts the
+ * batches whose loaded phase was the slower, 10 of 10 when the cost is
+ * resolved; use a longer backlog (`queued`) to resolve a smaller one.  A batch's loaded phase also pays
  * once for taking the freshly queued backlog in (actor moves arrived
  * messages onto its private list at the first receive), a cost of the
  * backlog but not of skipping it, so batches are kept long enough (50
@@ -165,6 +169,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The median of x[0..n), n >= 1; sorts x. */
+static double median_of(double *x, int64_t n)
+{
+    qsort(x, (size_t)n, sizeof x[0], cmp_double);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
 /* Pairs of (empty, loaded) phases; see the essay. */
 #define BATCHES 10
 
@@ -173,8 +184,7 @@ static void run(cb_wl_ctx_t *ctx)
     int64_t queued = cb_wl_int(ctx, "queued"), reps = cb_wl_int(ctx, "reps");
     bool trick = strcmp(cb_wl_str(ctx, "trick"), "yes") == 0;
     int64_t batches = reps < BATCHES ? reps : BATCHES;
-    double diff[BATCHES];
-    int64_t base = 0, loaded = 0;
+    double diff[BATCHES], empty_rt[BATCHES], loaded_rt[BATCHES];
     server_t s = {0};
     cb_port_t *me = NULL;
     cb_task_t *t = NULL;
@@ -202,23 +212,26 @@ static void run(cb_wl_ctx_t *ctx)
         int64_t l = round_trips(ctx, me, &s, n, trick);
         if (l < 0 || drain(ctx, me, queued) < 0)
             goto stop;
-        base += e;
-        loaded += l;
+        empty_rt[b] = (double)e / (double)n;
+        loaded_rt[b] = (double)l / (double)n;
         diff[b] = queued > 0 ? (double)(l - e) / (double)n / (double)queued
                              : 0.0;
     }
     cb_wl_window_stop(ctx);
     cb_wl_ops(ctx, 2 * reps);
-    cb_wl_metric_f64(ctx, "receive_ns_empty", (double)base / (double)reps);
-    cb_wl_metric_f64(ctx, "receive_ns_loaded", (double)loaded / (double)reps);
+    cb_wl_metric_f64(ctx, "receive_ns_empty", median_of(empty_rt, batches));
+    cb_wl_metric_f64(ctx, "receive_ns_loaded", median_of(loaded_rt, batches));
     if (queued > 0) {
-        qsort(diff, (size_t)batches, sizeof diff[0], cmp_double);
-        double median = batches % 2 ? diff[batches / 2]
-                                    : (diff[batches / 2 - 1] +
-                                       diff[batches / 2]) / 2;
+        double median = median_of(diff, batches);
+        int64_t positive = 0;
+        for (int64_t b = 0; b < batches; b++)
+            positive += diff[b] > 0;
         cb_wl_metric_f64(ctx, "ns_per_skipped_msg", median > 0 ? median : 0);
-        cb_wl_metric_f64(ctx, "ns_per_skipped_msg_lo", diff[0]);
-        cb_wl_metric_f64(ctx, "ns_per_skipped_msg_hi", diff[batches - 1]);
+        cb_wl_metric_f64(ctx, "ns_per_skipped_msg_lo",
+                         diff[0] > 0 ? diff[0] : 0);
+        cb_wl_metric_f64(ctx, "ns_per_skipped_msg_hi",
+                         diff[batches - 1] > 0 ? diff[batches - 1] : 0);
+        cb_wl_metric_int(ctx, "skip_batches_positive", positive);
     }
 stop:
     cb_port_close(s.in);
@@ -241,11 +254,12 @@ const cb_workload_t cb_workload_selective_receive = {
         "alternately in 10 batches; trick=yes uses "
         "cb_recv_mark/cb_recv_match_ref.\n"
         "Metrics: ops (round trips), receive_ns_empty, receive_ns_loaded "
-        "(per round trip), ns_per_skipped_msg (the median over the batches "
+        "(per round trip, the median over the batches), ns_per_skipped_msg (the median over the batches "
         "of (loaded - empty) / queued; 0 when not above zero, i.e. below "
         "this run's resolution), ns_per_skipped_msg_lo/_hi (the smallest "
-        "and largest batch). Invariant: the backlog is intact and in "
-        "order after every batch.",
+        "and largest batch, 0 when not above zero), skip_batches_positive "
+        "(batches whose loaded phase was the slower, of 10). Invariant: "
+        "the backlog is intact and in order after every batch.",
     .params = params,
     .estimate = estimate,
     .run = run,
