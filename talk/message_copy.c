@@ -169,7 +169,7 @@ const talk_check_t cb_talk_message_copy = {
             .systems = "actor,csp",
             .workload = "ping-pong",
             .params = {"payload_kind=tuple", "payload=10,100,1000,10000",
-                       "rounds=20000"},
+                       "rounds=10000"},
             .quick_params = {"payload_kind=tuple", "payload=10,1000"},
             .timeout_s = 120,
         },
@@ -187,7 +187,7 @@ const talk_check_t cb_talk_message_copy = {
             .systems = "beam",
             .workload = "ping-pong",
             .params = {"payload_kind=tuple", "payload=10,1000",
-                       "rounds=20000"},
+                       "rounds=10000"},
             .quick_params = {"payload_kind=tuple", "payload=10,1000"},
             /* Shown, not judged: one repetition keeps --quick short. */
             .quick_reps = 1,
