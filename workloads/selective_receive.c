@@ -199,7 +199,8 @@ static void run(cb_wl_ctx_t *ctx)
     }
     /* One round trip before the window, so the server is running and
      * parked in its receive: the first batch would otherwise pay for its
-     * start (measured: an empty phase 3x slower than the others). */
+     * start (measured without it: the first batch's empty phase was the
+     * slower of its pair, a negative difference, in six runs of six). */
     if (round_trips(ctx, me, &s, 1, trick) < 0)
         goto stop;
     cb_wl_window_start(ctx);
