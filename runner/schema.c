@@ -47,8 +47,9 @@
 #include <string.h>
 
 /* Metrics that may be negative: a difference of two measured means (the
- * cost per skipped message is the loaded minus the empty receive time,
- * and noise can make it negative when the backlog costs nothing), a
+ * cost per skipped message is the loaded minus the empty receive time;
+ * selective-receive now floors it at 0, but results written before that
+ * hold negative ones where noise beat a backlog that costs nothing), a
  * workload's computed answer, whatever the workload computes, and bank's
  * units lost to a race (negative when the race created units). */
 static const char *const signed_metrics[] = {"ns_per_skipped_msg", "result",

@@ -234,3 +234,34 @@ def test_describe_lists_parameters():
     for name in ("pool", "sched", "preempt", "go_ops", "buffer"):
         assert name in p.stdout
     assert "recv_match" in p.stdout or "selective" in p.stdout
+
+
+def test_cpu_crunch_quick_sizes_show_the_starvation():
+    # --quick must show the pathology with the model's defaults: more hogs
+    # than core.async's pool of 8, so on csp every worker holds a hog and
+    # the probe is starved, while actor's reduction budget keeps its
+    # probe waking.  Parameters come from the workload's quick sizes only.
+    desc = run_cb("describe", "cpu-crunch").stdout
+    quick_hogs = int(desc.split("hogs", 1)[1].split("--quick ", 1)[1]
+                     .split(")", 1)[0])
+    assert quick_hogs > 8, desc
+
+    def measure():
+        return {m: run_json("run", "-m", m, "-w", "cpu-crunch", "--quick",
+                            "--reps", "1", "--warmup", "0")["metrics"]
+                for m in ("csp", "actor")}
+
+    def judge(met):
+        csp, actor = met["csp"], met["actor"]
+        # The quick window is 300 ms of 1 ms sleeps.
+        if csp["lateness_ns"]["max"] < 150e6:
+            return f"csp's worst lateness {csp['lateness_ns']['max'] / 1e6:.0f}" \
+                   " ms < 150 ms: not starved"
+        if actor["probe_wakeups"] < 4 * csp["probe_wakeups"]:
+            return f"actor's probe woke {actor['probe_wakeups']} times, " \
+                   f"csp's {csp['probe_wakeups']}: not 4x more"
+        if actor["lateness_ns"]["p50"] >= 100e6:
+            return f"actor's median lateness " \
+                   f"{actor['lateness_ns']['p50'] / 1e6:.0f} ms >= 100 ms"
+        return None
+    shape_check(measure, judge)

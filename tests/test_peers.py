@@ -429,3 +429,23 @@ def test_fake_system_outcomes_are_recorded(fake):
     p = fake("run", "-m", "fake", "-w", "skynet", "--quick",
              extra={"FAKE_MISSING": "1"})
     assert p.returncode == 4 and "not installed: fake not found" in p.stderr
+
+
+@needs_toolchains
+def test_beam_selective_receive_cost_is_never_negative():
+    # The BEAM program measures as the C workload does: the empty and
+    # loaded phases alternate in batches, and no figure is below zero.
+    ok, why = installed("beam")
+    if not ok:
+        pytest.skip(f"beam not installed: {why}")
+    for trick in ("no", "yes"):
+        p = run_cb("run", "-m", "beam", "-w", "selective-receive", "--quick",
+                   "-p", f"trick={trick}", "--reps", "2", "--format", "json",
+                   "--timeout", str(int(120 * SCALE)), timeout=300)
+        assert p.returncode == 0, p.stderr
+        for rep in json.loads(p.stdout)["repetitions"]:
+            met = rep["metrics"]
+            assert 0 <= met["ns_per_skipped_msg_lo"] \
+                <= met["ns_per_skipped_msg"] \
+                <= met["ns_per_skipped_msg_hi"], met
+            assert 0 <= met["skip_batches_positive"] <= 10, met
