@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* SPDX-FileCopyrightText: concbench authors */
+/*
+ * Claim 5: on a shared heap, threads that update the same data without
+ * locks race and lose updates; with locks they do not; and locks taken
+ * in a careless order deadlock.
+ *
+ * The talk: the JVM's one heap is shared by every thread, which is what
+ * makes shared-state concurrency possible; it also makes races possible,
+ * so the program guards the data with locks (or Clojure's atoms and
+ * refs), and locks bring deadlocks when they are taken carelessly.
+ *
+ * The real system: two threads that read-modify-write one field without
+ * synchronisation interleave, and one update overwrites the other ("Thread
+ * Interference" in the Java tutorial's concurrency trail,
+ * https://docs.oracle.com/javase/tutorial/essential/concurrency/interfere.html;
+ * the Java memory model gives an unsynchronised program no ordering at
+ * all, JLS 17.4).  `synchronized` makes each update atomic
+ * ("Synchronized Methods", same trail).  Two threads that each hold one
+ * monitor and wait for the other's block forever ("Deadlock", same trail:
+ * https://docs.oracle.com/javase/tutorial/essential/concurrency/deadlock.html);
+ * the usual cure is one global lock order.
+ *
+ * The experiment: `bank` on `locks` (the JVM's shared heap with
+ * java.util.concurrent locks), 4 workers moving random amounts between
+ * 8 accounts (high contention), the total checked at the end and by
+ * audits.  Step "race": lock=none (plain loads and stores of the
+ * balances: the race) against lock=mutex (each transfer holds both
+ * accounts' locks, taken in address order).  Step "order": lock=mutex
+ * with ordering=naive (the source account's lock first, then the
+ * destination's), which deadlocks as soon as two workers move money
+ * between the same two accounts in opposite directions; the workload's
+ * watchdog reports it when no worker progresses for stall_ms (1 s).
+ * The evidence is the cells' outcomes, not a time: the race's run fails
+ * its invariant ("N units lost", or created when a lost update was a
+ * debit), the locked run keeps the total to the unit, and the naive
+ * order's run fails as a deadlock.
+ *
+ * The rule, on outcomes with no tolerance needed: lock=none fails the
+ * bank's invariant (units lost or created); lock=mutex succeeds with
+ * lost_units exactly 0 on every repetition (the interval of the median
+ * is [0, 0]); ordering=naive fails with the watchdog's "deadlock".  Each
+ * is all but certain on any machine with two PUs: at --quick the race
+ * has millions of unguarded transfers in 200 ms (a run here lost 7,997
+ * of 8,000 units), and the naive order meets opposite transfers within
+ * microseconds.  A race that loses nothing, a locked run that does, or a
+ * naive run that finishes is "does not hold here"; a cell that could
+ * not run at all (a timeout, a crash) is "cannot be shown here".
+ */
+#include "runner/talk.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool failed_with(talk_value_t v, const char *what)
+{
+    return !v.ok && v.status && strcmp(v.status, "failed") == 0 && v.reason &&
+           strstr(v.reason, what) != NULL;
+}
+
+/* "failed" is the one outcome that says something here; any other (a
+ * timeout, a crash, a missing cell) means the experiment did not run. */
+static bool did_not_run(talk_value_t v)
+{
+    return !v.ok && !(v.status && strcmp(v.status, "failed") == 0);
+}
+
+static void judge(const talk_results_t *r, talk_judgement_t *j)
+{
+    talk_value_t none = talk_get(r, "race", "locks", "lock=none", "lost_units");
+    talk_value_t locked =
+        talk_get(r, "race", "locks", "lock=mutex", "lost_units");
+    talk_value_t naive =
+        talk_get(r, "order", "locks", "ordering=naive", "lost_units");
+    char why[400];
+
+    if (none.ok)
+        talk_figure(j, "lock=none: the run kept its total (lost_units %.0f)",
+                    none.median);
+    else
+        talk_figure(j, "lock=none: %s: %.150s", none.status,
+                    none.reason ? none.reason : "no reason recorded");
+    if (locked.ok)
+        talk_figure(j, "lock=mutex: lost_units %.0f [%.0f .. %.0f] over %zu "
+                       "runs",
+                    locked.median, locked.lo, locked.hi, locked.n);
+    else
+        talk_figure(j, "lock=mutex: %s: %.150s", locked.status,
+                    locked.reason ? locked.reason : "no reason recorded");
+    if (naive.ok)
+        talk_figure(j, "ordering=naive: finished without a deadlock");
+    else
+        talk_figure(j, "ordering=naive: %s: %.150s", naive.status,
+                    naive.reason ? naive.reason : "no reason recorded");
+
+    const struct {
+        const char *name;
+        talk_value_t v;
+    } cells[] = {{"lock=none", none},
+                 {"lock=mutex", locked},
+                 {"ordering=naive", naive}};
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+        if (did_not_run(cells[i].v)) {
+            talk_why_missing(why, sizeof why, "locks", cells[i].v);
+            talk_judge(j, TALK_CANNOT_SHOW, "the %s cell did not run: %s",
+                       cells[i].name, why);
+            return;
+        }
+    if (!locked.ok) {
+        talk_judge(j, TALK_NOT_HERE,
+                   "the locked transfers failed too (%.200s): locks did not "
+                   "keep the total",
+                   locked.reason ? locked.reason : "no reason recorded");
+        return;
+    }
+    talk_verdict_t kept[2] = {talk_value_at_most(locked, 0),
+                              talk_value_at_least(locked, 0)};
+    talk_verdict_t k = talk_all(kept, 2);
+    bool raced = failed_with(none, " units ");
+    bool deadlocked = failed_with(naive, "deadlock");
+    if (k == TALK_HOLDS && raced && deadlocked) {
+        talk_judge(j, TALK_HOLDS,
+                   "without locks the transfers raced and the total "
+                   "changed; with locks it stayed exact; the naive lock "
+                   "order deadlocked");
+    } else if (k == TALK_INCONCLUSIVE && raced && deadlocked) {
+        talk_judge(j, TALK_INCONCLUSIVE,
+                   "the race and the deadlock showed, but the locked run "
+                   "had too few repetitions to give lost_units an "
+                   "interval");
+    } else if (!raced) {
+        talk_judge(j, TALK_NOT_HERE,
+                   none.ok ? "the unlocked transfers lost nothing in the "
+                             "window: no race was seen"
+                           : "the unlocked run failed, but not by losing or "
+                             "creating units: %.200s",
+                   none.reason ? none.reason : "");
+    } else if (k != TALK_HOLDS) {
+        talk_judge(j, TALK_NOT_HERE,
+                   "with locks the total still changed: lost_units %.0f "
+                   "[%.0f .. %.0f]",
+                   locked.median, locked.lo, locked.hi);
+    } else {
+        talk_judge(j, TALK_NOT_HERE,
+                   naive.ok ? "the naive lock order finished without a "
+                              "deadlock in the window"
+                            : "the naive lock order failed, but not as a "
+                              "deadlock: %.200s",
+                   naive.reason ? naive.reason : "");
+    }
+}
+
+const talk_check_t cb_talk_shared_heap_locks = {
+    .id = "shared-heap-locks",
+    .order = 5,
+    .title = "shared heap: without locks a race loses money, with locks it "
+             "does not, and a naive lock order deadlocks",
+    .claim = "On the JVM's shared heap threads can touch the same data: "
+             "unguarded updates race and are lost, locks prevent the race, "
+             "and locks taken in no fixed order deadlock.",
+    .rule = "bank on locks, 4 workers, 8 accounts: lock=none fails the "
+            "invariant (units lost or created), lock=mutex keeps "
+            "lost_units at exactly 0 in every repetition, and "
+            "ordering=naive ends in the watchdog's deadlock; judged on the "
+            "cells' outcomes.",
+    .steps = {{
+                  .name = "race",
+                  .systems = "locks",
+                  .workload = "bank",
+                  .params = {"lock=none,mutex", "tasks=4", "accounts=8"},
+                  .timeout_s = 60,
+              },
+              {
+                  .name = "order",
+                  .systems = "locks",
+                  .workload = "bank",
+                  .params = {"lock=mutex", "ordering=naive", "tasks=4",
+                             "accounts=8"},
+                  .timeout_s = 60,
+              }},
+    .nsteps = 2,
+    .judge = judge,
+    .plots = {{
+        .kind = TALK_PLOT_BARS,
+        .step = "race",
+        .metric = "throughput_ops_s",
+        .x = "lock",
+        .title = "transfers per second with locks (the unlocked run has no "
+                 "bar: it broke the bank's invariant)",
+        .unit = "",
+    }},
+    .nplots = 1,
+};
