@@ -108,6 +108,34 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         talk_get(r, "policies", "csp", "policy=unbounded", "ops");
     bool refused = !unbounded.ok && unbounded.status &&
                    strcmp(unbounded.status, "unsupported") == 0;
+    static const char *const kinds[] = {"rendezvous", "fixed", "sliding",
+                                        "dropping"};
+    char line[200], a[32];
+    size_t used = 0;
+    for (size_t i = 0; i < 4; i++) {
+        char where[40];
+        snprintf(where, sizeof where, "policy=%s", kinds[i]);
+        talk_value_t d = talk_get(r, "policies", "csp", where, "dropped");
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %s",
+                                 i ? ", " : "", kinds[i],
+                                 d.ok ? talk_fmt(a, sizeof a, d.median, "")
+                                      : "n/a");
+        if (used >= sizeof line)
+            break;
+    }
+    talk_figure(j, "dropped under the flood into capacity %d: %s", CAP, line);
+    talk_value_t early =
+        talk_get(r, "semantics", "csp", NULL, "rendezvous_early_puts");
+    talk_value_t twice = talk_get(r, "semantics", "csp", NULL, "read_twice");
+    talk_value_t never = talk_get(r, "semantics", "csp", NULL, "never_read");
+    talk_value_t wrong =
+        talk_get(r, "semantics", "csp", NULL, "alts_wrong_channel");
+    if (early.ok && twice.ok && never.ok && wrong.ok)
+        talk_figure(j, "semantics: puts done before a taker came %.0f; "
+                       "values read twice %.0f, never %.0f; alts that took "
+                       "a channel not ready %.0f",
+                    early.median, twice.median, never.median, wrong.median);
+
     for (size_t i = 0; i < nexp; i++) {
         const expect_t *e = &expected[i];
         talk_value_t x = talk_get(r, e->step, "csp", e->where, e->metric);
@@ -117,9 +145,9 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
                        e->step, e->where ? e->where : "", e->metric, why);
             return;
         }
-        talk_verdict_t a[2] = {talk_value_at_least(x, e->lo),
-                               talk_value_at_most(x, e->hi)};
-        v[n] = talk_all(a, 2);
+        talk_verdict_t both[2] = {talk_value_at_least(x, e->lo),
+                                  talk_value_at_most(x, e->hi)};
+        v[n] = talk_all(both, 2);
         if (v[n] == TALK_NOT_HERE && firstbad == nexp)
             firstbad = i;
         if (v[n] == TALK_NOT_HERE)
@@ -127,21 +155,6 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         n++;
     }
     v[n++] = refused ? TALK_HOLDS : TALK_NOT_HERE;
-
-    talk_value_t drops =
-        talk_get(r, "policies", "csp", "policy=sliding", "dropped");
-    talk_value_t alts = talk_get(r, "semantics", "csp", NULL, "alts_taken");
-    char a[32];
-    talk_figure(j, "flood into capacity %d: rendezvous and fixed dropped 0, "
-                   "sliding dropped %s",
-                CAP, talk_fmt(a, sizeof a, drops.median, ""));
-    talk_figure(j, "unbounded channel: %s",
-                refused ? "refused (unsupported), as in core.async"
-                        : "accepted");
-    if (alts.ok)
-        talk_figure(j, "%.0f alts each took the one ready channel; 4 readers "
-                       "read every value once",
-                    alts.median);
 
     talk_verdict_t all = talk_all(v, n);
     if (all == TALK_HOLDS)

@@ -31,6 +31,10 @@
  * destination's), which deadlocks as soon as two workers move money
  * between the same two accounts in opposite directions; the workload's
  * watchdog reports it when no worker progresses for stall_ms (1 s).
+ * That step has 4 accounts and a window of 1 s (--quick; 3 s at full
+ * size): with 8 accounts and 200 ms, one repetition in three escaped on
+ * a busy 2-core machine here, and a cell with one successful repetition
+ * is a cell that ran.
  * The evidence is the cells' outcomes, not a time: the race's run fails
  * its invariant ("N units lost", or created when a lost update was a
  * debit), the locked run keeps the total to the unit, and the naive
@@ -43,7 +47,7 @@
  * is all but certain on any machine with two PUs: at --quick the race
  * has millions of unguarded transfers in 200 ms (a run here lost 7,997
  * of 8,000 units), and the naive order meets opposite transfers within
- * microseconds.  A race that loses nothing, a locked run that does, or a
+ * milliseconds.  A race that loses nothing, a locked run that does, or a
  * naive run that finishes is "does not hold here"; a cell that could
  * not run at all (a timeout, a crash) is "cannot be shown here".
  */
@@ -175,7 +179,9 @@ const talk_check_t cb_talk_shared_heap_locks = {
                   .systems = "locks",
                   .workload = "bank",
                   .params = {"lock=mutex", "ordering=naive", "tasks=4",
-                             "accounts=8"},
+                             "accounts=4", "duration_ms=3000"},
+                  .quick_params = {"lock=mutex", "ordering=naive", "tasks=4",
+                                   "accounts=4", "duration_ms=1000"},
                   .timeout_s = 60,
               }},
     .nsteps = 2,
