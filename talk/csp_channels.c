@@ -41,13 +41,19 @@
  *
  * The rule, on counts (no time enters it): unbuffered: the queue never
  * held a message (peak_queue_len 0) and no put completed before its
- * taker; fixed: the queue peaked at its capacity and nothing was dropped
- * (the producers waited); sliding and dropping: the queue peaked at its
- * capacity and messages were dropped; unbounded: unsupported; and the
+ * taker; fixed: the queue never passed its capacity, nothing was dropped
+ * and the producers waited (the model's put_blocked_ns counter); sliding
+ * and dropping: the queue never passed its capacity and messages were
+ * dropped; unbounded: unsupported; and the
  * semantics workload's violation counts are all 0 with its witness
  * counts as expected.  Each is exact in every repetition (an interval of
  * [x, x]), so there is no tolerance to choose: one broken property is
- * "does not hold here".
+ * "does not hold here".  The flood's queue length is sampled every few
+ * ms by a go block, which producers that never park (sliding, dropping)
+ * can keep off the CPU for the whole window on a busy machine (a peak of
+ * 0 was seen here); so the peak is bounded above only, and "a full
+ * buffer" is shown by the semantics workload instead, which waits for
+ * it.
  */
 #include "runner/talk.h"
 
@@ -68,20 +74,24 @@ static const expect_t expected[] = {
      "an unbuffered channel never holds a message"},
     {"policies", "policy=rendezvous", "dropped", 0, 0,
      "an unbuffered channel drops nothing"},
-    {"policies", "policy=fixed", "peak_queue_len", CAP, CAP,
-     "a fixed buffer fills to its size"},
+    {"policies", "policy=fixed", "peak_queue_len", 0, CAP,
+     "a fixed buffer never grows past its size"},
     {"policies", "policy=fixed", "dropped", 0, 0,
-     "a full fixed buffer makes producers wait, dropping nothing"},
-    {"policies", "policy=sliding", "peak_queue_len", CAP, CAP,
+     "a full fixed buffer drops nothing"},
+    {"policies", "policy=fixed", "counters.put_blocked_ns", 1, 1e300,
+     "a full fixed buffer makes producers wait"},
+    {"policies", "policy=sliding", "peak_queue_len", 0, CAP,
      "a sliding buffer never grows past its size"},
     {"policies", "policy=sliding", "dropped", 1, 1e300,
      "a full sliding buffer drops"},
-    {"policies", "policy=dropping", "peak_queue_len", CAP, CAP,
+    {"policies", "policy=dropping", "peak_queue_len", 0, CAP,
      "a dropping buffer never grows past its size"},
     {"policies", "policy=dropping", "dropped", 1, 1e300,
      "a full dropping buffer drops"},
     {"semantics", NULL, "rendezvous_early_puts", 0, 0,
      "no put on an unbuffered channel completed before its taker came"},
+    {"semantics", NULL, "fixed_puts_past_capacity", 0, 0,
+     "no put went past a full fixed buffer"},
     {"semantics", NULL, "closed_drained", 1, 1e300,
      "a closed channel still gave the values put before close"},
     {"semantics", NULL, "closed_takes_not_nil", 0, 0,
@@ -116,14 +126,17 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         char where[40];
         snprintf(where, sizeof where, "policy=%s", kinds[i]);
         talk_value_t d = talk_get(r, "policies", "csp", where, "dropped");
+        if (d.ok)
+            snprintf(a, sizeof a, "%.0f", d.median);
         used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %s",
-                                 i ? ", " : "", kinds[i],
-                                 d.ok ? talk_fmt(a, sizeof a, d.median, "")
-                                      : "n/a");
+                                 i ? ", " : "", kinds[i], d.ok ? a : "n/a");
         if (used >= sizeof line)
             break;
     }
     talk_figure(j, "dropped under the flood into capacity %d: %s", CAP, line);
+    talk_figure(j, "unbounded channel: %s",
+                refused ? "refused (unsupported), as in core.async"
+                        : "accepted");
     talk_value_t early =
         talk_get(r, "semantics", "csp", NULL, "rendezvous_early_puts");
     talk_value_t twice = talk_get(r, "semantics", "csp", NULL, "read_twice");

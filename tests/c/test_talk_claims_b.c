@@ -148,7 +148,7 @@ static void test_mailbox_unbounded(void)
 /* ---- claim 8: csp-channels ---- */
 
 enum { UNBOUNDED_ACCEPTED = 1, READ_TWICE = 2, NO_SEMANTICS = 4,
-       SLIDING_GROWS = 8, ONE_REP = 16 };
+       SLIDING_GROWS = 8, ONE_REP = 16, FIXED_NEVER_WAITS = 32 };
 
 static talk_verdict_t channels_case(int how)
 {
@@ -170,6 +170,11 @@ static talk_verdict_t channels_case(int how)
         add3(r, "policies", "csp", where, "peak_queue_len", peak, peak, peak);
         add3(r, "policies", "csp", where, "dropped", flood[i].dropped,
              flood[i].dropped * 1.1, flood[i].dropped * 0.9);
+        if (strcmp(flood[i].policy, "fixed") == 0) {
+            double w = how & FIXED_NEVER_WAITS ? 0 : 3e8;
+            add3(r, "policies", "csp", where, "counters.put_blocked_ns", w,
+                 w * 0.9, w * 1.1);
+        }
     }
     if (how & UNBOUNDED_ACCEPTED)
         add3(r, "policies", "csp", "policy=unbounded capacity=64", "ops", 1e6,
@@ -188,7 +193,8 @@ static talk_verdict_t channels_case(int how)
     static const struct {
         const char *metric;
         double v;
-    } sem[] = {{"rendezvous_early_puts", 0}, {"closed_drained", 4},
+    } sem[] = {{"rendezvous_early_puts", 0}, {"fixed_puts_past_capacity", 0},
+               {"closed_drained", 4},
                {"closed_takes_not_nil", 0},  {"read_twice", 0},
                {"never_read", 0},            {"sliding_kept_newest", 1},
                {"dropping_kept_oldest", 1},  {"alts_wrong_channel", 0},
@@ -210,6 +216,7 @@ static void test_csp_channels(void)
     CHECK_EQ(channels_case(UNBOUNDED_ACCEPTED), TALK_NOT_HERE);
     CHECK_EQ(channels_case(READ_TWICE), TALK_NOT_HERE);
     CHECK_EQ(channels_case(SLIDING_GROWS), TALK_NOT_HERE);
+    CHECK_EQ(channels_case(FIXED_NEVER_WAITS), TALK_NOT_HERE);
     CHECK_EQ(channels_case(ONE_REP), TALK_INCONCLUSIVE);
     CHECK_EQ(channels_case(NO_SEMANTICS), TALK_CANNOT_SHOW);
 }
