@@ -29,16 +29,25 @@
  * (the BEAM model: copying, unbounded mailbox), the real `beam` where it
  * is installed, and `csp` (a channel with core.async's fixed buffer of
  * 1024) side by side; the queue length and resident memory are sampled
- * every few ms.  Step "cap": `actor` with max_memory (4 MB at --quick,
- * 16 MB at full size), the model's stand-in for the node's memory: the
- * flood passes it within milliseconds and the VM stops with its report
+ * every few ms.  Step "receive": `receive-block` on `actor`: a task sends
+ * 1,000 messages to a process that is not receiving, and then, while two
+ * other processes play ping-pong, that process waits 50 ms (--quick) in
+ * a receive whose pattern nothing matches.  Step "cap": `actor` with max_memory (4 MB at --quick,
+ * 16 MB at full size), the model's stand-in for the node's memory, and
+ * a window of 2 s (5 s) that the run never lives to see: the flood
+ * passes the cap within a few hundred ms even on a loaded machine (a
+ * 200 ms window did not, once, here) and the VM stops with its report
  * naming the biggest mailbox, which the runner records as an "error"
  * outcome with "out of memory" (models/actor/actor.c, max_memory).  The
  * real BEAM is not run under a cap here: a check's step cannot pass the
  * runner's --mem-cap, and letting it eat half the machine's memory is
  * no experiment for a test suite.
  *
- * The rule: the actor's peak queue length is at least 10x csp's (whose
+ * The rule: all 1,000 sends completed before any receive, the receive
+ * that matched nothing returned by its timeout with the 1,000 messages
+ * still queued, and the ping-pong pair made at least one round trip
+ * meanwhile (counts: tens of thousands here; one is the claim); the
+ * actor's peak queue length is at least 10x csp's (whose
  * buffer bounds it at 1024; an unbounded mailbox reaches hundreds of
  * thousands in 200 ms here), and the same for the real BEAM when it
  * ran; and the capped actor run ends out of memory.  The ratio is judged
@@ -52,6 +61,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Messages the receive step sends before its receive (its parameter). */
+#define RECEIVE_MESSAGES 1000
+
 static void judge(const talk_results_t *r, talk_judgement_t *j)
 {
     const char *m = "peak_queue_len";
@@ -63,15 +75,16 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     talk_value_t cap = talk_get(r, "cap", "actor", NULL, m);
     char a[32], b[32], why[400];
 
-    talk_figure(j, "peak queue length: actor %s, csp %s",
-                talk_fmt(a, sizeof a, actor.median, ""),
-                talk_fmt(b, sizeof b, csp.median, ""));
+    char c[32];
     if (beam.ok)
-        talk_figure(j, "peak queue length on the real BEAM: %s",
-                    talk_fmt(a, sizeof a, beam.median, ""));
-    else
-        talk_figure(j, "%s",
-                    talk_why_missing(why, sizeof why, "beam", beam));
+        snprintf(c, sizeof c, "%.0f", beam.median);
+    talk_figure(j, "peak queue length: actor %s, real BEAM %s, csp %s",
+                talk_fmt(a, sizeof a, actor.median, ""),
+                beam.ok ? c
+                        : (beam.status && strcmp(beam.status, "unsupported") == 0
+                               ? "not installed"
+                               : "did not run"),
+                talk_fmt(b, sizeof b, csp.median, ""));
     if (blocked.ok)
         talk_figure(j, "csp's producers blocked on the full channel for %s "
                        "(backpressure)",
@@ -83,6 +96,37 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         talk_figure(j, "actor under max_memory: the run survived (peak "
                        "queue %s)",
                     talk_fmt(a, sizeof a, cap.median, ""));
+
+    /* Send never waits, receive blocks only its process. */
+    static const struct {
+        const char *metric;
+        double at_least;
+    } recv_rules[] = {{"sends_before_receive", RECEIVE_MESSAGES},
+                      {"unmatched_left", RECEIVE_MESSAGES},
+                      {"receive_timed_out", 1},
+                      {"others_round_trips", 1}};
+    talk_verdict_t rv[4];
+    talk_value_t rt = talk_get(r, "receive", "actor", NULL,
+                               "others_round_trips");
+    talk_value_t sent = talk_get(r, "receive", "actor", NULL,
+                                 "sends_before_receive");
+    if (rt.ok && sent.ok)
+        talk_figure(j, "%.0f of %d sends done before any receive; %.0f "
+                       "round trips elsewhere while a receive matched "
+                       "nothing",
+                    sent.median, RECEIVE_MESSAGES, rt.median);
+    for (size_t i = 0; i < 4; i++) {
+        talk_value_t x = talk_get(r, "receive", "actor", NULL,
+                                  recv_rules[i].metric);
+        if (!x.ok) {
+            talk_why_missing(why, sizeof why, "actor", x);
+            talk_judge(j, TALK_CANNOT_SHOW, "the receive run gave no %s: %s",
+                       recv_rules[i].metric, why);
+            return;
+        }
+        rv[i] = talk_value_at_least(x, recv_rules[i].at_least);
+    }
+    talk_verdict_t received = talk_all(rv, 4);
 
     if (!actor.ok || !csp.ok) {
         talk_why_missing(why, sizeof why, actor.ok ? "csp" : "actor",
@@ -98,8 +142,9 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         return;
     }
     double ra = 0, rb = 0;
-    talk_verdict_t v[3];
+    talk_verdict_t v[4];
     size_t n = 0;
+    v[n++] = received;
     v[n++] = talk_ratio_at_least(actor, csp, 10, &ra);
     if (beam.ok)
         v[n++] = talk_ratio_at_least(beam, csp, 10, &rb);
@@ -108,14 +153,20 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     switch (all) {
     case TALK_HOLDS:
         talk_judge(j, all,
-                   "nothing held the senders back: the actor's mailbox "
-                   "peaked %.0fx csp's bounded channel%s, and under a "
-                   "memory cap the flooded VM stopped out of memory",
+                   "every send completed with no receiver, a receive that "
+                   "matched nothing blocked only its process, the actor's "
+                   "mailbox peaked %.0fx csp's bounded channel%s, and under "
+                   "a memory cap the flooded VM stopped out of memory",
                    ra,
                    beam.ok ? " (the real BEAM's too)" : "");
         break;
     case TALK_NOT_HERE:
-        if (!capped)
+        if (received == TALK_NOT_HERE)
+            talk_judge(j, all,
+                       "a send waited for the receiver, or a receive that "
+                       "matched nothing held up more than its own process "
+                       "(see the figures)");
+        else if (!capped)
             talk_judge(j, all,
                        "the capped actor run did not end out of memory "
                        "(%s): the flood never passed max_memory",
@@ -144,8 +195,12 @@ const talk_check_t cb_talk_mailbox_unbounded = {
              "nothing pushes back on a sender, so an unread mailbox grows "
              "without limit until the node runs out of memory, where a "
              "core.async channel's bounded buffer makes producers wait.",
-    .rule = "mailbox-flood, producers against one slow consumer: the "
-            "actor's (and the real BEAM's, where installed) peak queue "
+    .rule = "receive-block on actor: all 1000 sends complete before any "
+            "receive, and a receive that matches nothing times out with "
+            "them still queued while other processes keep exchanging "
+            "messages; mailbox-flood, producers against one slow "
+            "consumer: the actor's (and the real BEAM's, where installed) "
+            "peak queue "
             "length is at least 10x csp's 1024-message channel on the "
             "whole interval of the ratio, and the actor run under "
             "max_memory ends out of memory.",
@@ -157,14 +212,21 @@ const talk_check_t cb_talk_mailbox_unbounded = {
                   .timeout_s = 60,
               },
               {
+                  .name = "receive",
+                  .systems = "actor",
+                  .workload = "receive-block",
+                  .params = {"messages=1000"},
+                  .timeout_s = 60,
+              },
+              {
                   .name = "cap",
                   .systems = "actor",
                   .workload = "mailbox-flood",
-                  .params = {"max_memory=16M"},
-                  .quick_params = {"max_memory=4M"},
+                  .params = {"max_memory=16M", "duration_ms=5000"},
+                  .quick_params = {"max_memory=4M", "duration_ms=2000"},
                   .timeout_s = 60,
               }},
-    .nsteps = 2,
+    .nsteps = 3,
     .judge = judge,
     .plots = {{
                   .kind = TALK_PLOT_SERIES,

@@ -97,7 +97,8 @@ static void test_shared_heap_locks(void)
 /* ---- claim 7: mailbox-unbounded ---- */
 
 enum { NO_BEAM = 1, CAP_SURVIVES = 2, SMALL_MAILBOX = 4, NOISY = 8,
-       ACTOR_CRASHED = 16, BEAM_BOUNDED = 32 };
+       ACTOR_CRASHED = 16, BEAM_BOUNDED = 32, SEND_WAITS = 64,
+       OTHERS_STALL = 128 };
 
 static talk_verdict_t flood_case(int how)
 {
@@ -123,6 +124,15 @@ static talk_verdict_t flood_case(int how)
         add3(r, "flood", "beam", "", m, 1.4e5, 1.5e5, 1.3e5);
     add3(r, "flood", "csp", "", m, 1024, 1024, 1024);
     add3(r, "flood", "csp", "", "counters.put_blocked_ns", 3e8, 3.2e8, 2.9e8);
+    double sent = how & SEND_WAITS ? 0 : 1000;
+    double trips = how & OTHERS_STALL ? 0 : 5e4;
+    add3(r, "receive", "actor", "messages=1000", "sends_before_receive", sent,
+         sent, sent);
+    add3(r, "receive", "actor", "messages=1000", "unmatched_left", 1000, 1000,
+         1000);
+    add3(r, "receive", "actor", "messages=1000", "receive_timed_out", 1, 1, 1);
+    add3(r, "receive", "actor", "messages=1000", "others_round_trips", trips,
+         trips * 1.1, trips * 0.9);
     if (how & CAP_SURVIVES)
         add3(r, "cap", "actor", "max_memory=4000000", m, 9e4, 9e4, 9e4);
     else
@@ -140,6 +150,9 @@ static void test_mailbox_unbounded(void)
     /* but where it ran it must agree */
     CHECK_EQ(flood_case(BEAM_BOUNDED), TALK_NOT_HERE);
     CHECK_EQ(flood_case(CAP_SURVIVES), TALK_NOT_HERE);
+    /* a send that waited for the receiver; a receive that stalled others */
+    CHECK_EQ(flood_case(SEND_WAITS), TALK_NOT_HERE);
+    CHECK_EQ(flood_case(OTHERS_STALL), TALK_NOT_HERE);
     CHECK_EQ(flood_case(SMALL_MAILBOX), TALK_NOT_HERE);
     CHECK_EQ(flood_case(NOISY | NO_BEAM), TALK_INCONCLUSIVE);
     CHECK_EQ(flood_case(ACTOR_CRASHED), TALK_CANNOT_SHOW);
