@@ -30,7 +30,7 @@
  * exactly 0), and the shared-memory ways are at least as fast as the
  * channel-owned state: atom transfers/s at least 2x the go block's, and
  * refs at least 1x, on the end-to-end intervals of the ratios.  Measured
- * here: atom ~45x and refs ~5-15x the go block's (a swap! is a CAS; a
+ * here: atom 26-45x and refs 5-15x the go block's (a swap! is a CAS; a
  * go block conversation is two channel hand-offs and a park), so the
  * bounds leave an order of magnitude for noise; refs get the lower bound
  * because a transaction at 8 accounts and high contention retries, and

@@ -38,9 +38,10 @@
  * The rule: a round with blocking ops in the go blocks takes at least
  * 10x as long as with parking ops, and a round of `thread`s at least 10x
  * as long as parked go blocks, both on the end-to-end intervals of the
- * ratios of the best round (round_ns_min).  Measured here: blocking
- * ~130x, threads ~300-1000x; 10x leaves an order of magnitude for a
- * busy machine, where both sides slow down together.
+ * ratios of the best round (round_ns_min).  Measured here at --quick:
+ * blocking 130-730x, threads 300-2000x (the larger figures on a machine
+ * with a load average of 40); 10x leaves an order of magnitude for a busy
+ * machine, where both sides slow down together.
  */
 #include "runner/talk.h"
 
