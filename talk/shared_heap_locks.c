@@ -33,17 +33,20 @@
  * watchdog reports it when no worker progresses for stall_ms (1 s).
  * That step has 4 accounts and a window of 1 s (--quick; 3 s at full
  * size): with 8 accounts and 200 ms, one repetition in three escaped on
- * a busy 2-core machine here, and a cell with one successful repetition
- * is a cell that ran.
+ * a busy 2-core machine here; the rule asks for one deadlock, the sizes
+ * make one in every repetition all but certain.
  * The evidence is the cells' outcomes, not a time: the race's run fails
  * its invariant ("N units lost", or created when a lost update was a
  * debit), the locked run keeps the total to the unit, and the naive
  * order's run fails as a deadlock.
  *
  * The rule, on outcomes with no tolerance needed: lock=none fails the
- * bank's invariant (units lost or created); lock=mutex succeeds with
- * lost_units exactly 0 on every repetition (the interval of the median
- * is [0, 0]); ordering=naive fails with the watchdog's "deadlock".  Each
+ * bank's invariant (units lost or created) in at least one repetition;
+ * lock=mutex succeeds in every repetition with lost_units exactly 0 (the
+ * interval of the median is [0, 0]); ordering=naive fails with the
+ * watchdog's "deadlock" in at least one repetition (talk_count: the
+ * claim is that the race and the deadlock happen, not that they happen
+ * every time).  Each
  * is all but certain on any machine with two PUs: at --quick the race
  * has millions of unguarded transfers in 200 ms (a run here lost 7,997
  * of 8,000 units), and the naive order meets opposite transfers within
@@ -56,101 +59,111 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool failed_with(talk_value_t v, const char *what)
+/* What the repetitions of one cell did: how many failed, how many ran,
+ * and whether the first failure was the one the claim names. */
+typedef struct outcomes {
+    int failed, measured;
+    const char *reason;
+    bool named; /* the first failure's reason contains the claim's words */
+} outcomes_t;
+
+static outcomes_t outcomes(const talk_results_t *r, const char *step,
+                           const char *where, const char *what)
 {
-    return !v.ok && v.status && strcmp(v.status, "failed") == 0 && v.reason &&
-           strstr(v.reason, what) != NULL;
+    outcomes_t o = {0};
+    o.failed = talk_count(r, step, "locks", where, "failed", &o.measured,
+                          &o.reason);
+    o.named = o.failed > 0 && o.reason && strstr(o.reason, what) != NULL;
+    return o;
 }
 
-/* "failed" is the one outcome that says something here; any other (a
- * timeout, a crash, a missing cell) means the experiment did not run. */
-static bool did_not_run(talk_value_t v)
+static void figure(talk_judgement_t *j, const char *name, outcomes_t o)
 {
-    return !v.ok && !(v.status && strcmp(v.status, "failed") == 0);
+    if (o.failed > 0)
+        talk_figure(j, "%s: %d of %d runs failed: %.140s", name, o.failed,
+                    o.measured, o.reason ? o.reason : "no reason recorded");
+    else
+        talk_figure(j, "%s: %d of %d runs failed", name, o.failed < 0 ? 0 :
+                    o.failed, o.measured);
 }
 
 static void judge(const talk_results_t *r, talk_judgement_t *j)
 {
-    talk_value_t none = talk_get(r, "race", "locks", "lock=none", "lost_units");
+    outcomes_t none = outcomes(r, "race", "lock=none", " units ");
+    outcomes_t naive = outcomes(r, "order", "ordering=naive", "deadlock");
+    outcomes_t lockedo = outcomes(r, "race", "lock=mutex", " units ");
     talk_value_t locked =
         talk_get(r, "race", "locks", "lock=mutex", "lost_units");
-    talk_value_t naive =
-        talk_get(r, "order", "locks", "ordering=naive", "lost_units");
     char why[400];
 
-    if (none.ok)
-        talk_figure(j, "lock=none: the run kept its total (lost_units %.0f)",
-                    none.median);
-    else
-        talk_figure(j, "lock=none: %s: %.150s", none.status,
-                    none.reason ? none.reason : "no reason recorded");
+    figure(j, "lock=none", none);
     if (locked.ok)
         talk_figure(j, "lock=mutex: lost_units %.0f [%.0f .. %.0f] over %zu "
                        "runs",
                     locked.median, locked.lo, locked.hi, locked.n);
     else
-        talk_figure(j, "lock=mutex: %s: %.150s", locked.status,
-                    locked.reason ? locked.reason : "no reason recorded");
-    if (naive.ok)
-        talk_figure(j, "ordering=naive: finished without a deadlock");
-    else
-        talk_figure(j, "ordering=naive: %s: %.150s", naive.status,
-                    naive.reason ? naive.reason : "no reason recorded");
+        figure(j, "lock=mutex", lockedo);
+    figure(j, "ordering=naive", naive);
 
+    /* A cell that did not run, or whose runs neither succeeded nor
+     * failed (timeouts, crashes), shows nothing. */
     const struct {
-        const char *name;
-        talk_value_t v;
-    } cells[] = {{"lock=none", none},
-                 {"lock=mutex", locked},
-                 {"ordering=naive", naive}};
-    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
-        if (did_not_run(cells[i].v)) {
-            talk_why_missing(why, sizeof why, "locks", cells[i].v);
+        const char *name, *where, *step;
+        outcomes_t o;
+    } cells[] = {{"lock=none", "lock=none", "race", none},
+                 {"lock=mutex", "lock=mutex", "race", lockedo},
+                 {"ordering=naive", "ordering=naive", "order", naive}};
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
+        int ok = talk_count(r, cells[i].step, "locks", cells[i].where, "ok",
+                            NULL, NULL);
+        if (cells[i].o.failed < 0 || ok < 0 || ok + cells[i].o.failed == 0) {
+            talk_value_t v =
+                talk_get(r, cells[i].step, "locks", cells[i].where, "ops");
+            talk_why_missing(why, sizeof why, "locks", v);
             talk_judge(j, TALK_CANNOT_SHOW, "the %s cell did not run: %s",
                        cells[i].name, why);
             return;
         }
-    if (!locked.ok) {
+    }
+    if (lockedo.failed > 0 || !locked.ok) {
         talk_judge(j, TALK_NOT_HERE,
                    "the locked transfers failed too (%.200s): locks did not "
                    "keep the total",
-                   locked.reason ? locked.reason : "no reason recorded");
+                   lockedo.reason ? lockedo.reason : "no reason recorded");
         return;
     }
     talk_verdict_t kept[2] = {talk_value_at_most(locked, 0),
                               talk_value_at_least(locked, 0)};
     talk_verdict_t k = talk_all(kept, 2);
-    bool raced = failed_with(none, " units ");
-    bool deadlocked = failed_with(naive, "deadlock");
-    if (k == TALK_HOLDS && raced && deadlocked) {
-        talk_judge(j, TALK_HOLDS,
-                   "without locks the transfers raced and the total "
-                   "changed; with locks it stayed exact; the naive lock "
-                   "order deadlocked");
-    } else if (k == TALK_INCONCLUSIVE && raced && deadlocked) {
-        talk_judge(j, TALK_INCONCLUSIVE,
-                   "the race and the deadlock showed, but the locked run "
-                   "had too few repetitions to give lost_units an "
-                   "interval");
-    } else if (!raced) {
+    if (!none.named) {
         talk_judge(j, TALK_NOT_HERE,
-                   none.ok ? "the unlocked transfers lost nothing in the "
-                             "window: no race was seen"
-                           : "the unlocked run failed, but not by losing or "
-                             "creating units: %.200s",
+                   none.failed == 0 ? "the unlocked transfers lost nothing in "
+                                      "any run: no race was seen"
+                                    : "the unlocked runs failed, but not by "
+                                      "losing or creating units: %.200s",
                    none.reason ? none.reason : "");
-    } else if (k != TALK_HOLDS) {
+    } else if (k == TALK_NOT_HERE) {
         talk_judge(j, TALK_NOT_HERE,
                    "with locks the total still changed: lost_units %.0f "
                    "[%.0f .. %.0f]",
                    locked.median, locked.lo, locked.hi);
-    } else {
+    } else if (!naive.named) {
         talk_judge(j, TALK_NOT_HERE,
-                   naive.ok ? "the naive lock order finished without a "
-                              "deadlock in the window"
-                            : "the naive lock order failed, but not as a "
-                              "deadlock: %.200s",
+                   naive.failed == 0 ? "the naive lock order finished "
+                                       "without a deadlock in every run"
+                                     : "the naive lock order failed, but not "
+                                       "as a deadlock: %.200s",
                    naive.reason ? naive.reason : "");
+    } else if (k == TALK_HOLDS) {
+        talk_judge(j, TALK_HOLDS,
+                   "without locks the transfers raced and the total "
+                   "changed; with locks it stayed exact; the naive lock "
+                   "order deadlocked");
+    } else {
+        talk_judge(j, TALK_INCONCLUSIVE,
+                   "the race and the deadlock showed, but the locked run "
+                   "had too few repetitions to give lost_units an "
+                   "interval");
     }
 }
 
@@ -163,10 +176,11 @@ const talk_check_t cb_talk_shared_heap_locks = {
              "unguarded updates race and are lost, locks prevent the race, "
              "and locks taken in no fixed order deadlock.",
     .rule = "bank on locks, 4 workers, 8 accounts: lock=none fails the "
-            "invariant (units lost or created), lock=mutex keeps "
-            "lost_units at exactly 0 in every repetition, and "
-            "ordering=naive ends in the watchdog's deadlock; judged on the "
-            "cells' outcomes.",
+            "invariant (units lost or created) in at least one repetition, "
+            "lock=mutex keeps lost_units at exactly 0 in every repetition, "
+            "and ordering=naive (4 accounts) ends in the watchdog's "
+            "deadlock in at least one; judged on the repetitions' "
+            "outcomes.",
     .steps = {{
                   .name = "race",
                   .systems = "locks",
