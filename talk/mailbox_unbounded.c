@@ -169,13 +169,20 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         else if (!capped)
             talk_judge(j, all,
                        "the capped actor run did not end out of memory "
-                       "(%s): the flood never passed max_memory",
-                       cap.ok ? "it survived" : cap.status);
+                       "(%.200s)",
+                       cap.ok ? "it survived: the flood never passed "
+                                "max_memory"
+                              : cap.reason ? cap.reason : cap.status);
+        else if (beam.ok)
+            talk_judge(j, all,
+                       "a mailbox did not outgrow csp's bounded channel by "
+                       "10x: actor / csp %.1fx, beam / csp %.1fx",
+                       ra, rb);
         else
             talk_judge(j, all,
                        "the mailbox did not outgrow csp's bounded channel "
-                       "by 10x: actor / csp %.1fx%s",
-                       ra, beam.ok ? ", beam / csp as judged" : "");
+                       "by 10x: actor / csp %.1fx",
+                       ra);
         break;
     default:
         talk_judge(j, all,
