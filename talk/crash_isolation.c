@@ -55,14 +55,16 @@ static void figure_of(talk_judgement_t *j, const talk_results_t *r,
         talk_get(r, "crash", sys, NULL, "workers_alive_at_end");
     char why[300];
     if (!crashes.ok || !restarts.ok || !alive.ok) {
-        talk_figure(j, "%s", talk_why_missing(why, sizeof why, sys,
-                                              !crashes.ok   ? crashes
-                                              : !restarts.ok ? restarts
-                                                             : alive));
+        talk_figure(j, "%s",
+                    talk_why_missing(why, sizeof why, sys,
+                                     !crashes.ok    ? crashes
+                                     : !restarts.ok ? restarts
+                                                    : alive));
         return;
     }
-    talk_figure(j, "%s: %.0f crashes, %.0f restarts, %.0f workers alive "
-                   "at the end",
+    talk_figure(j,
+                "%s: %.0f crashes, %.0f restarts, %.0f workers alive "
+                "at the end",
                 sys, crashes.median, restarts.median, alive.median);
 }
 
@@ -91,8 +93,9 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         if (!survived.ok || !restarts.ok) {
             talk_why_missing(why, sizeof why, supervised[i],
                              survived.ok ? restarts : survived);
-            talk_judge(j, TALK_CANNOT_SHOW, "the supervised run gave no "
-                                            "figure: %s",
+            talk_judge(j, TALK_CANNOT_SHOW,
+                       "the supervised run gave no "
+                       "figure: %s",
                        why);
             return;
         }
@@ -107,8 +110,9 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         if (!alive.ok || !restarts.ok) {
             talk_why_missing(why, sizeof why, unlinked[i],
                              alive.ok ? restarts : alive);
-            talk_judge(j, TALK_CANNOT_SHOW, "the unsupervised run gave no "
-                                            "figure: %s",
+            talk_judge(j, TALK_CANNOT_SHOW,
+                       "the unsupervised run gave no "
+                       "figure: %s",
                        why);
             return;
         }

@@ -96,8 +96,7 @@ static const expect_t expected[] = {
      "a closed channel still gave the values put before close"},
     {"semantics", NULL, "closed_takes_not_nil", 0, 0,
      "every take past the drained end said closed (nil)"},
-    {"semantics", NULL, "read_twice", 0, 0,
-     "no value was read by two readers"},
+    {"semantics", NULL, "read_twice", 0, 0, "no value was read by two readers"},
     {"semantics", NULL, "never_read", 0, 0, "no value was lost"},
     {"semantics", NULL, "sliding_kept_newest", 1, 1,
      "a sliding buffer kept the newest values"},
@@ -144,9 +143,10 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     talk_value_t wrong =
         talk_get(r, "semantics", "csp", NULL, "alts_wrong_channel");
     if (early.ok && twice.ok && never.ok && wrong.ok)
-        talk_figure(j, "semantics: puts done before a taker came %.0f; "
-                       "values read twice %.0f, never %.0f; alts that took "
-                       "a channel not ready %.0f",
+        talk_figure(j,
+                    "semantics: puts done before a taker came %.0f; "
+                    "values read twice %.0f, never %.0f; alts that took "
+                    "a channel not ready %.0f",
                     early.median, twice.median, never.median, wrong.median);
 
     for (size_t i = 0; i < nexp; i++) {

@@ -64,10 +64,10 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     for (size_t i = 0; i < 3; i++)
         if (!cells[i].v.ok) {
             talk_why_missing(why, sizeof why, cells[i].name, cells[i].v);
-            talk_judge(j, cells[i].v.status &&
-                                  (cells[i].v.status[0] == 'f')
-                              ? TALK_NOT_HERE
-                              : TALK_CANNOT_SHOW,
+            talk_judge(j,
+                       cells[i].v.status && (cells[i].v.status[0] == 'f')
+                           ? TALK_NOT_HERE
+                           : TALK_CANNOT_SHOW,
                        "a bank run did not succeed: %s", why);
             return;
         }

@@ -23,13 +23,13 @@
  * The experiment: `alts` with unbuffered channels (port=rendezvous) and
  * the selector a go block (selector=task), 100 channels at --quick
  * (1,000 at full size), the best of 4 rounds (3 at full size), on `csp`
- * with a pool of 2 threads: go_ops=park (>! and alts!: parked go blocks cost nothing
- * while they wait) against go_ops=block (>!! and alts!! inside the go
- * blocks: every waiting go block holds one of the 2 threads, so the
- * others queue behind them and each message waits for a thread to come
- * free), and against `threads` (core.async's `thread`: one OS thread per
- * putter, spawned and blocked in the kernel).  Step "example": the talk's
- * own example at 1,000 channels on `csp` (default pool of 8) and on the
+ * with a pool of 2 threads: go_ops=park (>! and alts!: parked go blocks
+ * cost nothing while they wait) against go_ops=block (>!! and alts!!
+ * inside the go blocks: every waiting go block holds one of the 2
+ * threads, so the others queue behind them and each message waits for a
+ * thread to come free), and against `threads` (core.async's `thread`: one OS
+ * thread per putter, spawned and blocked in the kernel).  Step "example": the
+ * talk's own example at 1,000 channels on `csp` (default pool of 8) and on the
  * real core.async where installed, reported as the talk reports it, the
  * first (cold) round in ms; it is a figure, not part of the rule, since
  * an absolute time says nothing about a shape, and it runs once at
@@ -53,24 +53,26 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     talk_value_t park = talk_get(r, "pool", "csp", "go_ops=park", m);
     talk_value_t block = talk_get(r, "pool", "csp", "go_ops=block", m);
     talk_value_t thread = talk_get(r, "pool", "threads", NULL, m);
-    talk_value_t ex_csp =
-        talk_get(r, "example", "csp", NULL, "round_ns_first");
+    talk_value_t ex_csp = talk_get(r, "example", "csp", NULL, "round_ns_first");
     talk_value_t ex_real =
         talk_get(r, "example", "core.async", NULL, "round_ns_first");
     char a[32], b[32], c[32], why[400];
 
-    talk_figure(j, "one round of the example on a pool of 2: parked go "
-                   "blocks %s, blocking go blocks %s, threads %s",
+    talk_figure(j,
+                "one round of the example on a pool of 2: parked go "
+                "blocks %s, blocking go blocks %s, threads %s",
                 talk_fmt(a, sizeof a, park.median, "ns"),
                 talk_fmt(b, sizeof b, block.median, "ns"),
                 talk_fmt(c, sizeof c, thread.median, "ns"));
     if (ex_csp.ok)
-        talk_figure(j, "the talk's example (1000 channels, first round): "
-                       "csp %s",
+        talk_figure(j,
+                    "the talk's example (1000 channels, first round): "
+                    "csp %s",
                     talk_fmt(a, sizeof a, ex_csp.median, "ns"));
     if (ex_real.ok)
-        talk_figure(j, "the same on the real core.async: %s (the talk: "
-                       "194 ms)",
+        talk_figure(j,
+                    "the same on the real core.async: %s (the talk: "
+                    "194 ms)",
                     talk_fmt(a, sizeof a, ex_real.median, "ns"));
     else
         talk_figure(j, "%s",

@@ -32,10 +32,10 @@
  * every few ms.  Step "receive": `receive-block` on `actor`: a task sends
  * 1,000 messages to a process that is not receiving, and then, while two
  * other processes play ping-pong, that process waits 50 ms (--quick) in
- * a receive whose pattern nothing matches.  Step "cap": `actor` with max_memory (4 MB at --quick,
- * 16 MB at full size), the model's stand-in for the node's memory, and
- * a window of 2 s (5 s) that the run never lives to see: the flood
- * passes the cap within a few hundred ms even on a loaded machine (a
+ * a receive whose pattern nothing matches.  Step "cap": `actor` with
+ * max_memory (4 MB at --quick, 16 MB at full size), the model's stand-in for
+ * the node's memory, and a window of 2 s (5 s) that the run never lives to see:
+ * the flood passes the cap within a few hundred ms even on a loaded machine (a
  * 200 ms window did not, once, here) and the VM stops with its report
  * naming the biggest mailbox, which the runner records as an "error"
  * outcome with "out of memory" (models/actor/actor.c, max_memory).  The
@@ -80,21 +80,24 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         snprintf(c, sizeof c, "%.0f", beam.median);
     talk_figure(j, "peak queue length: actor %s, real BEAM %s, csp %s",
                 talk_fmt(a, sizeof a, actor.median, ""),
-                beam.ok ? c
-                        : (beam.status && strcmp(beam.status, "unsupported") == 0
-                               ? "not installed"
-                               : "did not run"),
+                beam.ok
+                    ? c
+                    : (beam.status && strcmp(beam.status, "unsupported") == 0
+                           ? "not installed"
+                           : "did not run"),
                 talk_fmt(b, sizeof b, csp.median, ""));
     if (blocked.ok)
-        talk_figure(j, "csp's producers blocked on the full channel for %s "
-                       "(backpressure)",
+        talk_figure(j,
+                    "csp's producers blocked on the full channel for %s "
+                    "(backpressure)",
                     talk_fmt(a, sizeof a, blocked.median, "ns"));
     if (!cap.ok)
         talk_figure(j, "actor under max_memory: %s: %.120s", cap.status,
                     cap.reason ? cap.reason : "no reason recorded");
     else
-        talk_figure(j, "actor under max_memory: the run survived (peak "
-                       "queue %s)",
+        talk_figure(j,
+                    "actor under max_memory: the run survived (peak "
+                    "queue %s)",
                     talk_fmt(a, sizeof a, cap.median, ""));
 
     /* Send never waits, receive blocks only its process. */
@@ -106,18 +109,19 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
                       {"receive_timed_out", 1},
                       {"others_round_trips", 1}};
     talk_verdict_t rv[4];
-    talk_value_t rt = talk_get(r, "receive", "actor", NULL,
-                               "others_round_trips");
-    talk_value_t sent = talk_get(r, "receive", "actor", NULL,
-                                 "sends_before_receive");
+    talk_value_t rt =
+        talk_get(r, "receive", "actor", NULL, "others_round_trips");
+    talk_value_t sent =
+        talk_get(r, "receive", "actor", NULL, "sends_before_receive");
     if (rt.ok && sent.ok)
-        talk_figure(j, "%.0f of %d sends done before any receive; %.0f "
-                       "round trips elsewhere while a receive matched "
-                       "nothing",
+        talk_figure(j,
+                    "%.0f of %d sends done before any receive; %.0f "
+                    "round trips elsewhere while a receive matched "
+                    "nothing",
                     sent.median, RECEIVE_MESSAGES, rt.median);
     for (size_t i = 0; i < 4; i++) {
-        talk_value_t x = talk_get(r, "receive", "actor", NULL,
-                                  recv_rules[i].metric);
+        talk_value_t x =
+            talk_get(r, "receive", "actor", NULL, recv_rules[i].metric);
         if (!x.ok) {
             talk_why_missing(why, sizeof why, "actor", x);
             talk_judge(j, TALK_CANNOT_SHOW, "the receive run gave no %s: %s",
@@ -157,8 +161,7 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
                    "matched nothing blocked only its process, the actor's "
                    "mailbox peaked %.0fx csp's bounded channel%s, and under "
                    "a memory cap the flooded VM stopped out of memory",
-                   ra,
-                   beam.ok ? " (the real BEAM's too)" : "");
+                   ra, beam.ok ? " (the real BEAM's too)" : "");
         break;
     case TALK_NOT_HERE:
         if (received == TALK_NOT_HERE)
@@ -170,9 +173,10 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
             talk_judge(j, all,
                        "the capped actor run did not end out of memory "
                        "(%.200s)",
-                       cap.ok ? "it survived: the flood never passed "
-                                "max_memory"
-                              : cap.reason ? cap.reason : cap.status);
+                       cap.ok       ? "it survived: the flood never passed "
+                                      "max_memory"
+                       : cap.reason ? cap.reason
+                                    : cap.status);
         else if (beam.ok)
             talk_judge(j, all,
                        "a mailbox did not outgrow csp's bounded channel by "

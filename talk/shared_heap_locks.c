@@ -71,8 +71,8 @@ static outcomes_t outcomes(const talk_results_t *r, const char *step,
                            const char *where, const char *what)
 {
     outcomes_t o = {0};
-    o.failed = talk_count(r, step, "locks", where, "failed", &o.measured,
-                          &o.reason);
+    o.failed =
+        talk_count(r, step, "locks", where, "failed", &o.measured, &o.reason);
     o.named = o.failed > 0 && o.reason && strstr(o.reason, what) != NULL;
     return o;
 }
@@ -83,8 +83,8 @@ static void figure(talk_judgement_t *j, const char *name, outcomes_t o)
         talk_figure(j, "%s: %d of %d runs failed: %.140s", name, o.failed,
                     o.measured, o.reason ? o.reason : "no reason recorded");
     else
-        talk_figure(j, "%s: %d of %d runs failed", name, o.failed < 0 ? 0 :
-                    o.failed, o.measured);
+        talk_figure(j, "%s: %d of %d runs failed", name,
+                    o.failed < 0 ? 0 : o.failed, o.measured);
 }
 
 static void judge(const talk_results_t *r, talk_judgement_t *j)
@@ -98,8 +98,9 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
 
     figure(j, "lock=none", none);
     if (locked.ok)
-        talk_figure(j, "lock=mutex: lost_units %.0f [%.0f .. %.0f] over %zu "
-                       "runs",
+        talk_figure(j,
+                    "lock=mutex: lost_units %.0f [%.0f .. %.0f] over %zu "
+                    "runs",
                     locked.median, locked.lo, locked.hi, locked.n);
     else
         figure(j, "lock=mutex", lockedo);

@@ -55,21 +55,46 @@
 #include <stdlib.h>
 
 static const cb_param_def_t params[] = {
-    {.name = "readers", .kind = CB_PARAM_INT, .unit = "tasks",
+    {.name = "readers",
+     .kind = CB_PARAM_INT,
+     .unit = "tasks",
      .help = "tasks taking from one port at once",
-     .def = 4, .quick = 4, .min = 1, .max = 1024},
-    {.name = "messages", .kind = CB_PARAM_INT, .unit = "messages",
+     .def = 4,
+     .quick = 4,
+     .min = 1,
+     .max = 1024},
+    {.name = "messages",
+     .kind = CB_PARAM_INT,
+     .unit = "messages",
      .help = "values the readers share",
-     .def = 20000, .quick = 10000, .min = 1, .max = 100000000},
-    {.name = "capacity", .kind = CB_PARAM_INT, .unit = "messages",
+     .def = 20000,
+     .quick = 10000,
+     .min = 1,
+     .max = 100000000},
+    {.name = "capacity",
+     .kind = CB_PARAM_INT,
+     .unit = "messages",
      .help = "buffer of the fixed, sliding and dropping ports",
-     .def = 4, .quick = 4, .min = 1, .max = 1000000},
-    {.name = "wait_ms", .kind = CB_PARAM_INT, .unit = "ms",
+     .def = 4,
+     .quick = 4,
+     .min = 1,
+     .max = 1000000},
+    {.name = "wait_ms",
+     .kind = CB_PARAM_INT,
+     .unit = "ms",
      .help = "how long a put is given to complete where it must not",
-     .def = 20, .quick = 10, .min = 1, .max = 60000},
-    {.name = "alts_rounds", .kind = CB_PARAM_INT, .unit = "selects",
+     .def = 20,
+     .quick = 10,
+     .min = 1,
+     .max = 60000},
+    {.name = "alts_rounds",
+     .kind = CB_PARAM_INT,
+     .unit = "selects",
      .help = "selects over 8 ports with one ready",
-     .def = 1000, .quick = 100, .min = 1, .max = 10000000},
+     .def = 1000,
+     .quick = 100,
+     .min = 1,
+     .max = 10000000},
     {0},
 };
 
@@ -179,8 +204,7 @@ static void rendezvous(cb_wl_ctx_t *ctx, int64_t wait_ns)
     int rc = drain(port, 1);
     cb_join(t);
     if (rc < 0 || p.error)
-        cb_wl_fail(ctx, "rendezvous: %s",
-                   cb_strerror(rc < 0 ? rc : p.error));
+        cb_wl_fail(ctx, "rendezvous: %s", cb_strerror(rc < 0 ? rc : p.error));
     cb_wl_metric_int(ctx, "rendezvous_early_puts", early);
 out:
     cb_port_free(port);
@@ -196,8 +220,7 @@ static void fixed(cb_wl_ctx_t *ctx, int64_t cap, int64_t wait_ns)
     if (!run_putter(ctx, &p, &t))
         goto out;
     if (!await_at_least(&p.done, cap)) {
-        cb_wl_fail(ctx, "fixed: %lld puts did not fit in 2 s",
-                   (long long)cap);
+        cb_wl_fail(ctx, "fixed: %lld puts did not fit in 2 s", (long long)cap);
         cb_port_close(port);
         cb_join(t);
         goto out;
@@ -339,15 +362,13 @@ static int64_t readers(cb_wl_ctx_t *ctx, int64_t nreaders, int64_t messages,
     cb_task_t **ts = calloc((size_t)nreaders, sizeof *ts);
     int64_t spawned = 0, sent = 0;
     if (!seen || !rs || !ts) {
-        cb_wl_error(ctx, -ENOMEM, "readers: %lld values",
-                    (long long)messages);
+        cb_wl_error(ctx, -ENOMEM, "readers: %lld values", (long long)messages);
         goto out;
     }
     for (; spawned < nreaders; spawned++) {
-        rs[spawned] = (reader_t){.port = port, .seen = seen,
-                                 .messages = messages};
-        int rc = cb_spawn(read_until_closed, &rs[spawned], NULL,
-                          &ts[spawned]);
+        rs[spawned] =
+            (reader_t){.port = port, .seen = seen, .messages = messages};
+        int rc = cb_spawn(read_until_closed, &rs[spawned], NULL, &ts[spawned]);
         if (rc < 0) {
             cb_wl_error(ctx, rc, "spawning reader %lld", (long long)spawned);
             break;

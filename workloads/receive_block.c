@@ -37,12 +37,22 @@
 #include <stdint.h>
 
 static const cb_param_def_t params[] = {
-    {.name = "messages", .kind = CB_PARAM_INT, .unit = "messages",
+    {.name = "messages",
+     .kind = CB_PARAM_INT,
+     .unit = "messages",
      .help = "messages sent to the root before it receives",
-     .def = 10000, .quick = 1000, .min = 1, .max = 10000000},
-    {.name = "wait_ms", .kind = CB_PARAM_INT, .unit = "ms",
+     .def = 10000,
+     .quick = 1000,
+     .min = 1,
+     .max = 10000000},
+    {.name = "wait_ms",
+     .kind = CB_PARAM_INT,
+     .unit = "ms",
      .help = "timeout of the receive that matches nothing",
-     .def = 200, .quick = 50, .min = 1, .max = 60000},
+     .def = 200,
+     .quick = 50,
+     .min = 1,
+     .max = 60000},
     {0},
 };
 

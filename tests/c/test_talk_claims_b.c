@@ -46,8 +46,15 @@ static void add3(talk_results_t *r, const char *step, const char *sys,
 
 /* ---- claim 5: shared-heap-locks ---- */
 
-enum { RACE_OK = 1, RACE_TIMEOUT = 2, NAIVE_OK = 4, LOCKED_LOSES = 8,
-       LOCKED_ONCE = 16, NAIVE_SOME = 32, LOCKED_SOME_FAIL = 64 };
+enum {
+    RACE_OK = 1,
+    RACE_TIMEOUT = 2,
+    NAIVE_OK = 4,
+    LOCKED_LOSES = 8,
+    LOCKED_ONCE = 16,
+    NAIVE_SOME = 32,
+    LOCKED_SOME_FAIL = 64
+};
 
 static talk_verdict_t locks_case(int how)
 {
@@ -66,11 +73,9 @@ static talk_verdict_t locks_case(int how)
     if (how & LOCKED_LOSES)
         add3(r, "race", "locks", "lock=mutex tasks=4", m, 5, 3, 4);
     else if (how & LOCKED_ONCE)
-        talk_results_add(r, "race", "locks", "lock=mutex tasks=4", m, zeros,
-                         1);
+        talk_results_add(r, "race", "locks", "lock=mutex tasks=4", m, zeros, 1);
     else
-        talk_results_add(r, "race", "locks", "lock=mutex tasks=4", m, zeros,
-                         3);
+        talk_results_add(r, "race", "locks", "lock=mutex tasks=4", m, zeros, 3);
     if (how & LOCKED_SOME_FAIL)
         talk_results_add_outcomes(r, "race", "locks", "lock=mutex tasks=4",
                                   "failed", 1,
@@ -84,8 +89,8 @@ static talk_verdict_t locks_case(int how)
         talk_results_add(r, "order", "locks",
                          "lock=mutex ordering=naive tasks=4", m, zeros, 1);
         talk_results_add_outcomes(r, "order", "locks",
-                                  "lock=mutex ordering=naive tasks=4",
-                                  "failed", 2,
+                                  "lock=mutex ordering=naive tasks=4", "failed",
+                                  2,
                                   "deadlock: none of the 4 running workers "
                                   "(of 4) made progress for 1000 ms");
     } else
@@ -114,9 +119,16 @@ static void test_shared_heap_locks(void)
 
 /* ---- claim 7: mailbox-unbounded ---- */
 
-enum { NO_BEAM = 1, CAP_SURVIVES = 2, SMALL_MAILBOX = 4, NOISY = 8,
-       ACTOR_CRASHED = 16, BEAM_BOUNDED = 32, SEND_WAITS = 64,
-       OTHERS_STALL = 128 };
+enum {
+    NO_BEAM = 1,
+    CAP_SURVIVES = 2,
+    SMALL_MAILBOX = 4,
+    NOISY = 8,
+    ACTOR_CRASHED = 16,
+    BEAM_BOUNDED = 32,
+    SEND_WAITS = 64,
+    OTHERS_STALL = 128
+};
 
 static talk_verdict_t flood_case(int how)
 {
@@ -178,8 +190,14 @@ static void test_mailbox_unbounded(void)
 
 /* ---- claim 8: csp-channels ---- */
 
-enum { UNBOUNDED_ACCEPTED = 1, READ_TWICE = 2, NO_SEMANTICS = 4,
-       SLIDING_GROWS = 8, ONE_REP = 16, FIXED_NEVER_WAITS = 32 };
+enum {
+    UNBOUNDED_ACCEPTED = 1,
+    READ_TWICE = 2,
+    NO_SEMANTICS = 4,
+    SLIDING_GROWS = 8,
+    ONE_REP = 16,
+    FIXED_NEVER_WAITS = 32
+};
 
 static talk_verdict_t channels_case(int how)
 {
@@ -193,8 +211,7 @@ static talk_verdict_t channels_case(int how)
                  {"dropping", 64, 8e5}};
     char where[80];
     for (size_t i = 0; i < 4; i++) {
-        snprintf(where, sizeof where, "policy=%s capacity=64",
-                 flood[i].policy);
+        snprintf(where, sizeof where, "policy=%s capacity=64", flood[i].policy);
         double peak = flood[i].peak;
         if ((how & SLIDING_GROWS) && strcmp(flood[i].policy, "sliding") == 0)
             peak = 5000;
@@ -212,8 +229,7 @@ static talk_verdict_t channels_case(int how)
              1e6, 1e6);
     else
         talk_results_add_missing(r, "policies", "csp",
-                                 "policy=unbounded capacity=64",
-                                 "unsupported",
+                                 "policy=unbounded capacity=64", "unsupported",
                                  "opening the consumer's port: unsupported "
                                  "by this model");
     if (how & NO_SEMANTICS) {
@@ -224,11 +240,15 @@ static talk_verdict_t channels_case(int how)
     static const struct {
         const char *metric;
         double v;
-    } sem[] = {{"rendezvous_early_puts", 0}, {"fixed_puts_past_capacity", 0},
+    } sem[] = {{"rendezvous_early_puts", 0},
+               {"fixed_puts_past_capacity", 0},
                {"closed_drained", 4},
-               {"closed_takes_not_nil", 0},  {"read_twice", 0},
-               {"never_read", 0},            {"sliding_kept_newest", 1},
-               {"dropping_kept_oldest", 1},  {"alts_wrong_channel", 0},
+               {"closed_takes_not_nil", 0},
+               {"read_twice", 0},
+               {"never_read", 0},
+               {"sliding_kept_newest", 1},
+               {"dropping_kept_oldest", 1},
+               {"alts_wrong_channel", 0},
                {"alts_taken", 100}};
     for (size_t i = 0; i < sizeof sem / sizeof sem[0]; i++) {
         double v = sem[i].v;
@@ -269,11 +289,11 @@ static talk_verdict_t pool_case(const double *park, const double *block,
     if (example) {
         const double cold[] = {1.2e8};
         talk_results_add(r, "example", "csp", "", "round_ns_first", cold, 1);
-        talk_results_add(r, "example", "core.async", "", "round_ns_first",
-                         cold, 1);
+        talk_results_add(r, "example", "core.async", "", "round_ns_first", cold,
+                         1);
     } else {
-        talk_results_add_missing(r, "example", "core.async", "",
-                                 "unsupported", "core.async not installed");
+        talk_results_add_missing(r, "example", "core.async", "", "unsupported",
+                                 "core.async not installed");
     }
     return judge("go-pool", r);
 }
@@ -308,8 +328,7 @@ static talk_verdict_t state_case(int how)
                                  "total after the run is 7990, wanted 8000");
     else {
         add3(r, "bank", "csp", "cell=atom tasks=2", tp, 1e7, 1.1e7, 0.9e7);
-        talk_results_add(r, "bank", "csp", "cell=atom tasks=2", lost, zeros,
-                         3);
+        talk_results_add(r, "bank", "csp", "cell=atom tasks=2", lost, zeros, 3);
     }
     add3(r, "bank", "csp", "cell=goblock tasks=2", tp, 2e5, 2.2e5, 1.8e5);
     talk_results_add(r, "bank", "csp", "cell=goblock tasks=2", lost, zeros, 3);
@@ -337,8 +356,13 @@ static void test_csp_shared_state(void)
 
 /* ---- claim 11: crash-isolation ---- */
 
-enum { NO_BEAM11 = 1, CSP_KEEPS = 2, ACTOR_DIES = 4, ACTOR_MISSING = 8,
-       ACTOR_VARIES = 16 };
+enum {
+    NO_BEAM11 = 1,
+    CSP_KEEPS = 2,
+    ACTOR_DIES = 4,
+    ACTOR_MISSING = 8,
+    ACTOR_VARIES = 16
+};
 
 static talk_verdict_t crash_case(int how)
 {
@@ -346,7 +370,8 @@ static talk_verdict_t crash_case(int how)
     const char *sys[] = {"actor", "beam", "csp", "threads"};
     for (size_t i = 0; i < 4; i++) {
         bool sup = i < 2;
-        if ((i == 1 && (how & NO_BEAM11)) || (i == 0 && (how & ACTOR_MISSING))) {
+        if ((i == 1 && (how & NO_BEAM11)) ||
+            (i == 0 && (how & ACTOR_MISSING))) {
             talk_results_add_missing(r, "crash", sys[i], "workers=4",
                                      "unsupported", "not installed");
             continue;
