@@ -68,7 +68,9 @@ static const char compare_usage[] =
     "\n"
     "Exit: 0 ok, 1 a regression (only with --fail-on-regression), 2 usage or\n"
     "unreadable input, 3 a cell of NEW crashed, hung, ran out of memory or\n"
-    "failed its correctness check.\n";
+    "failed its correctness check, 6 nothing was judged (only with\n"
+    "--fail-on-regression: no cell comparable, e.g. another machine, too few\n"
+    "repetitions, or time results against instruction counts).\n";
 
 typedef enum { FMT_TABLE, FMT_MARKDOWN, FMT_JSON } fmt_t;
 
@@ -394,22 +396,88 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
     json_obj_end(&j);
 }
 
-/* Whether two sets may be compared at all; *why says why not. */
+/* A machine.json value, short, for "field: old -> new". */
+static void jv_brief(const jv_t *v, char *out, size_t len)
+{
+    if (!v || v->kind == JV_NULL) {
+        snprintf(out, len, "-");
+    } else if (v->kind == JV_STR) {
+        snprintf(out, len, "'%.60s'", v->str);
+    } else if (v->kind == JV_NUM) {
+        snprintf(out, len, "%g", v->num);
+    } else if (v->kind == JV_BOOL) {
+        snprintf(out, len, "%s", v->b ? "true" : "false");
+    } else if (v->kind == JV_ARR) {
+        size_t n = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < v->n && n + 16 < len; i++)
+            n += (size_t)snprintf(out + n, len - n, "%s%g", i ? "," : "",
+                                  v->items[i].num);
+        if (v->n == 0)
+            snprintf(out, len, "none");
+    } else {
+        snprintf(out, len, "{...}");
+    }
+}
+
+/* The machine.json fields the fingerprint is made of (runner/machine.c,
+ * machine_fingerprint): the ones named when two fingerprints differ. */
+static const char *const fingerprint_fields[] = {
+    "cpu_model", "pus",  "cores",  "packages",         "numa_nodes",
+    "kernel",    "vm",   "cpus",   "cgroup_cpu_limit", "sanitize",
+};
+
+static bool jv_same(const jv_t *a, const jv_t *b)
+{
+    char x[256], y[256];
+    jv_brief(a, x, sizeof x);
+    jv_brief(b, y, sizeof y);
+    return strcmp(x, y) == 0;
+}
+
+/* Whether two sets may be compared at all; why (empty when they may)
+ * says why not, naming the fingerprint fields that differ, old -> new. */
 static int compare_sets(const res_set_t *bs, const res_set_t *ns, bool force,
-                        const char **why)
+                        char *why, size_t len)
 {
     const char *fb = machine_fp(bs), *fn = machine_fp(ns);
-    *why = NULL;
+    why[0] = '\0';
     if (force)
         return 1;
-    if ((fb == NULL) != (fn == NULL))
-        *why = "one side has no machine fingerprint (machine.json); --force "
-               "compares anyway";
-    else if (fb && strcmp(fb, fn) != 0)
-        *why = "different machine fingerprints (CPU, topology, PUs, kernel, "
-               "VM, CPU limit or sanitizers differ); --force compares "
-               "anyway";
-    return *why == NULL;
+    if ((fb == NULL) != (fn == NULL)) {
+        snprintf(why, len,
+                 "%s has no machine fingerprint (machine.json); --force "
+                 "compares anyway",
+                 fb ? "NEW" : "BASE");
+    } else if (fb && strcmp(fb, fn) != 0) {
+        size_t n = (size_t)snprintf(why, len,
+                                    "different machine fingerprints (%s -> "
+                                    "%s):",
+                                    fb, fn);
+        size_t named = 0;
+        for (size_t i = 0;
+             i < sizeof fingerprint_fields / sizeof *fingerprint_fields &&
+             n < len;
+             i++) {
+            const jv_t *a = jv_get(bs->machine, fingerprint_fields[i]);
+            const jv_t *b = jv_get(ns->machine, fingerprint_fields[i]);
+            if (jv_same(a, b))
+                continue;
+            char x[256], y[256];
+            jv_brief(a, x, sizeof x);
+            jv_brief(b, y, sizeof y);
+            n += (size_t)snprintf(why + n, len - n, "%s %s %s -> %s",
+                                  named++ ? ";" : "", fingerprint_fields[i],
+                                  x, y);
+        }
+        if (!named && n < len)
+            n += (size_t)snprintf(why + n, len - n,
+                                  " no recorded field differs (a field "
+                                  "machine.json does not hold)");
+        if (n < len)
+            snprintf(why + n, len - n, "; --force compares anyway");
+    }
+    return why[0] == '\0';
 }
 
 int cmd_compare(int argc, char **argv)
@@ -438,9 +506,11 @@ int cmd_compare(int argc, char **argv)
         rc = usage_error("compare: out of memory");
         goto out;
     }
-    const char *why;
-    bool comparable = compare_sets(&bs, &ns, o.force, &why);
-    size_t counts[4] = {0}, crashed = 0, ngeo = 0;
+    char whybuf[1024];
+    bool comparable =
+        compare_sets(&bs, &ns, o.force, whybuf, sizeof whybuf);
+    const char *why = comparable ? NULL : whybuf;
+    size_t counts[4] = {0}, crashed = 0, ngeo = 0, unsupported_both = 0;
     double logsum = 0;
     for (size_t i = 0; i < bsum.ncells; i++) {
         const res_cell_t *b = &bsum.cells[i];
@@ -450,7 +520,7 @@ int cmd_compare(int argc, char **argv)
             if (!(r = add_row(&rs, b->first->label, NULL)))
                 goto oom;
             snprintf(r->note, sizeof r->note, "%s",
-                     !comparable ? why
+                     !comparable ? "another machine (below)"
                                  : "only in BASE (NEW has no cell with "
                                    "these parameters)");
             continue;
@@ -461,6 +531,13 @@ int cmd_compare(int argc, char **argv)
                 goto oom;
             snprintf(r->note, sizeof r->note, "NEW failed: %.140s",
                      n->reason ? n->reason : "?");
+            continue;
+        }
+        if (!n->counts[REP_OK] && !b->counts[REP_OK] &&
+            n->counts[REP_UNSUPPORTED] && b->counts[REP_UNSUPPORTED]) {
+            /* The model cannot run this workload on either side: nothing
+             * to judge and nothing new; counted, not listed. */
+            unsupported_both++;
             continue;
         }
         if (!n->counts[REP_OK] || !b->counts[REP_OK]) {
@@ -520,9 +597,13 @@ int cmd_compare(int argc, char **argv)
                    "%.3f (above 1: NEW is worse)",
                    ngeo, geo);
         printf("\n");
+        if (unsupported_both)
+            printf("%zu cell%s unsupported on both sides (not listed)\n",
+                   unsupported_both, unsupported_both == 1 ? "" : "s");
         if (why)
             printf("not comparable: %s\n", why);
     }
+    size_t judged = counts[V_FASTER] + counts[V_SLOWER] + counts[V_SAME];
     if (crashed) {
         fprintf(stderr,
                 "concbench: compare: %zu cell%s of NEW crashed, hung, ran "
@@ -531,6 +612,12 @@ int cmd_compare(int argc, char **argv)
         rc = EXIT_INVARIANT;
     } else if (o.fail_on_regression && counts[V_SLOWER]) {
         rc = EXIT_RUN_ERROR;
+    } else if (o.fail_on_regression && judged == 0) {
+        fprintf(stderr,
+                "concbench: compare: nothing was judged: no cell and metric "
+                "of NEW is comparable with BASE (exit %d)\n",
+                EXIT_NOTHING_JUDGED);
+        rc = EXIT_NOTHING_JUDGED;
     } else {
         rc = EXIT_OK;
     }

@@ -96,7 +96,9 @@ static void help(FILE *f)
             "  5  out of a resource (threads, process ids, file "
             "descriptors, memory):\n"
             "     the estimate does not fit the machine's limits, or the "
-            "run met them\n");
+            "run met them\n"
+            "  6  compare and ab --fail-on-regression: nothing was "
+            "comparable, nothing judged\n");
 }
 
 int main(int argc, char **argv)

@@ -149,7 +149,7 @@ def test_cross_machine_is_not_comparable(tmp_path):
     n = make_results(tmp_path / "n",
                      thr_cells([v * 0.5 for v in samples(2, 8, 1000, 10)]),
                      machine=other)
-    p = run_cb("compare", b, n, "--fail-on-regression", check=0)
+    p = run_cb("compare", b, n, "--fail-on-regression", check=6)
     assert "not comparable" in p.stdout and "fingerprint" in p.stdout
     assert "slower" not in p.stdout.split("not comparable")[0]
     run_cb("compare", b, n, "--force", "--fail-on-regression", check=1)
@@ -161,7 +161,7 @@ def test_different_parameters_are_not_comparable(tmp_path):
                                for v in samples(2, 5, 500, 10)]}
     n = make_results(tmp_path / "n", cells)
     out = json.loads(run_cb("compare", b, n, "--format", "json",
-                            "--fail-on-regression", check=0).stdout)
+                            "--fail-on-regression", check=6).stdout)
     notes = sorted(r["note"] for r in out["rows"])
     assert all(r["verdict"] == "not comparable" for r in out["rows"])
     assert any("only in BASE" in x for x in notes)
