@@ -44,7 +44,8 @@ int metric_direction(const char *name)
     /* Histograms: the distribution's position; count is how many. */
     if (ends_with(name, ".count"))
         return 0;
-    if (strstr(name, "_ns") || ends_with(name, "_s") ||
+    if (strstr(name, "_ns") || strncmp(name, "ns_", 3) == 0 ||
+        ends_with(name, "_s") ||
         ends_with(name, "_bytes") || strstr(name, "latency") ||
         strstr(name, "lateness"))
         return -1;
@@ -59,7 +60,7 @@ static const char *unit_of(const char *name)
         return "ops/s";
     if (strstr(name, "fairness"))
         return "index";
-    if (strstr(name, "_ns"))
+    if (strstr(name, "_ns") || strncmp(name, "ns_", 3) == 0)
         return "ns";
     if (strstr(name, "_bytes"))
         return "bytes";

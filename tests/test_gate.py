@@ -7,6 +7,8 @@ The false-positive and detection rates on real runs are measured by
 scripts/gate_rates.py (long; not part of the default suite)."""
 import json
 
+import pytest
+
 from conftest import run_cb
 from test_compare import MACHINE, make_results, samples, thr_cells
 
@@ -60,3 +62,149 @@ def test_nothing_judged_exit_is_documented():
     assert "6 nothing was judged" in run_cb("compare", "--help",
                                             check=0).stdout
     assert "  6  " in run_cb("--help", check=0).stdout
+
+
+# ---- one verdict per measurement ------------------------------------------
+
+def pp_cells(values, scale=1.0):
+    """ping-pong cells: one stopwatch reading in three units."""
+    return {("actor", "ping-pong", 8): [
+        {"round_trip_ns": v * scale, "elapsed_ns": v * scale * 1000,
+         "throughput_ops_s": 1e9 / (v * scale)} for v in values]}
+
+
+def test_derived_metrics_are_shown_not_judged(tmp_path):
+    b = make_results(tmp_path / "b", pp_cells(samples(1, 10, 100, 1)))
+    n = make_results(tmp_path / "n", pp_cells(samples(2, 10, 100, 1), 1.2))
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            check=0).stdout)
+    verdicts = {r["metric"]: r["verdict"] for r in out["rows"]}
+    assert verdicts == {"round_trip_ns": "slower", "elapsed_ns": "derived",
+                        "throughput_ops_s": "derived"}, verdicts
+    assert out["verdicts"]["slower"] == 1
+    # Counted once in the geometric mean.
+    assert out["geomean_metrics"] == 1
+    assert out["geomean_cost_ratio"] == pytest.approx(1.2, rel=0.02)
+    table = run_cb("compare", b, n, check=0).stdout
+    assert "2 derived metrics (not judged) not shown" in table
+    table = run_cb("compare", b, n, "--all", check=0).stdout
+    assert "derived from round_trip_ns: not judged" in table
+    # Asked for by name, a derived metric is judged.
+    out = json.loads(run_cb("compare", b, n, "--format", "json", "--metric",
+                            "throughput_ops_s", check=0).stdout)
+    assert [r["verdict"] for r in out["rows"]] == ["slower"]
+
+
+def test_default_roles_judge_throughput_not_the_window(tmp_path):
+    # A workload without a table: elapsed_ns derives from throughput.
+    def cells(scale):
+        return {("m", "bank", 8): [
+            {"throughput_ops_s": v * scale, "elapsed_ns": 1e8}
+            for v in samples(3, 10, 1000, 5)]}
+    b = make_results(tmp_path / "b", cells(1))
+    n = make_results(tmp_path / "n", cells(0.7))
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            check=0).stdout)
+    verdicts = {r["metric"]: r["verdict"] for r in out["rows"]}
+    assert verdicts == {"throughput_ops_s": "slower",
+                        "elapsed_ns": "derived"}
+
+
+# ---- false positives: Holm, refusal, minimum effect -----------------------
+
+def many_cells(n_cells, reps, shifted=None, shift=1.0, seed=10):
+    cells = {}
+    for c in range(n_cells):
+        vals = samples(seed + c, reps, 1000, 10)
+        if c == shifted:
+            vals = [v * shift for v in vals]
+        cells[("m", "w", c + 1)] = [{"throughput_ops_s": v} for v in vals]
+    return cells
+
+
+def test_holm_keeps_one_lucky_cell_of_twenty_from_failing(tmp_path):
+    # Cell 0: NEW's values interleave with BASE's but sit mostly lower:
+    # p = 0.009 alone, far from the 0.0025 Holm asks of the first of 20.
+    base = [100.0, 102, 104, 106, 108, 110, 112, 114, 116, 118]
+    new = [88.0, 90, 92, 94, 96, 98, 101, 103, 105, 119]
+    cells_b = many_cells(20, 10, seed=100)
+    cells_n = many_cells(20, 10, seed=200)
+    cells_b[("m", "w", 1)] = [{"throughput_ops_s": v} for v in base]
+    cells_n[("m", "w", 1)] = [{"throughput_ops_s": v} for v in new]
+    b = make_results(tmp_path / "b", cells_b)
+    n = make_results(tmp_path / "n", cells_n)
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            "--fail-on-regression", check=0).stdout)
+    row = next(r for r in out["rows"] if r["cell"] == "m w tasks=1")
+    assert row["p_value"] < 0.05 and abs(row["ratio"] - 1) > 0.05
+    assert row["verdict"] == "no change"
+    assert row["p_holm"] == pytest.approx(min(1, 20 * row["p_value"]),
+                                          rel=1e-6) or row["p_holm"] >= \
+        20 * row["p_value"]
+    # The same cell alone is judged at alpha: slower.
+    b1 = make_results(tmp_path / "b1", {("m", "w", 1): cells_b[("m", "w", 1)]})
+    n1 = make_results(tmp_path / "n1", {("m", "w", 1): cells_n[("m", "w", 1)]})
+    run_cb("compare", b1, n1, "--fail-on-regression", check=1)
+
+
+def test_a_clear_regression_survives_holm(tmp_path):
+    b = make_results(tmp_path / "b", many_cells(20, 10, seed=100))
+    n = make_results(tmp_path / "n", many_cells(20, 10, shifted=4,
+                                                shift=0.8, seed=100))
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            "--fail-on-regression", check=1).stdout)
+    slower = [r["cell"] for r in out["rows"] if r["verdict"] == "slower"]
+    assert slower == ["m w tasks=5"]
+
+
+def test_too_few_repetitions_are_refused_with_the_number_needed(tmp_path):
+    b = make_results(tmp_path / "b", thr_cells([1000.0, 1001, 1002]))
+    n = make_results(tmp_path / "n", thr_cells([500.0, 501, 502]))
+    p = run_cb("compare", b, n, "--fail-on-regression", check=6)
+    # 3 + 3 cannot reach p < 0.05 (smallest: 0.1); 4 + 4 can (0.029).
+    assert "too few repetitions (3+3)" in p.stdout
+    assert "below 4 a side" in p.stdout
+    # With two metrics judged at once each needs p < 0.025: still 4.
+    # With twenty, 0.0025: 6 a side (2 / C(12, 6) = 0.0022).
+    b = make_results(tmp_path / "b2", many_cells(20, 5))
+    n = make_results(tmp_path / "n2", many_cells(20, 5))
+    p = run_cb("compare", b, n, "--fail-on-regression", check=6)
+    assert "below 6 a side" in p.stdout
+
+
+# ---- instruction counts ----------------------------------------------------
+
+def test_one_repetition_of_instruction_counts_is_judged(tmp_path):
+    def cells(v):
+        return {("m", "w", 8): [{"instructions": v}]}
+    b = make_results(tmp_path / "b", cells(1_000_000_000))
+    same = make_results(tmp_path / "s", cells(1_003_000_000))
+    worse = make_results(tmp_path / "w", cells(1_050_000_000))
+    out = json.loads(run_cb("compare", b, same, "--format", "json",
+                            "--fail-on-regression", check=0).stdout)
+    assert out["rows"][0]["verdict"] == "no change"
+    out = json.loads(run_cb("compare", b, worse, "--format", "json",
+                            "--fail-on-regression", check=1).stdout)
+    assert out["rows"][0]["verdict"] == "slower"
+    assert out["rows"][0]["ratio"] == pytest.approx(1.05)
+
+
+# ---- the U test against scipy ---------------------------------------------
+
+@pytest.mark.parametrize("a,b", [
+    ([1.0, 2, 3, 4, 5, 6, 7, 8], [4.5, 5.5, 6.5, 9, 10, 11, 12, 13]),
+    ([3.1, 1.2, 8.4, 2.2, 5.5], [7.7, 6.1, 9.9, 4.4, 8.8, 10.1]),
+    ([1.0, 2, 2, 3, 5, 5, 7], [2.0, 3, 3, 4, 6, 8, 8, 9]),
+    ([10.0] * 4 + [11.0] * 4, [10.0] * 2 + [12.0] * 6),
+])
+def test_u_test_p_values_match_scipy(tmp_path, a, b):
+    stats = pytest.importorskip("scipy.stats")
+    ties = len(set(a + b)) < len(a + b)
+    ref = stats.mannwhitneyu(b, a, alternative="two-sided",
+                             method="asymptotic" if ties else "exact",
+                             use_continuity=True).pvalue
+    bd = make_results(tmp_path / "b", thr_cells(a))
+    nd = make_results(tmp_path / "n", thr_cells(b))
+    row = json.loads(run_cb("compare", bd, nd, "--format", "json",
+                            check=None).stdout)["rows"][0]
+    assert row["p_value"] == pytest.approx(ref, rel=1e-6)
