@@ -145,9 +145,18 @@ void cb_wl_window_stop(cb_wl_ctx_t *c)
     int64_t now = rt_now_ns();
     if (c->slow_window > 0 && c->window_start) {
         /* Inside the window, so every figure taken from it (and the
-         * workload's own per-operation times) is slower alike. */
-        cb_wl_spin_ns((int64_t)((double)(now - c->window_start) *
-                                c->slow_window));
+         * workload's own per-operation times) is slower alike: busy until
+         * both the wall time and the process's CPU time in the window have
+         * grown by the fraction, as code that does that much more work
+         * would make them. */
+        double f = 1 + c->slow_window;
+        int64_t wall = c->window_start + (int64_t)((double)(now -
+                                                            c->window_start) *
+                                                   f);
+        int64_t cpu = c->cpu_start +
+                      (int64_t)((double)(process_cpu_ns() - c->cpu_start) * f);
+        while (rt_now_ns() < wall || process_cpu_ns() < cpu)
+            cb_reduce(1);
         now = rt_now_ns();
     }
     c->window_stop = now;
