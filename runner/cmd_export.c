@@ -222,6 +222,50 @@ int cmd_export(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* v in the unit a person reads for metric name: 91.6 ns, 12.3 ms,
+ * 4.2 MiB, 1.23 M ops/s, 110 M instr. */
+static void human_value(const char *name, double v, char *out, size_t len)
+{
+    static const char *const times[] = {"ns", "\u00b5s", "ms", "s"};
+    static const char *const sizes[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    static const char *const counts[] = {"", " k", " M", " G", " T"};
+    const char *unit = unit_of(name);
+    int k = 0;
+    double a = fabs(v);
+    if (strcmp(unit, "ns") == 0) {
+        for (; a >= 1000 && k < 3; k++, a /= 1000, v /= 1000)
+            ;
+        snprintf(out, len, "%.3g %s", v, times[k]);
+    } else if (strcmp(unit, "bytes") == 0) {
+        for (; a >= 1024 && k < 4; k++, a /= 1024, v /= 1024)
+            ;
+        snprintf(out, len, "%.3g %s", v, sizes[k]);
+    } else {
+        for (; a >= 1000 && k < 4; k++, a /= 1000, v /= 1000)
+            ;
+        snprintf(out, len, "%.3g%s%s%s", v, counts[k], unit[0] ? " " : "",
+                 strcmp(unit, "instructions") == 0 ? "instr" : unit);
+    }
+}
+
+/* The metric that speaks for a cell: its workload's first judged metric
+ * (metric_roles), else throughput, else instruction counts. */
+static const char *headline_metric(const res_cell_t *c)
+{
+    const cb_workload_t *w =
+        cb_workload_find(c->first->workload ? c->first->workload : "");
+    for (const cb_wl_metric_role_t *r = w ? w->metric_roles : NULL;
+         r && r->name; r++)
+        if (!r->derived_from && results_find_metric(c, r->name))
+            return r->name;
+    static const char *const fallback[] = {"throughput_ops_s", "instructions",
+                                           "wall_time_s"};
+    for (size_t i = 0; i < 3; i++)
+        if (results_find_metric(c, fallback[i]))
+            return fallback[i];
+    return NULL;
+}
+
 int cmd_summary(int argc, char **argv)
 {
     if (argc == 2 && is_help(argv[1])) {
@@ -246,14 +290,15 @@ int cmd_summary(int argc, char **argv)
         return usage_error("summary: %s", err);
     }
     /* The headline figures a person compares, medians over the
-     * repetitions; "-" where a cell does not report one. */
-    static const char *const cols[] = {"throughput_ops_s", "latency_ns.p50",
-                                       "latency_ns.p99",   "lateness_ns.p99",
-                                       "fairness_jain",    "peak_rss_bytes"};
-    static const char *const heads[] = {"ops/s",    "lat p50 ns", "lat p99 ns",
-                                        "late p99", "jain",       "peak RSS"};
-    printf("%-40s %3s %4s", "cell", "ok", "bad");
-    for (size_t k = 0; k < 6; k++)
+     * repetitions, in units a person reads; "-" where a cell does not
+     * report one.  The first column is the workload's own headline (its
+     * first judged metric, workloads/<name>.c metric_roles), named. */
+    static const char *const cols[] = {"instructions", "latency_ns.p99",
+                                       "peak_rss_bytes"};
+    static const char *const heads[] = {"instructions", "latency p99",
+                                        "peak RSS"};
+    printf("%-40s %3s %4s %-34s", "cell", "ok", "bad", "headline (median)");
+    for (size_t k = 0; k < 3; k++)
         printf(" %12s", heads[k]);
     printf("  first failure\n");
     for (size_t i = 0; i < sum.ncells; i++) {
@@ -262,14 +307,21 @@ int cmd_summary(int argc, char **argv)
         for (int o = 0; o < REP_OUTCOME_COUNT; o++)
             bad += o == REP_OK || o == REP_UNSUPPORTED ? 0 : c->counts[o];
         printf("%-40.40s %3zu %4zu", c->first->label, c->counts[REP_OK], bad);
-        for (size_t k = 0; k < 6; k++) {
-            const res_mvals_t *m = results_find_metric(c, cols[k]);
+        char v[48], head[96] = "-";
+        const char *hm = headline_metric(c);
+        const res_mvals_t *m = hm ? results_find_metric(c, hm) : NULL;
+        if (m && isfinite(m->st.median)) {
+            human_value(hm, m->st.median, v, sizeof v);
+            snprintf(head, sizeof head, "%s %.20s", v, hm);
+        }
+        printf(" %-34s", head);
+        for (size_t k = 0; k < 3; k++) {
+            m = results_find_metric(c, cols[k]);
             if (!m || !isfinite(m->st.median))
-                printf(" %12s", "-");
-            else if (m->st.median < 10)
-                printf(" %12.3f", m->st.median);
+                snprintf(v, sizeof v, "-");
             else
-                printf(" %12.0f", m->st.median);
+                human_value(cols[k], m->st.median, v, sizeof v);
+            printf(" %12s", v);
         }
         printf("  %s\n", c->counts[REP_UNSUPPORTED] && !bad
                              ? "unsupported by the model"

@@ -715,15 +715,38 @@ static uint64_t cells_hash(const cell_t *cells, int n)
     return h;
 }
 
+/* Under --metric instructions every run is callgrind's: valgrind's
+ * manual puts its slowdown at 20 to 100 times (we take 50), and the
+ * tool's start costs about a second before the program starts. */
+#define CALLGRIND_SLOWDOWN 50.0
+#define CALLGRIND_START_S 1.5
+
 static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
                     size_t nslots)
 {
     double total = 0;
+    int refused = 0;
     printf("%-60s %10s\n", "cell", "est. s/run");
     for (int i = 0; i < ncells; i++) {
-        printf("%-60s %10.1f\n", cells[i].label, cells[i].est_s);
-        total += cells[i].est_s * (o->reps + o->warmup);
+        double est = cells[i].est_s;
+        if (o->instructions && cells[i].workload->no_instruction_count) {
+            /* matrix records it as unsupported without running it */
+            printf("%-60s %10s  refused: %s\n", cells[i].label, "-",
+                   cells[i].workload->no_instruction_count);
+            refused++;
+            continue;
+        }
+        if (o->instructions)
+            est = CALLGRIND_START_S +
+                  CALLGRIND_SLOWDOWN * (est - EST_OVERHEAD_S);
+        printf("%-60s %10.1f%s\n", cells[i].label, est,
+               o->instructions ? "  (callgrind)" : "");
+        total += est * (o->reps + o->warmup);
     }
+    if (refused)
+        printf("\n%d cell%s refused by --metric instructions (not run, "
+               "recorded as unsupported)\n",
+               refused, refused == 1 ? "" : "s");
     printf("\n%d cells x (%d warm-up + %d reps) = %zu runs on %d PU%s\n",
            ncells, o->warmup, o->reps, nslots, o->spec.ncpus,
            o->spec.ncpus == 1 ? "" : "s");
@@ -731,8 +754,14 @@ static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
            o->max_time_s > 0 && total > o->max_time_s
                ? "; more than --max-time: the last runs would be skipped"
                : "");
-    printf("(a rough estimate: %.1f s per run plus each run's duration_ms)\n",
-           EST_OVERHEAD_S);
+    if (o->instructions)
+        printf("(a rough estimate: callgrind's %.1f s start plus %.0f times "
+               "each run's native time)\n",
+               CALLGRIND_START_S, CALLGRIND_SLOWDOWN);
+    else
+        printf("(a rough estimate: %.1f s per run plus each run's "
+               "duration_ms)\n",
+               EST_OVERHEAD_S);
 }
 
 /* ---- writing records ---- */

@@ -208,3 +208,24 @@ def test_u_test_p_values_match_scipy(tmp_path, a, b):
     row = json.loads(run_cb("compare", bd, nd, "--format", "json",
                             check=None).stdout)["rows"][0]
     assert row["p_value"] == pytest.approx(ref, rel=1e-6)
+
+
+def test_summary_names_each_workloads_headline_in_readable_units(tmp_path):
+    d = make_results(tmp_path / "s", {
+        **pp_cells([91.6, 92.0, 93.1]),
+        ("m", "w", 8): [{"instructions": 110_876_383,
+                         "peak_rss_bytes": 4_964_352}]})
+    out = run_cb("summary", d, check=0).stdout
+    pp = next(x for x in out.splitlines() if x.startswith("actor ping-pong"))
+    assert "92 ns round_trip_ns" in pp, pp
+    m = next(x for x in out.splitlines() if x.startswith("m w"))
+    assert "111 M instr" in m and "4.73 MiB" in m, m
+
+
+def test_dry_run_estimates_callgrind_and_lists_refused_cells():
+    out = run_cb("matrix", "-m", "actor", "-w", "ping-pong,bank", "--quick",
+                 "--metric", "instructions", "--dry-run", check=0).stdout
+    lines = out.splitlines()
+    assert "(callgrind)" in next(x for x in lines if "ping-pong" in x)
+    assert "refused:" in next(x for x in lines if "actor bank" in x)
+    assert "1 cell refused by --metric instructions" in out
