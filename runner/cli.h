@@ -49,6 +49,10 @@ int cmd_ab(int argc, char **argv);
 int cmd_hyperfine(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+/* The folder of stored baseline NAME (runner/cmd_baseline.c); 0, or -1
+ * after a message when there is none. */
+int baseline_resolve(const char *name, char *out, size_t len);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);

@@ -58,7 +58,7 @@
 #include <string.h>
 
 static const char compare_usage[] =
-    "usage: concbench compare BASE NEW [--threshold PCT] [--alpha A]\n"
+    "usage: concbench compare BASE|@NAME NEW [--threshold PCT] [--alpha A]\n"
     "                         [--metric NAME]... [--format "
     "table|markdown|json]\n"
     "                         [--all] [--fail-on-regression] [--force]\n"
@@ -67,7 +67,8 @@ static const char compare_usage[] =
     "--export-json files, cell by cell: ratio of medians NEW/BASE with a\n"
     "bootstrap 95% interval, a Mann-Whitney U test over the repetitions, a\n"
     "minimum effect per metric family, a geometric mean over the matrix and a\n"
-    "verdict: faster, slower, no change or not comparable.\n"
+    "verdict: faster, slower, no change or not comparable.  @NAME is a "
+    "baseline\nkept by `concbench baseline keep DIR NAME`.\n"
     "\n"
     "  --threshold PCT       minimum effect for every metric (default: per\n"
     "                        family: throughput 5, times 5, latency p50 5,\n"
@@ -230,6 +231,16 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
                            "hyperfine exports); see --help");
     o->base = argv[optind];
     o->new_ = argv[optind + 1];
+    /* @NAME: a stored baseline (concbench baseline keep DIR NAME). */
+    static char resolved[2][4096];
+    const char **side[2] = {&o->base, &o->new_};
+    for (int i = 0; i < 2; i++)
+        if ((*side[i])[0] == '@') {
+            if (baseline_resolve(*side[i] + 1, resolved[i],
+                                 sizeof resolved[i]) < 0)
+                return EXIT_USAGE;
+            *side[i] = resolved[i];
+        }
     return 0;
 }
 

@@ -44,6 +44,8 @@ static const struct {
                              "from its runs"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
+    {"baseline", cmd_baseline, "keep a results folder under a name "
+                               "(compare @NAME NEW)"},
 };
 
 int usage_error(const char *fmt, ...)

@@ -229,3 +229,31 @@ def test_dry_run_estimates_callgrind_and_lists_refused_cells():
     assert "(callgrind)" in next(x for x in lines if "ping-pong" in x)
     assert "refused:" in next(x for x in lines if "actor bank" in x)
     assert "1 cell refused by --metric instructions" in out
+
+
+# ---- baselines ---------------------------------------------------------------
+
+def test_compare_against_a_kept_baseline(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONCBENCH_BASELINES", str(tmp_path / "store"))
+    b = make_results(tmp_path / "b", thr_cells(samples(1, 10, 1000, 10)))
+    n = make_results(tmp_path / "n", thr_cells([v * 0.7 for v in
+                                                samples(2, 10, 1000, 10)]))
+    run_cb("compare", "@main", n, check=2)  # none kept yet
+    out = run_cb("baseline", "keep", b, "feature/x", check=0).stdout
+    assert "as baseline 'feature/x'" in out
+    assert (tmp_path / "store" / "feature%2Fx" / "runs.jsonl").exists()
+    assert run_cb("baseline", "list", check=0).stdout.split() == ["feature/x"]
+    run_cb("compare", "@feature/x", n, "--fail-on-regression", check=1)
+    # Keeping again replaces it whole: now the same results as NEW.
+    run_cb("baseline", "keep", n, "feature/x", check=0)
+    run_cb("compare", "@feature/x", n, "--fail-on-regression", check=0)
+    # The fingerprint rule holds for baselines too.
+    other = make_results(tmp_path / "o", thr_cells(samples(3, 10, 1000, 10)),
+                         machine=dict(MACHINE, fingerprint="2" * 16,
+                                      kernel="6.1"))
+    run_cb("baseline", "keep", other, "old", check=0)
+    p = run_cb("compare", "@old", n, "--fail-on-regression", check=6)
+    assert "kernel" in p.stdout
+    for bad in ("", ".hidden", "a b", "x;y"):
+        run_cb("baseline", "keep", b, bad, check=2)
+    run_cb("baseline", "keep", tmp_path / "missing", "m", check=2)
