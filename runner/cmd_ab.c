@@ -168,7 +168,8 @@ static int parse_args(int argc, char **argv, ab_opts_t *o)
 
 /* A cell to run alone (a suspect being confirmed): matrix arguments. */
 typedef struct ab_cell {
-    char *args[96]; /* -m M -w W -p k=v ... */
+    size_t args[96]; /* -m M -w W -p k=v ..., as offsets into buf (the
+                        array of cells is reallocated as it grows) */
     int nargs;
     char buf[8192];
 } ab_cell_t;
@@ -215,7 +216,7 @@ static int run_round(const ab_opts_t *o, int side, int round, const char *dir,
         argv[n++] = o->mx_args[i];
     }
     for (int i = 0; cell && i < cell->nargs; i++)
-        argv[n++] = cell->args[i];
+        argv[n++] = (char *)cell->buf + cell->args[i];
     argv[n++] = "--reps";
     argv[n++] = "1";
     argv[n++] = "--seed";
@@ -439,7 +440,7 @@ static bool cell_args(const res_set_t *set, const char *cell_id,
         if (w_ < 0 || used + (size_t)w_ + 1 > sizeof c->buf ||                 \
             c->nargs + 1 >= (int)(sizeof c->args / sizeof *c->args))           \
             return false;                                                      \
-        c->args[c->nargs++] = c->buf + used;                                   \
+        c->args[c->nargs++] = used;                                            \
         used += (size_t)w_ + 1;                                                \
     } while (0)
     ARG("-m");

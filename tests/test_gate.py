@@ -257,3 +257,32 @@ def test_compare_against_a_kept_baseline(tmp_path, monkeypatch):
     for bad in ("", ".hidden", "a b", "x;y"):
         run_cb("baseline", "keep", b, bad, check=2)
     run_cb("baseline", "keep", tmp_path / "missing", "m", check=2)
+
+
+# ---- ab: confirmation of the suspect cells alone --------------------------
+
+def test_ab_confirms_suspect_cells_alone(tmp_path):
+    """A build three times slower (CONCBENCH_INJECT_FAULT=slow200): every
+    cell is suspect, each runs alone for the confirmation rounds, and the
+    regression is confirmed.  A 3x change stands far above this shared
+    machine's noise (at worst about 1.5x between neighbouring runs)."""
+    from conftest import CONCBENCH
+    slow = tmp_path / "concbench-slow"
+    slow.write_text("#!/bin/sh\nCONCBENCH_INJECT_FAULT=slow200 "
+                    f"exec '{CONCBENCH}' \"$@\"\n")
+    slow.chmod(0o755)
+    out = tmp_path / "ab"
+    p = run_cb("ab", CONCBENCH, slow, "-m", "actor", "-w",
+               "ping-pong,skynet", "--quick", "--reps", "6",
+               "--fail-on-regression", "--format", "json", "-o", out,
+               timeout=600)
+    assert p.returncode == 1, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    assert res["suspect_cells"] >= 1 and res["confirmed_regressions"] >= 1
+    confirm = [json.loads(x) for x in open(out / "confirm" / "base" /
+                                           "runs.jsonl")]
+    cells = {(r["model"], r["workload"]) for r in confirm
+             if r["type"] == "run"}
+    assert len(cells) == res["suspect_cells"]
+    assert sorted({r["rep"] for r in confirm if r["type"] == "run"}) == \
+        list(range(6, 12))
