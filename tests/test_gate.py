@@ -285,4 +285,4 @@ def test_ab_confirms_suspect_cells_alone(tmp_path):
              if r["type"] == "run"}
     assert len(cells) == res["suspect_cells"]
     assert sorted({r["rep"] for r in confirm if r["type"] == "run"}) == \
-        list(range(6, 12))
+        list(range(12))
