@@ -79,6 +79,64 @@ static void slug(const char *name, char *out, size_t len)
 
 #define fail results_error
 
+/* Append " PREFIXk=v" to out for each parameter of ps whose value is not
+ * its default in defs (all of them when defs is NULL: unknown). */
+static void differing(const jv_t *ps, const cb_param_def_t *defs,
+                      const char *prefix, char *out, size_t len)
+{
+    cb_param_set_t d;
+    if (defs)
+        cb_params_defaults(&d, defs, false);
+    for (size_t k = 0; ps && ps->kind == JV_OBJ && k < ps->n; k++) {
+        const jv_t *v = &ps->items[k];
+        char val[CB_PARAM_STR_MAX + 32], def[CB_PARAM_STR_MAX + 32] = "";
+        if (v->kind == JV_STR)
+            snprintf(val, sizeof val, "%s", v->str);
+        else
+            snprintf(val, sizeof val, "%.17g", v->num);
+        int i = defs ? cb_params_find(&d, ps->keys[k]) : -1;
+        if (i >= 0 && d.defs[i].kind == CB_PARAM_INT)
+            snprintf(def, sizeof def, "%lld", (long long)d.ival[i]);
+        else if (i >= 0)
+            snprintf(def, sizeof def, "%s", d.sval[i]);
+        if (i >= 0 && strcmp(val, def) == 0)
+            continue;
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, " %s%s=%s", prefix, ps->keys[k], val);
+    }
+}
+
+/*
+ * A tracker's series name: the model, the workload and the parameters
+ * whose values differ from their defaults (the full defaults, not
+ * --quick's).  Naming every parameter, as the cell id does, renamed every
+ * series of every workload when one default changed, and a tracker
+ * keeps a renamed series as a new one, its history lost.
+ */
+static void bench_name(const res_cell_t *c, char *out, size_t len)
+{
+    const res_run_t *r = c->first;
+    const cb_workload_t *w = cb_workload_find(r->workload ? r->workload : "");
+    const cb_model_t *m = cb_model_find(r->model ? r->model : "");
+    snprintf(out, len, "%s %s", r->model ? r->model : "?",
+             r->workload ? r->workload : "?");
+    differing(jv_get(r->line, "params"), w ? w->params : NULL, "", out, len);
+    differing(jv_get(r->line, "model_params"), m ? m->params : NULL,
+              "model.", out, len);
+}
+
+/* Judged metrics only: a derived one (ping-pong's throughput beside its
+ * round trip) would raise the same alert twice. */
+static bool exported(const res_cell_t *c, const char *metric)
+{
+    if (!metric_direction(metric))
+        return false;
+    const char *from = cb_wl_metric_derived_from(
+        cb_workload_find(c->first->workload ? c->first->workload : ""),
+        metric);
+    return !from || !results_find_metric(c, from);
+}
+
 static void write_bmf(FILE *f, const res_summary_t *sum)
 {
     json_t j;
@@ -88,9 +146,11 @@ static void write_bmf(FILE *f, const res_summary_t *sum)
         const res_cell_t *c = &sum->cells[i];
         if (!c->nm)
             continue;
-        json_obj_begin(&j, c->first->cell);
+        char name[1300];
+        bench_name(c, name, sizeof name);
+        json_obj_begin(&j, name);
         for (size_t m = 0; m < c->nm; m++) {
-            if (!metric_direction(c->m[m].name))
+            if (!exported(c, c->m[m].name))
                 continue;
             char s[64];
             slug(c->m[m].name, s, sizeof s);
@@ -116,10 +176,13 @@ static void write_gab(FILE *f, const res_summary_t *sum, int dir)
         const res_cell_t *c = &sum->cells[i];
         for (size_t m = 0; m < c->nm; m++) {
             const stats_t *st = &c->m[m].st;
-            if (metric_direction(c->m[m].name) != dir)
+            if (metric_direction(c->m[m].name) != dir ||
+                !exported(c, c->m[m].name))
                 continue;
             char name[1300], range[64], extra[128];
-            snprintf(name, sizeof name, "%s %s", c->first->cell, c->m[m].name);
+            bench_name(c, name, sizeof name - 200);
+            size_t n = strlen(name);
+            snprintf(name + n, sizeof name - n, " %s", c->m[m].name);
             json_obj_begin(&j, NULL);
             json_str(&j, "name", name);
             json_str(&j, "unit", unit_of(c->m[m].name));
@@ -176,8 +239,10 @@ static int export_to(const char *dir, const char *fmt, FILE *out, char *err,
         write_bmf(out, &sum), rc = 0;
     else if (out) /* one document on stdout: the higher-is-better list */
         rc = fail(err, errlen,
-                  "gab makes two files (bigger and smaller is better); "
-                  "give -o DIR");
+                  "gab makes two files (bigger and smaller is better), "
+                  "so it has no --stdout; without it they are written "
+                  "into %s",
+                  dir);
     else if (strcmp(fmt, "bmf") == 0)
         rc = write_file(dir, "bmf.json", &sum, 0, err, errlen);
     else
@@ -219,6 +284,15 @@ int cmd_export(int argc, char **argv)
     if (export_to(argv[1], argv[2], to_stdout ? stdout : NULL, err,
                   sizeof err) < 0)
         return usage_error("export: %s", err);
+    if (!to_stdout && strcmp(argv[2], "bmf") == 0)
+        printf("wrote %s/bmf.json (Bencher Metric Format: bencher run "
+               "--adapter json --file %s/bmf.json)\n",
+               argv[1], argv[1]);
+    else if (!to_stdout)
+        printf("wrote %s/gab-bigger.json and %s/gab-smaller.json "
+               "(github-action-benchmark: tool customBiggerIsBetter and "
+               "customSmallerIsBetter)\n",
+               argv[1], argv[1]);
     return EXIT_OK;
 }
 

@@ -286,3 +286,42 @@ def test_ab_confirms_suspect_cells_alone(tmp_path):
     assert len(cells) == res["suspect_cells"]
     assert sorted({r["rep"] for r in confirm if r["type"] == "run"}) == \
         list(range(12))
+
+
+# ---- exports ---------------------------------------------------------------
+
+def test_export_names_carry_only_parameters_off_their_defaults(tmp_path):
+    d = tmp_path / "x"
+    d.mkdir()
+    params = {"rounds": 1000000, "payload": 0, "policy": "default",
+              "capacity": 1, "payload_kind": "binary", "ping": "task"}
+    lines = [{"schema_version": 1, "type": "matrix", "cells_hash": "0",
+              "cells": 2, "reps": 0, "warmup": 0, "seed": 1}]
+    for i, (extra, mp) in enumerate([({}, {}),
+                                     ({"payload": 64}, {"copy": "off"})]):
+        for rep in range(3):
+            lines.append({
+                "schema_version": 1, "type": "run", "model": "actor",
+                "workload": "ping-pong", "params": params | extra,
+                "model_params": {"reductions": 4000} | mp, "rep": rep,
+                "outcome": "ok", "order": 3 * i + rep,
+                "metrics": {"round_trip_ns": 90.0 + rep,
+                            "throughput_ops_s": 1e9 / (90 + rep),
+                            "elapsed_ns": 9e7}})
+    (d / "runs.jsonl").write_text("".join(json.dumps(x) + "\n"
+                                          for x in lines))
+    out = run_cb("export", d, "bmf", check=0).stdout
+    assert f"wrote {d}/bmf.json" in out and "--adapter json" in out
+    bmf = json.loads((d / "bmf.json").read_text())
+    assert sorted(bmf) == ["actor ping-pong",
+                           "actor ping-pong payload=64 model.copy=off"]
+    # One measurement, one series: the derived ones are not exported.
+    assert set(bmf["actor ping-pong"]) == {"round-trip-ns"}
+    out = run_cb("export", d, "gab", check=0).stdout
+    assert "gab-bigger.json and" in out
+    smaller = json.loads((d / "gab-smaller.json").read_text())
+    assert {e["name"] for e in smaller} == {
+        "actor ping-pong round_trip_ns",
+        "actor ping-pong payload=64 model.copy=off round_trip_ns"}
+    p = run_cb("export", d, "gab", "--stdout", check=2)
+    assert "-o DIR" not in p.stderr and "no --stdout" in p.stderr
