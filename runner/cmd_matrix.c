@@ -852,6 +852,7 @@ typedef struct progress_state {
     size_t done, total;
     int bad;
     double started;
+    bool tty; /* else plain lines: a log file gets no escapes */
 } progress_state_t;
 
 static void progress_line(progress_state_t *p, const char *label,
@@ -869,10 +870,11 @@ static void progress_line(progress_state_t *p, const char *label,
     if (p->bad)
         snprintf(bad_s, sizeof bad_s, " %s%d failed%s",
                  p->color ? "\033[31m" : "", p->bad, p->color ? "\033[0m" : "");
-    fprintf(stderr, "\r\033[K[%zu/%zu] %3.0f%% %s, eta %s%s  %.60s %s %d/%d",
-            p->done + 1, p->total,
+    fprintf(stderr, "%s[%zu/%zu] %3.0f%% %s, eta %s%s  %.60s %s %d/%d%s",
+            p->tty ? "\r\033[K" : "", p->done + 1, p->total,
             p->total ? 100.0 * (double)p->done / (double)p->total : 100.0, took,
-            eta, bad_s, label, s->warmup ? "warm-up" : "rep", s->rep + 1, reps);
+            eta, bad_s, label, s->warmup ? "warm-up" : "rep", s->rep + 1, reps,
+            p->tty ? "" : "\n");
     fflush(stderr);
 }
 
@@ -1036,6 +1038,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         .color = tty && !getenv("NO_COLOR"),
         .total = nslots - ndone,
         .started = (double)rt_now_ns() / 1e9,
+        .tty = tty,
     };
     int worst = EXIT_OK;
     bool interrupted = false;
@@ -1132,7 +1135,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     close(fd);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (pr.on)
+    if (pr.on && pr.tty)
         fprintf(stderr, "\r\033[K");
 
     char err[1024], noisy[8192] = "";
@@ -1165,8 +1168,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         return 130;
     }
     if (!o->quiet)
-        fprintf(stderr, "concbench: matrix: %d cells, %zu runs in %s\n", ncells,
-                nslots, o->out);
+        fprintf(stderr,
+                "concbench: matrix: %d cells, %zu runs in %s; the headline "
+                "figures: concbench summary %s; against another run: "
+                "concbench compare BASE %s\n",
+                ncells, nslots, o->out, o->out, o->out);
     return worst;
 }
 

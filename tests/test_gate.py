@@ -325,3 +325,28 @@ def test_export_names_carry_only_parameters_off_their_defaults(tmp_path):
         "actor ping-pong payload=64 model.copy=off round_trip_ns"}
     p = run_cb("export", d, "gab", "--stdout", check=2)
     assert "-o DIR" not in p.stderr and "no --stdout" in p.stderr
+
+
+# ---- readable output -------------------------------------------------------
+
+def test_progress_into_a_file_is_plain_lines_and_matrix_says_what_next(
+        tmp_path):
+    out = tmp_path / "m"
+    p = run_cb("matrix", "-m", "actor", "-w", "ping-pong", "--quick",
+               "--reps", "2", "--progress", "always", "-o", out, check=0)
+    assert "\x1b" not in p.stderr and "\r" not in p.stderr
+    lines = p.stderr.splitlines()
+    assert any(x.startswith("[1/2]") for x in lines)
+    assert any(x.startswith("[2/2]") for x in lines)
+    assert f"concbench summary {out}" in p.stderr
+
+
+def test_run_warns_about_the_machine_as_matrix_does(tmp_path):
+    m = run_cb("matrix", "-m", "actor", "-w", "ping-pong", "--quick",
+               "--reps", "1", "-o", tmp_path / "m", check=0).stderr
+    r = run_cb("run", "-m", "actor", "-w", "ping-pong", "--quick",
+               check=0).stderr
+    def machine_warnings(text):
+        return {x for x in text.splitlines() if "warning:" in x and
+                "load average" not in x and "noisy" not in x}
+    assert machine_warnings(m) == machine_warnings(r)
