@@ -24,7 +24,7 @@
  * side's rounds (a neighbour's build on a shared 2-core runner) is
  * outvoted by the new rounds; a real regression is in all of them.
  * Rejected: judging the new rounds alone (measured on this machine: it
- * missed an injected 20% slowdown in 4 trials of 4, each half having too
+ * missed an injected 20% slowdown in 3 trials of 3, each half having too
  * little power under the noise), and re-running the whole matrix (the
  * first design: the time goes to cells nobody suspects, and with no
  * correction for the metrics judged at once a 1.2x A/A difference was
