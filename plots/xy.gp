@@ -11,14 +11,20 @@
 load SCRIPTS.'/common.gp'
 do for [i=1:|G|] {
     eval sprintf('set table $S%d', i)
+    # One repetition has no interval: the point stands alone, never
+    # dropped (an empty ci_lo made the whole series vanish, silently).
     plot DATA using (column(XPARAM)):(column('median')): \
-        (column('ci_lo')):(column('ci_hi')) \
+        (strcol('ci_lo') eq '' ? column('median') : column('ci_lo')): \
+        (strcol('ci_hi') eq '' ? column('median') : column('ci_hi')) \
         with table if (in(i) && strcol('metric') eq METRIC)
     unset table
 }
 set datafile separator whitespace
 set datafile nocolumnheaders
 set logscale xy
+# Plain ticks (100k, 1M), not 1x10^6.
+set format x '%.0s%c'
+set format y '%.0s%c'
 set xlabel XLABEL noenhanced
 set ylabel YLABEL noenhanced
 plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \

@@ -42,7 +42,9 @@
  * (SIGSEGV), hang, report a broken invariant after its run, or allocate
  * and touch memory until it is stopped (1 GiB at most, then it hangs): the
  * tests of these paths need a run that really does each, and no workload
- * should be bent into doing it.  A comma-separated list of FAULT@WHERE
+ * should be bent into doing it.  slowPCT (slow20) makes every run PCT%
+ * slower: a busy wait stretches the measurement window before it closes
+ * (cb_wl_ctx_slow_window), the real regression the gate's tests catch.  A comma-separated list of FAULT@WHERE
  * entries aims faults at some runs only, WHERE being a model name, a
  * workload name or a workload parameter KEY=VALUE (crash@tasks=10,
  * hang@cpu-crunch), so one matrix can hold each failure beside cells
@@ -469,6 +471,8 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
     if (!c.ctx)
         _exit(EXIT_RUN_ERROR);
     const char *fault = injected_fault(spec);
+    if (fault && strncmp(fault, "slow", 4) == 0)
+        cb_wl_ctx_slow_window(c.ctx, atoi(fault + 4) / 100.0);
     if (fault && strcmp(fault, "crash") == 0)
         raise(SIGSEGV);
     if (fault && strcmp(fault, "hang") == 0)
@@ -497,6 +501,9 @@ static __attribute__((noreturn)) void child_main(const run_spec_t *spec,
     int64_t elapsed = cb_wl_elapsed_ns(c.ctx);
     if (rc == 0) {
         fprintf(f, "metric elapsed_ns int %" PRId64 "\n", elapsed);
+        if (cb_wl_window_cpu_ns(c.ctx) >= 0)
+            fprintf(f, "metric window_cpu_ns int %" PRId64 "\n",
+                    cb_wl_window_cpu_ns(c.ctx));
         emit_metrics(f, c.ctx);
         for (size_t i = 0; i < cb_wl_metric_count(c.ctx); i++) {
             const cb_metric_t *m = cb_wl_metric_at(c.ctx, i);

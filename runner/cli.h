@@ -12,6 +12,8 @@
  *   4  the model does not support what the workload needs
  *   5  out of a resource (threads, process ids, file descriptors, memory):
  *      found from the estimate before the run, or met during it
+ *   6  compare/ab --fail-on-regression: nothing was comparable, so nothing
+ *      was judged
  */
 #ifndef CB_RUNNER_CLI_H
 #define CB_RUNNER_CLI_H
@@ -31,6 +33,9 @@ enum {
     EXIT_INVARIANT = 3,
     EXIT_UNSUPPORTED = 4,
     EXIT_RESOURCE = 5,
+    /* compare/ab --fail-on-regression judged nothing: a gate that checked
+     * nothing must not pass */
+    EXIT_NOTHING_JUDGED = 6,
 };
 
 int cmd_list(int argc, char **argv);
@@ -47,6 +52,10 @@ int cmd_summary(int argc, char **argv);
 int cmd_talk(int argc, char **argv);
 int cmd_agree(int argc, char **argv);
 int cmd_talk_report(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+/* The folder of stored baseline NAME (runner/cmd_baseline.c); 0, or -1
+ * after a message when there is none. */
+int baseline_resolve(const char *name, char *out, size_t len);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);

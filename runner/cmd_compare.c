@@ -7,21 +7,33 @@
  * The verdict for one metric of one cell:
  *   1. both sides need successful repetitions of the same cell (model,
  *      workload, every parameter) on the same machine fingerprint;
- *      otherwise "not comparable", with the reason;
- *   2. the change is the ratio of medians NEW / BASE, with a bootstrap 95%
+ *      otherwise "not comparable", with the reason (the fingerprint fields
+ *      that differ, old -> new);
+ *   2. one verdict per measurement: a metric its workload declares
+ *      derived from another (ping-pong's elapsed_ns and throughput_ops_s
+ *      from round_trip_ns; workloads/workload.h, cb_wl_metric_role_t) is
+ *      shown, never judged nor counted in the geometric mean;
+ *   3. the change is the ratio of medians NEW / BASE, with a bootstrap 95%
  *      interval (stats_ratio_ci);
- *   3. it is significant when the two-sided Mann-Whitney U test over the
- *      repetitions gives p < alpha (0.05, as Google Benchmark's
- *      compare.py); with so few repetitions that even a total separation
- *      cannot reach alpha (3 against 3 gives p >= 0.1), the interval
- *      excluding 1 decides instead, and the row says so;
- *   4. a significant change smaller than the metric family's minimum
+ *   4. it is significant when the two-sided Mann-Whitney U test over the
+ *      repetitions gives p below Holm's step-down limit over every metric
+ *      judged at once (alpha 0.05, as Google Benchmark's compare.py, for
+ *      the whole family: see decide); with so few repetitions that even a
+ *      total separation cannot reach alpha / k, the row is refused as
+ *      not comparable, naming the repetitions needed, never judged by
+ *      something weaker;
+ *   5. a significant change smaller than the metric family's minimum
  *      effect is "no change": a 1% shift in a 2-core VM's throughput is
  *      real and uninteresting.  The minimums (--threshold overrides them
  *      all): throughput 5%, times 5%, medians and means of latencies 5%,
  *      p90/p99 10%, p99.9 and max 25% (tails move with every stray
- *      interrupt), memory 5%, fairness 2%, instruction counts 1% (no
- *      timing noise: callgrind counts the same run the same way).
+ *      interrupt), memory 5%, fairness 2%;
+ *   6. instruction counts (matrix --metric instructions) are counted,
+ *      not timed: deterministic to 0.2%, so one repetition a side is
+ *      enough and the ratio alone is judged against their 1% minimum.
+ *
+ * With --fail-on-regression, a comparison that judged nothing exits 6
+ * (EXIT_NOTHING_JUDGED): a gate that checked nothing must not pass.
  *
  * "faster" and "slower" mean better and worse in the metric's own
  * direction: higher throughput and fairness are better, lower times,
@@ -29,8 +41,11 @@
  * counters) are reported, never judged.
  *
  * Rejected: a t-test on means (repetitions are not normal; one outlier
- * moves the mean) and a fixed-percentage rule without a test (flags
- * noise on a busy machine and misses small, steady regressions).
+ * moves the mean); a fixed-percentage rule without a test (flags noise on
+ * a busy machine and misses small, steady regressions); judging each
+ * metric at alpha alone (forty metrics give two false calls per A/A run);
+ * judging by the bootstrap interval when the test cannot reach alpha
+ * (two repetitions a side "confirmed" regressions that were noise).
  */
 #include "runner/args.h"
 #include "runner/cli.h"
@@ -43,7 +58,7 @@
 #include <string.h>
 
 static const char compare_usage[] =
-    "usage: concbench compare BASE NEW [--threshold PCT] [--alpha A]\n"
+    "usage: concbench compare BASE|@NAME NEW [--threshold PCT] [--alpha A]\n"
     "                         [--metric NAME]... [--format "
     "table|markdown|json]\n"
     "                         [--all] [--fail-on-regression] [--force]\n"
@@ -52,7 +67,8 @@ static const char compare_usage[] =
     "--export-json files, cell by cell: ratio of medians NEW/BASE with a\n"
     "bootstrap 95% interval, a Mann-Whitney U test over the repetitions, a\n"
     "minimum effect per metric family, a geometric mean over the matrix and a\n"
-    "verdict: faster, slower, no change or not comparable.\n"
+    "verdict: faster, slower, no change or not comparable.  @NAME is a "
+    "baseline\nkept by `concbench baseline keep DIR NAME`.\n"
     "\n"
     "  --threshold PCT       minimum effect for every metric (default: per\n"
     "                        family: throughput 5, times 5, latency p50 5,\n"
@@ -68,7 +84,9 @@ static const char compare_usage[] =
     "\n"
     "Exit: 0 ok, 1 a regression (only with --fail-on-regression), 2 usage or\n"
     "unreadable input, 3 a cell of NEW crashed, hung, ran out of memory or\n"
-    "failed its correctness check.\n";
+    "failed its correctness check, 6 nothing was judged (only with\n"
+    "--fail-on-regression: no cell comparable, e.g. another machine, too few\n"
+    "repetitions, or time results against instruction counts).\n";
 
 typedef enum { FMT_TABLE, FMT_MARKDOWN, FMT_JSON } fmt_t;
 
@@ -77,17 +95,23 @@ typedef enum {
     V_SLOWER,
     V_SAME,
     V_NOT_COMPARABLE,
+    V_DERIVED, /* shown, never judged: another metric speaks for it */
+    V_COUNT
 } verdict_t;
 
 static const char *const verdict_names[] = {"faster", "slower", "no change",
-                                            "not comparable"};
+                                            "not comparable", "derived"};
 
 typedef struct row {
     const char *cell, *metric;
+    const char *cell_id; /* model, workload and every parameter */
     double base, new_, ratio, lo, hi, p, min_effect;
+    double floor_p;   /* the smallest p the U test can give these sizes */
+    double p_holm;    /* p adjusted for the metrics judged at once */
+    bool tested;      /* judged by the U test (Holm's family) */
     size_t nb, nn;
     verdict_t v;
-    char note[160];
+    char note[200];
 } row_t;
 
 typedef struct cmp_opts {
@@ -207,6 +231,16 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
                            "hyperfine exports); see --help");
     o->base = argv[optind];
     o->new_ = argv[optind + 1];
+    /* @NAME: a stored baseline (concbench baseline keep DIR NAME). */
+    static char resolved[2][4096];
+    const char **side[2] = {&o->base, &o->new_};
+    for (int i = 0; i < 2; i++)
+        if ((*side[i])[0] == '@') {
+            if (baseline_resolve(*side[i] + 1, resolved[i],
+                                 sizeof resolved[i]) < 0)
+                return EXIT_USAGE;
+            *side[i] = resolved[i];
+        }
     return 0;
 }
 
@@ -218,6 +252,21 @@ static bool wanted(const cmp_opts_t *o, const char *metric)
         if (strcmp(o->metrics[i], metric) == 0)
             return true;
     return false;
+}
+
+/* The metric this one derives from in its workload (metric_roles in
+ * workloads/<name>.c), or NULL: judged.  A metric named by --metric is judged
+ * whatever it derives from: it was asked for. */
+static const char *derived_from(const cmp_opts_t *o, const res_cell_t *c,
+                                const char *metric)
+{
+    if (o->nmetrics > 0)
+        return NULL;
+    const char *from = cb_wl_metric_derived_from(
+        cb_workload_find(c->first->workload ? c->first->workload : ""),
+        metric);
+    /* Derived from a metric the cell does not report: judged itself. */
+    return from && results_find_metric(c, from) ? from : NULL;
 }
 
 static const res_cell_t *find_cell(const res_summary_t *s, const char *id)
@@ -255,10 +304,24 @@ static row_t *add_row(rows_t *rs, const char *cell, const char *metric)
     r->cell = cell;
     r->metric = metric;
     r->base = r->new_ = r->ratio = r->lo = r->hi = r->p = NAN;
+    r->floor_p = r->p_holm = NAN;
     r->v = V_NOT_COMPARABLE;
     return r;
 }
 
+/* Instruction counts are counted, not timed: callgrind gives the same
+ * run the same count to within 0.2% (three runs of one cell), so one
+ * repetition a side suffices and the ratio is judged against the 1%
+ * minimum effect without a test. */
+#define INSTR_TOLERANCE 0.01
+
+static bool deterministic(const char *metric)
+{
+    return strcmp(metric, "instructions") == 0;
+}
+
+/* First pass over one metric: medians, ratio, interval, U test.  The
+ * verdict of a tested row waits for the whole family (decide). */
 static void judge(const cmp_opts_t *o, const res_mvals_t *b,
                   const res_mvals_t *n, row_t *r, uint64_t seed)
 {
@@ -269,6 +332,11 @@ static void judge(const cmp_opts_t *o, const res_mvals_t *b,
     int dir = metric_direction(r->metric);
     r->min_effect =
         o->threshold >= 0 ? o->threshold : family_min_effect(r->metric);
+    if (r->base == 0 && r->new_ == 0) {
+        r->v = V_SAME; /* e.g. a message with no heap part on both */
+        snprintf(r->note, sizeof r->note, "0 on both sides");
+        return;
+    }
     if (r->base == 0 || !isfinite(r->base) || !isfinite(r->new_)) {
         snprintf(r->note, sizeof r->note, "base median is 0 or missing");
         return;
@@ -276,28 +344,95 @@ static void judge(const cmp_opts_t *o, const res_mvals_t *b,
     r->ratio = r->new_ / r->base;
     stats_ratio_ci(b->v, b->n, n->v, n->n, seed, &r->lo, &r->hi);
     double u;
-    double floor_p = stats_mann_whitney(b->v, b->n, n->v, n->n, &u, &r->p);
-    bool significant;
-    if (b->n < 2 || n->n < 2) {
+    r->floor_p = stats_mann_whitney(b->v, b->n, n->v, n->n, &u, &r->p);
+    if (deterministic(r->metric)) {
         snprintf(r->note, sizeof r->note,
-                 "needs 2 or more repetitions on each side");
+                 "counted: judged by the ratio (%zu+%zu repetitions)", b->n,
+                 n->n);
+        if (fabs(r->ratio - 1) < r->min_effect || dir == 0)
+            r->v = V_SAME;
+        else
+            r->v = (dir > 0) == (r->ratio > 1) ? V_FASTER : V_SLOWER;
         return;
     }
-    if (floor_p < o->alpha) {
-        significant = r->p < o->alpha;
-    } else {
-        significant = isfinite(r->lo) && (r->lo > 1 || r->hi < 1);
-        snprintf(r->note, sizeof r->note,
-                 "U test cannot reach p<%.2g with %zu+%zu repetitions: "
-                 "judged by the interval",
-                 o->alpha, b->n, n->n);
+    r->tested = true;
+}
+
+/* Repetitions a side at which the exact U test's smallest p (total
+ * separation, 2 / C(2n, n)) falls below alpha. */
+static size_t reps_needed(double alpha)
+{
+    double c = 2; /* C(2n, n) for n = 1 */
+    for (size_t k = 1; k < 60; k++) {
+        if (2 / c < alpha)
+            return k;
+        c = c * (double)(2 * k + 2) * (double)(2 * k + 1) /
+            (double)((k + 1) * (k + 1));
     }
-    if (!significant || fabs(r->ratio - 1) < r->min_effect || dir == 0) {
-        r->v = V_SAME;
-        return;
+    return 60;
+}
+
+static int cmp_row_p(const void *a, const void *b)
+{
+    double x = (*(row_t *const *)a)->p, y = (*(row_t *const *)b)->p;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Second pass: the verdicts of the tested rows, as one family.  Judging
+ * forty metrics at alpha 0.05 each calls about two of them changed in an
+ * A/A run; Holm's step-down (Holm 1979) keeps the chance of any false
+ * call at alpha whatever the dependence between the metrics: the i-th
+ * smallest p (from 0) must be below alpha / (k - i), and the first that
+ * is not stops the descent.  A row whose smallest possible p is not below
+ * alpha / k cannot be called changed at any repetition values: it is
+ * refused as not comparable, with the repetitions it would need, rather
+ * than judged by something weaker.
+ */
+static int decide(const cmp_opts_t *o, rows_t *rs)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        k += rs->r[i].tested;
+    if (k == 0)
+        return 0;
+    double alpha_k = o->alpha / (double)k;
+    row_t **fam = malloc(k * sizeof *fam);
+    if (!fam)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        row_t *r = &rs->r[i];
+        if (!r->tested)
+            continue;
+        if (!(r->floor_p < alpha_k) || !isfinite(r->p)) {
+            r->tested = false;
+            r->v = V_NOT_COMPARABLE;
+            snprintf(r->note, sizeof r->note,
+                     "too few repetitions (%zu+%zu): the U test cannot "
+                     "reach p<%.2g (alpha/%zu, Holm) below %zu a side",
+                     r->nb, r->nn, alpha_k, k, reps_needed(alpha_k));
+            continue;
+        }
+        fam[m++] = r;
     }
-    bool better = dir > 0 ? r->ratio > 1 : r->ratio < 1;
-    r->v = better ? V_FASTER : V_SLOWER;
+    qsort(fam, m, sizeof *fam, cmp_row_p);
+    bool stopped = false;
+    double adj = 0;
+    for (size_t i = 0; i < m; i++) {
+        row_t *r = fam[i];
+        adj = fmax(adj, fmin(1, (double)(k - i) * r->p));
+        r->p_holm = adj;
+        if (!(r->p < o->alpha / (double)(k - i)))
+            stopped = true;
+        int dir = metric_direction(r->metric);
+        if (stopped || fabs(r->ratio - 1) < r->min_effect || dir == 0)
+            r->v = V_SAME;
+        else
+            r->v = (dir > 0) == (r->ratio > 1) ? V_FASTER : V_SLOWER;
+    }
+    free(fam);
+    return 0;
 }
 
 static const char *machine_fp(const res_set_t *s)
@@ -324,11 +459,11 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
     else
         printf("%-36s %-22s %12s %12s %22s %7s  %s\n", "cell", "metric", "base",
                "new", "new/base [95% CI]", "p", "verdict");
-    size_t hidden = 0;
+    size_t hidden = 0, derived = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const row_t *r = &rs->r[i];
-        if (r->v == V_SAME && !o->all) {
-            hidden++;
+        if ((r->v == V_SAME || r->v == V_DERIVED) && !o->all) {
+            *(r->v == V_SAME ? &hidden : &derived) += 1;
             continue;
         }
         char b[32], n[32], ci[64], p[16];
@@ -349,14 +484,16 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
                    r->metric ? r->metric : "", b, n, ci, p, verdict_names[r->v],
                    r->note[0] ? ": " : "", r->note);
     }
-    if (hidden)
-        printf("%s%zu metric%s with no change not shown (--all shows "
-               "them)\n",
-               md ? "\n" : "", hidden, hidden == 1 ? "" : "s");
+    if (hidden || derived)
+        printf("%s%zu metric%s with no change and %zu derived metric%s (not "
+               "judged) not shown (--all shows them)\n",
+               md ? "\n" : "", hidden, hidden == 1 ? "" : "s", derived,
+               derived == 1 ? "" : "s");
 }
 
 static void print_json(const rows_t *rs, const char *reason, double geo,
-                       size_t ngeo, size_t counts[4], size_t crashed)
+                       size_t ngeo, const size_t *counts, size_t crashed,
+                       size_t unsupported_both)
 {
     json_t j;
     json_init(&j, stdout, true);
@@ -367,15 +504,18 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
     json_f64(&j, "geomean_cost_ratio", geo);
     json_int(&j, "geomean_metrics", (int64_t)ngeo);
     json_obj_begin(&j, "verdicts");
-    for (int v = 0; v < 4; v++)
+    for (int v = 0; v < V_COUNT; v++)
         json_int(&j, verdict_names[v], (int64_t)counts[v]);
     json_obj_end(&j);
     json_int(&j, "new_cells_failed", (int64_t)crashed);
+    json_int(&j, "cells_unsupported_on_both_sides",
+             (int64_t)unsupported_both);
     json_arr_begin(&j, "rows");
     for (size_t i = 0; i < rs->n; i++) {
         const row_t *r = &rs->r[i];
         json_obj_begin(&j, NULL);
         json_str(&j, "cell", r->cell);
+        json_str(&j, "cell_id", r->cell_id);
         json_str(&j, "metric", r->metric);
         json_f64(&j, "base_median", r->base);
         json_f64(&j, "new_median", r->new_);
@@ -383,6 +523,7 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
         json_f64(&j, "ratio_ci_lo", r->lo);
         json_f64(&j, "ratio_ci_hi", r->hi);
         json_f64(&j, "p_value", r->p);
+        json_f64(&j, "p_holm", r->p_holm);
         json_f64(&j, "min_effect", r->min_effect);
         json_int(&j, "n_base", (int64_t)r->nb);
         json_int(&j, "n_new", (int64_t)r->nn);
@@ -394,22 +535,88 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
     json_obj_end(&j);
 }
 
-/* Whether two sets may be compared at all; *why says why not. */
+/* A machine.json value, short, for "field: old -> new". */
+static void jv_brief(const jv_t *v, char *out, size_t len)
+{
+    if (!v || v->kind == JV_NULL) {
+        snprintf(out, len, "-");
+    } else if (v->kind == JV_STR) {
+        snprintf(out, len, "'%.60s'", v->str);
+    } else if (v->kind == JV_NUM) {
+        snprintf(out, len, "%g", v->num);
+    } else if (v->kind == JV_BOOL) {
+        snprintf(out, len, "%s", v->b ? "true" : "false");
+    } else if (v->kind == JV_ARR) {
+        size_t n = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < v->n && n + 16 < len; i++)
+            n += (size_t)snprintf(out + n, len - n, "%s%g", i ? "," : "",
+                                  v->items[i].num);
+        if (v->n == 0)
+            snprintf(out, len, "none");
+    } else {
+        snprintf(out, len, "{...}");
+    }
+}
+
+/* The machine.json fields the fingerprint is made of (runner/machine.c,
+ * machine_fingerprint): the ones named when two fingerprints differ. */
+static const char *const fingerprint_fields[] = {
+    "cpu_model", "pus",  "cores",  "packages",         "numa_nodes",
+    "kernel",    "vm",   "cpus",   "cgroup_cpu_limit", "sanitize",
+};
+
+static bool jv_same(const jv_t *a, const jv_t *b)
+{
+    char x[256], y[256];
+    jv_brief(a, x, sizeof x);
+    jv_brief(b, y, sizeof y);
+    return strcmp(x, y) == 0;
+}
+
+/* Whether two sets may be compared at all; why (empty when they may)
+ * says why not, naming the fingerprint fields that differ, old -> new. */
 static int compare_sets(const res_set_t *bs, const res_set_t *ns, bool force,
-                        const char **why)
+                        char *why, size_t len)
 {
     const char *fb = machine_fp(bs), *fn = machine_fp(ns);
-    *why = NULL;
+    why[0] = '\0';
     if (force)
         return 1;
-    if ((fb == NULL) != (fn == NULL))
-        *why = "one side has no machine fingerprint (machine.json); --force "
-               "compares anyway";
-    else if (fb && strcmp(fb, fn) != 0)
-        *why = "different machine fingerprints (CPU, topology, PUs, kernel, "
-               "VM, CPU limit or sanitizers differ); --force compares "
-               "anyway";
-    return *why == NULL;
+    if ((fb == NULL) != (fn == NULL)) {
+        snprintf(why, len,
+                 "%s has no machine fingerprint (machine.json); --force "
+                 "compares anyway",
+                 fb ? "NEW" : "BASE");
+    } else if (fb && strcmp(fb, fn) != 0) {
+        size_t n = (size_t)snprintf(why, len,
+                                    "different machine fingerprints (%s -> "
+                                    "%s):",
+                                    fb, fn);
+        size_t named = 0;
+        for (size_t i = 0;
+             i < sizeof fingerprint_fields / sizeof *fingerprint_fields &&
+             n < len;
+             i++) {
+            const jv_t *a = jv_get(bs->machine, fingerprint_fields[i]);
+            const jv_t *b = jv_get(ns->machine, fingerprint_fields[i]);
+            if (jv_same(a, b))
+                continue;
+            char x[256], y[256];
+            jv_brief(a, x, sizeof x);
+            jv_brief(b, y, sizeof y);
+            n += (size_t)snprintf(why + n, len - n, "%s %s %s -> %s",
+                                  named++ ? ";" : "", fingerprint_fields[i],
+                                  x, y);
+        }
+        if (!named && n < len)
+            n += (size_t)snprintf(why + n, len - n,
+                                  " no recorded field differs (a field "
+                                  "machine.json does not hold)");
+        if (n < len)
+            snprintf(why + n, len - n, "; --force compares anyway");
+    }
+    return why[0] == '\0';
 }
 
 int cmd_compare(int argc, char **argv)
@@ -438,9 +645,11 @@ int cmd_compare(int argc, char **argv)
         rc = usage_error("compare: out of memory");
         goto out;
     }
-    const char *why;
-    bool comparable = compare_sets(&bs, &ns, o.force, &why);
-    size_t counts[4] = {0}, crashed = 0, ngeo = 0;
+    char whybuf[1024];
+    bool comparable =
+        compare_sets(&bs, &ns, o.force, whybuf, sizeof whybuf);
+    const char *why = comparable ? NULL : whybuf;
+    size_t counts[V_COUNT] = {0}, crashed = 0, ngeo = 0, unsupported_both = 0;
     double logsum = 0;
     for (size_t i = 0; i < bsum.ncells; i++) {
         const res_cell_t *b = &bsum.cells[i];
@@ -450,7 +659,7 @@ int cmd_compare(int argc, char **argv)
             if (!(r = add_row(&rs, b->first->label, NULL)))
                 goto oom;
             snprintf(r->note, sizeof r->note, "%s",
-                     !comparable ? why
+                     !comparable ? "another machine (below)"
                                  : "only in BASE (NEW has no cell with "
                                    "these parameters)");
             continue;
@@ -461,6 +670,13 @@ int cmd_compare(int argc, char **argv)
                 goto oom;
             snprintf(r->note, sizeof r->note, "NEW failed: %.140s",
                      n->reason ? n->reason : "?");
+            continue;
+        }
+        if (!n->counts[REP_OK] && !b->counts[REP_OK] &&
+            n->counts[REP_UNSUPPORTED] && b->counts[REP_UNSUPPORTED]) {
+            /* The model cannot run this workload on either side: nothing
+             * to judge and nothing new; counted, not listed. */
+            unsupported_both++;
             continue;
         }
         if (!n->counts[REP_OK] || !b->counts[REP_OK]) {
@@ -486,14 +702,27 @@ int cmd_compare(int argc, char **argv)
                 snprintf(r->note, sizeof r->note, "metric missing in NEW");
                 continue;
             }
+            r->cell_id = b->first->cell;
             judge(&o, bm, nm, r, 0xc0ffee + i * 977 + m);
-            int dir = metric_direction(bm->name);
-            if (isfinite(r->ratio) && r->ratio > 0 && dir != 0 &&
-                r->v != V_NOT_COMPARABLE) {
-                /* Cost: > 1 means NEW is worse, whatever the direction. */
-                logsum += dir < 0 ? log(r->ratio) : -log(r->ratio);
-                ngeo++;
+            const char *from = derived_from(&o, b, bm->name);
+            if (from) {
+                r->tested = false;
+                r->v = V_DERIVED;
+                snprintf(r->note, sizeof r->note,
+                         "derived from %s: not judged", from);
             }
+        }
+    }
+    if (decide(&o, &rs) < 0)
+        goto oom;
+    for (size_t i = 0; i < rs.n; i++) {
+        const row_t *r = &rs.r[i];
+        int dir = r->metric ? metric_direction(r->metric) : 0;
+        if (isfinite(r->ratio) && r->ratio > 0 && dir != 0 &&
+            (r->v == V_FASTER || r->v == V_SLOWER || r->v == V_SAME)) {
+            /* Cost: > 1 means NEW is worse, whatever the direction. */
+            logsum += dir < 0 ? log(r->ratio) : -log(r->ratio);
+            ngeo++;
         }
     }
     for (size_t i = 0; i < nsum.ncells; i++)
@@ -509,7 +738,7 @@ int cmd_compare(int argc, char **argv)
         counts[rs.r[i].v]++;
     double geo = ngeo ? exp(logsum / (double)ngeo) : NAN;
     if (o.fmt == FMT_JSON) {
-        print_json(&rs, why, geo, ngeo, counts, crashed);
+        print_json(&rs, why, geo, ngeo, counts, crashed, unsupported_both);
     } else {
         print_rows(&o, &rs);
         printf("%s%zu faster, %zu slower, %zu no change, %zu not comparable",
@@ -520,9 +749,13 @@ int cmd_compare(int argc, char **argv)
                    "%.3f (above 1: NEW is worse)",
                    ngeo, geo);
         printf("\n");
+        if (unsupported_both)
+            printf("%zu cell%s unsupported on both sides (not listed)\n",
+                   unsupported_both, unsupported_both == 1 ? "" : "s");
         if (why)
             printf("not comparable: %s\n", why);
     }
+    size_t judged = counts[V_FASTER] + counts[V_SLOWER] + counts[V_SAME];
     if (crashed) {
         fprintf(stderr,
                 "concbench: compare: %zu cell%s of NEW crashed, hung, ran "
@@ -531,6 +764,12 @@ int cmd_compare(int argc, char **argv)
         rc = EXIT_INVARIANT;
     } else if (o.fail_on_regression && counts[V_SLOWER]) {
         rc = EXIT_RUN_ERROR;
+    } else if (o.fail_on_regression && judged == 0) {
+        fprintf(stderr,
+                "concbench: compare: nothing was judged: no cell and metric "
+                "of NEW is comparable with BASE (exit %d)\n",
+                EXIT_NOTHING_JUDGED);
+        rc = EXIT_NOTHING_JUDGED;
     } else {
         rc = EXIT_OK;
     }

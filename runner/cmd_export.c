@@ -44,7 +44,8 @@ int metric_direction(const char *name)
     /* Histograms: the distribution's position; count is how many. */
     if (ends_with(name, ".count"))
         return 0;
-    if (strstr(name, "_ns") || ends_with(name, "_s") ||
+    if (strstr(name, "_ns") || strncmp(name, "ns_", 3) == 0 ||
+        ends_with(name, "_s") ||
         ends_with(name, "_bytes") || strstr(name, "latency") ||
         strstr(name, "lateness"))
         return -1;
@@ -59,7 +60,7 @@ static const char *unit_of(const char *name)
         return "ops/s";
     if (strstr(name, "fairness"))
         return "index";
-    if (strstr(name, "_ns"))
+    if (strstr(name, "_ns") || strncmp(name, "ns_", 3) == 0)
         return "ns";
     if (strstr(name, "_bytes"))
         return "bytes";
@@ -78,6 +79,64 @@ static void slug(const char *name, char *out, size_t len)
 
 #define fail results_error
 
+/* Append " PREFIXk=v" to out for each parameter of ps whose value is not
+ * its default in defs (all of them when defs is NULL: unknown). */
+static void differing(const jv_t *ps, const cb_param_def_t *defs,
+                      const char *prefix, char *out, size_t len)
+{
+    cb_param_set_t d;
+    if (defs)
+        cb_params_defaults(&d, defs, false);
+    for (size_t k = 0; ps && ps->kind == JV_OBJ && k < ps->n; k++) {
+        const jv_t *v = &ps->items[k];
+        char val[CB_PARAM_STR_MAX + 32], def[CB_PARAM_STR_MAX + 32] = "";
+        if (v->kind == JV_STR)
+            snprintf(val, sizeof val, "%s", v->str);
+        else
+            snprintf(val, sizeof val, "%.17g", v->num);
+        int i = defs ? cb_params_find(&d, ps->keys[k]) : -1;
+        if (i >= 0 && d.defs[i].kind == CB_PARAM_INT)
+            snprintf(def, sizeof def, "%lld", (long long)d.ival[i]);
+        else if (i >= 0)
+            snprintf(def, sizeof def, "%s", d.sval[i]);
+        if (i >= 0 && strcmp(val, def) == 0)
+            continue;
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, " %s%s=%s", prefix, ps->keys[k], val);
+    }
+}
+
+/*
+ * A tracker's series name: the model, the workload and the parameters
+ * whose values differ from their defaults (the full defaults, not
+ * --quick's).  Naming every parameter, as the cell id does, renamed every
+ * series of every workload when one default changed, and a tracker
+ * keeps a renamed series as a new one, its history lost.
+ */
+static void bench_name(const res_cell_t *c, char *out, size_t len)
+{
+    const res_run_t *r = c->first;
+    const cb_workload_t *w = cb_workload_find(r->workload ? r->workload : "");
+    const cb_model_t *m = cb_model_find(r->model ? r->model : "");
+    snprintf(out, len, "%s %s", r->model ? r->model : "?",
+             r->workload ? r->workload : "?");
+    differing(jv_get(r->line, "params"), w ? w->params : NULL, "", out, len);
+    differing(jv_get(r->line, "model_params"), m ? m->params : NULL,
+              "model.", out, len);
+}
+
+/* Judged metrics only: a derived one (ping-pong's throughput beside its
+ * round trip) would raise the same alert twice. */
+static bool exported(const res_cell_t *c, const char *metric)
+{
+    if (!metric_direction(metric))
+        return false;
+    const char *from = cb_wl_metric_derived_from(
+        cb_workload_find(c->first->workload ? c->first->workload : ""),
+        metric);
+    return !from || !results_find_metric(c, from);
+}
+
 static void write_bmf(FILE *f, const res_summary_t *sum)
 {
     json_t j;
@@ -87,9 +146,11 @@ static void write_bmf(FILE *f, const res_summary_t *sum)
         const res_cell_t *c = &sum->cells[i];
         if (!c->nm)
             continue;
-        json_obj_begin(&j, c->first->cell);
+        char name[1300];
+        bench_name(c, name, sizeof name);
+        json_obj_begin(&j, name);
         for (size_t m = 0; m < c->nm; m++) {
-            if (!metric_direction(c->m[m].name))
+            if (!exported(c, c->m[m].name))
                 continue;
             char s[64];
             slug(c->m[m].name, s, sizeof s);
@@ -115,10 +176,13 @@ static void write_gab(FILE *f, const res_summary_t *sum, int dir)
         const res_cell_t *c = &sum->cells[i];
         for (size_t m = 0; m < c->nm; m++) {
             const stats_t *st = &c->m[m].st;
-            if (metric_direction(c->m[m].name) != dir)
+            if (metric_direction(c->m[m].name) != dir ||
+                !exported(c, c->m[m].name))
                 continue;
             char name[1300], range[64], extra[128];
-            snprintf(name, sizeof name, "%s %s", c->first->cell, c->m[m].name);
+            bench_name(c, name, sizeof name - 200);
+            size_t n = strlen(name);
+            snprintf(name + n, sizeof name - n, " %s", c->m[m].name);
             json_obj_begin(&j, NULL);
             json_str(&j, "name", name);
             json_str(&j, "unit", unit_of(c->m[m].name));
@@ -175,8 +239,10 @@ static int export_to(const char *dir, const char *fmt, FILE *out, char *err,
         write_bmf(out, &sum), rc = 0;
     else if (out) /* one document on stdout: the higher-is-better list */
         rc = fail(err, errlen,
-                  "gab makes two files (bigger and smaller is better); "
-                  "give -o DIR");
+                  "gab makes two files (bigger and smaller is better), "
+                  "so it has no --stdout; without it they are written "
+                  "into %s",
+                  dir);
     else if (strcmp(fmt, "bmf") == 0)
         rc = write_file(dir, "bmf.json", &sum, 0, err, errlen);
     else
@@ -218,7 +284,60 @@ int cmd_export(int argc, char **argv)
     if (export_to(argv[1], argv[2], to_stdout ? stdout : NULL, err,
                   sizeof err) < 0)
         return usage_error("export: %s", err);
+    if (!to_stdout && strcmp(argv[2], "bmf") == 0)
+        printf("wrote %s/bmf.json (Bencher Metric Format: bencher run "
+               "--adapter json --file %s/bmf.json)\n",
+               argv[1], argv[1]);
+    else if (!to_stdout)
+        printf("wrote %s/gab-bigger.json and %s/gab-smaller.json "
+               "(github-action-benchmark: tool customBiggerIsBetter and "
+               "customSmallerIsBetter)\n",
+               argv[1], argv[1]);
     return EXIT_OK;
+}
+
+/* v in the unit a person reads for metric name: 91.6 ns, 12.3 ms,
+ * 4.2 MiB, 1.23 M ops/s, 110 M instr. */
+static void human_value(const char *name, double v, char *out, size_t len)
+{
+    static const char *const times[] = {"ns", "\u00b5s", "ms", "s"};
+    static const char *const sizes[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    static const char *const counts[] = {"", " k", " M", " G", " T"};
+    const char *unit = unit_of(name);
+    int k = 0;
+    double a = fabs(v);
+    if (strcmp(unit, "ns") == 0) {
+        for (; a >= 1000 && k < 3; k++, a /= 1000, v /= 1000)
+            ;
+        snprintf(out, len, "%.3g %s", v, times[k]);
+    } else if (strcmp(unit, "bytes") == 0) {
+        for (; a >= 1024 && k < 4; k++, a /= 1024, v /= 1024)
+            ;
+        snprintf(out, len, "%.3g %s", v, sizes[k]);
+    } else {
+        for (; a >= 1000 && k < 4; k++, a /= 1000, v /= 1000)
+            ;
+        snprintf(out, len, "%.3g%s%s%s", v, counts[k], unit[0] ? " " : "",
+                 strcmp(unit, "instructions") == 0 ? "instr" : unit);
+    }
+}
+
+/* The metric that speaks for a cell: its workload's first judged metric
+ * (metric_roles), else throughput, else instruction counts. */
+static const char *headline_metric(const res_cell_t *c)
+{
+    const cb_workload_t *w =
+        cb_workload_find(c->first->workload ? c->first->workload : "");
+    for (const cb_wl_metric_role_t *r = w ? w->metric_roles : NULL;
+         r && r->name; r++)
+        if (!r->derived_from && results_find_metric(c, r->name))
+            return r->name;
+    static const char *const fallback[] = {"throughput_ops_s", "instructions",
+                                           "wall_time_s"};
+    for (size_t i = 0; i < 3; i++)
+        if (results_find_metric(c, fallback[i]))
+            return fallback[i];
+    return NULL;
 }
 
 int cmd_summary(int argc, char **argv)
@@ -245,14 +364,15 @@ int cmd_summary(int argc, char **argv)
         return usage_error("summary: %s", err);
     }
     /* The headline figures a person compares, medians over the
-     * repetitions; "-" where a cell does not report one. */
-    static const char *const cols[] = {"throughput_ops_s", "latency_ns.p50",
-                                       "latency_ns.p99",   "lateness_ns.p99",
-                                       "fairness_jain",    "peak_rss_bytes"};
-    static const char *const heads[] = {"ops/s",    "lat p50 ns", "lat p99 ns",
-                                        "late p99", "jain",       "peak RSS"};
-    printf("%-40s %3s %4s", "cell", "ok", "bad");
-    for (size_t k = 0; k < 6; k++)
+     * repetitions, in units a person reads; "-" where a cell does not
+     * report one.  The first column is the workload's own headline (its
+     * first judged metric, workloads/<name>.c metric_roles), named. */
+    static const char *const cols[] = {"instructions", "latency_ns.p99",
+                                       "peak_rss_bytes"};
+    static const char *const heads[] = {"instructions", "latency p99",
+                                        "peak RSS"};
+    printf("%-40s %3s %4s %-34s", "cell", "ok", "bad", "headline (median)");
+    for (size_t k = 0; k < 3; k++)
         printf(" %12s", heads[k]);
     printf("  first failure\n");
     for (size_t i = 0; i < sum.ncells; i++) {
@@ -261,14 +381,21 @@ int cmd_summary(int argc, char **argv)
         for (int o = 0; o < REP_OUTCOME_COUNT; o++)
             bad += o == REP_OK || o == REP_UNSUPPORTED ? 0 : c->counts[o];
         printf("%-40.40s %3zu %4zu", c->first->label, c->counts[REP_OK], bad);
-        for (size_t k = 0; k < 6; k++) {
-            const res_mvals_t *m = results_find_metric(c, cols[k]);
+        char v[48], head[96] = "-";
+        const char *hm = headline_metric(c);
+        const res_mvals_t *m = hm ? results_find_metric(c, hm) : NULL;
+        if (m && isfinite(m->st.median)) {
+            human_value(hm, m->st.median, v, sizeof v);
+            snprintf(head, sizeof head, "%s %.20s", v, hm);
+        }
+        printf(" %-34s", head);
+        for (size_t k = 0; k < 3; k++) {
+            m = results_find_metric(c, cols[k]);
             if (!m || !isfinite(m->st.median))
-                printf(" %12s", "-");
-            else if (m->st.median < 10)
-                printf(" %12.3f", m->st.median);
+                snprintf(v, sizeof v, "-");
             else
-                printf(" %12.0f", m->st.median);
+                human_value(cols[k], m->st.median, v, sizeof v);
+            printf(" %12s", v);
         }
         printf("  %s\n", c->counts[REP_UNSUPPORTED] && !bad
                              ? "unsupported by the model"

@@ -715,15 +715,38 @@ static uint64_t cells_hash(const cell_t *cells, int n)
     return h;
 }
 
+/* Under --metric instructions every run is callgrind's: valgrind's
+ * manual puts its slowdown at 20 to 100 times (we take 50), and the
+ * tool's start costs about a second before the program starts. */
+#define CALLGRIND_SLOWDOWN 50.0
+#define CALLGRIND_START_S 1.5
+
 static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
                     size_t nslots)
 {
     double total = 0;
+    int refused = 0;
     printf("%-60s %10s\n", "cell", "est. s/run");
     for (int i = 0; i < ncells; i++) {
-        printf("%-60s %10.1f\n", cells[i].label, cells[i].est_s);
-        total += cells[i].est_s * (o->reps + o->warmup);
+        double est = cells[i].est_s;
+        if (o->instructions && cells[i].workload->no_instruction_count) {
+            /* matrix records it as unsupported without running it */
+            printf("%-60s %10s  refused: %s\n", cells[i].label, "-",
+                   cells[i].workload->no_instruction_count);
+            refused++;
+            continue;
+        }
+        if (o->instructions)
+            est = CALLGRIND_START_S +
+                  CALLGRIND_SLOWDOWN * (est - EST_OVERHEAD_S);
+        printf("%-60s %10.1f%s\n", cells[i].label, est,
+               o->instructions ? "  (callgrind)" : "");
+        total += est * (o->reps + o->warmup);
     }
+    if (refused)
+        printf("\n%d cell%s refused by --metric instructions (not run, "
+               "recorded as unsupported)\n",
+               refused, refused == 1 ? "" : "s");
     printf("\n%d cells x (%d warm-up + %d reps) = %zu runs on %d PU%s\n",
            ncells, o->warmup, o->reps, nslots, o->spec.ncpus,
            o->spec.ncpus == 1 ? "" : "s");
@@ -731,8 +754,14 @@ static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
            o->max_time_s > 0 && total > o->max_time_s
                ? "; more than --max-time: the last runs would be skipped"
                : "");
-    printf("(a rough estimate: %.1f s per run plus each run's duration_ms)\n",
-           EST_OVERHEAD_S);
+    if (o->instructions)
+        printf("(a rough estimate: callgrind's %.1f s start plus %.0f times "
+               "each run's native time)\n",
+               CALLGRIND_START_S, CALLGRIND_SLOWDOWN);
+    else
+        printf("(a rough estimate: %.1f s per run plus each run's "
+               "duration_ms)\n",
+               EST_OVERHEAD_S);
 }
 
 /* ---- writing records ---- */
@@ -823,6 +852,7 @@ typedef struct progress_state {
     size_t done, total;
     int bad;
     double started;
+    bool tty; /* else plain lines: a log file gets no escapes */
 } progress_state_t;
 
 static void progress_line(progress_state_t *p, const char *label,
@@ -840,10 +870,11 @@ static void progress_line(progress_state_t *p, const char *label,
     if (p->bad)
         snprintf(bad_s, sizeof bad_s, " %s%d failed%s",
                  p->color ? "\033[31m" : "", p->bad, p->color ? "\033[0m" : "");
-    fprintf(stderr, "\r\033[K[%zu/%zu] %3.0f%% %s, eta %s%s  %.60s %s %d/%d",
-            p->done + 1, p->total,
+    fprintf(stderr, "%s[%zu/%zu] %3.0f%% %s, eta %s%s  %.60s %s %d/%d%s",
+            p->tty ? "\r\033[K" : "", p->done + 1, p->total,
             p->total ? 100.0 * (double)p->done / (double)p->total : 100.0, took,
-            eta, bad_s, label, s->warmup ? "warm-up" : "rep", s->rep + 1, reps);
+            eta, bad_s, label, s->warmup ? "warm-up" : "rep", s->rep + 1, reps,
+            p->tty ? "" : "\n");
     fflush(stderr);
 }
 
@@ -1007,6 +1038,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         .color = tty && !getenv("NO_COLOR"),
         .total = nslots - ndone,
         .started = (double)rt_now_ns() / 1e9,
+        .tty = tty,
     };
     int worst = EXIT_OK;
     bool interrupted = false;
@@ -1103,7 +1135,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     close(fd);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (pr.on)
+    if (pr.on && pr.tty)
         fprintf(stderr, "\r\033[K");
 
     char err[1024], noisy[8192] = "";
@@ -1136,8 +1168,11 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         return 130;
     }
     if (!o->quiet)
-        fprintf(stderr, "concbench: matrix: %d cells, %zu runs in %s\n", ncells,
-                nslots, o->out);
+        fprintf(stderr,
+                "concbench: matrix: %d cells, %zu runs in %s; the headline "
+                "figures: concbench summary %s; against another run: "
+                "concbench compare BASE %s\n",
+                ncells, nslots, o->out, o->out, o->out);
     return worst;
 }
 

@@ -439,7 +439,8 @@ static void plot_workload(plotter_t *p, const char *w)
     plot_xy(p, w, "tasks", "throughput-vs-tasks", title, "tasks (log scale)",
             "fewer than two values of tasks; sweep it (-p tasks=10,100,1000)");
     snprintf(title, sizeof title,
-             "%s: throughput vs contention (fewer accounts, more conflicts)",
+             "%s: throughput against the number of accounts (left: few "
+             "accounts, transfers conflict most)",
              w);
     plot_xy(p, w, "accounts", "throughput-vs-contention", title,
             "accounts (log scale; fewer = more contention)",

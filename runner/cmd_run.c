@@ -21,6 +21,7 @@
 #include "runner/cli.h"
 #include "runner/json.h"
 #include "runner/peer.h"
+#include "runner/results.h"
 
 #include "runtime/topo.h"
 
@@ -864,6 +865,37 @@ static void write_result(FILE *out, const run_opts_t *o, const agg_t *a,
         write_table(out, o, a, all);
 }
 
+/* The warning matrix gives for a noisy cell (results_finalize), for the
+ * repetitions of this run: the spread of its main figure. */
+static void noise_warning(const agg_t *a)
+{
+    static const char *const main_metric[] = {"throughput_ops_s",
+                                              "elapsed_ns"};
+    for (int k = 0; k < 2; k++) {
+        double v[1000];
+        size_t n = 0;
+        for (int i = 0; i < a->nreps && n < 1000; i++) {
+            const rep_metric_t *m = a->reps[i].outcome == REP_OK
+                                        ? rep_metric_find(&a->reps[i],
+                                                          main_metric[k])
+                                        : NULL;
+            if (m)
+                v[n++] = m->value;
+        }
+        if (n == 0)
+            continue;
+        stats_t st;
+        stats_summary(v, n, 1, &st);
+        if (n >= 2 && isfinite(st.cv) && st.cv > NOISY_CV)
+            fprintf(stderr,
+                    "concbench: warning: noisy: %s varies by %.0f%% (CV) "
+                    "over %zu repetitions; pin with --cpus, stop other load, "
+                    "add --reps, or compare builds with `concbench ab`\n",
+                    main_metric[k], st.cv * 100, n);
+        return;
+    }
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts_t *o = calloc(1, sizeof *o);
@@ -881,6 +913,13 @@ int cmd_run(int argc, char **argv)
         return EXIT_RUN_ERROR;
     }
     bool tty = isatty(STDERR_FILENO);
+    {
+        /* What makes this machine's figures noisy, as matrix says it. */
+        char warn[4096] = "";
+        machine_noise_warnings(&o->spec, warn, sizeof warn);
+        for (char *l = strtok(warn, "\n"); l; l = strtok(NULL, "\n"))
+            fprintf(stderr, "concbench: warning: %s\n", l);
+    }
     for (int i = 0; i < total; i++) {
         bool warm = i < o->warmup;
         if (tty)
@@ -894,6 +933,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "\r\033[K");
     /* Warm-ups are reported in the JSON but never enter the medians. */
     agg_t a = {.reps = reps + o->warmup, .nreps = o->reps};
+    noise_warning(&a);
     agg_t all = {.reps = reps, .nreps = total};
 
     FILE *out = stdout;

@@ -15,6 +15,39 @@ void json_init(json_t *j, FILE *f, bool pretty)
     j->need_comma[0] = false;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/*
+ * Strings are written as UTF-8; a byte that is not part of well-formed
+ * UTF-8 (a path or a name from a Latin-1 file system: 0xFF) becomes the
+ * escape \udcXX, the lone low surrogate PEP 383's "surrogateescape" maps
+ * byte XX to.  The file stays valid UTF-8 that every JSON reader parses
+ * (raw 0xFF made Python's json and jq refuse runs.jsonl), and the name
+ * still round-trips: Python gives back the bytes with
+ * os.fsencode(json.loads(...)), and runner/jsonread.c with its own
+ * decoding of \udc80-\udcff.  Rejected: U+FFFD (loses the name).
+ */
 void json_write_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -36,10 +69,19 @@ void json_write_string(FILE *f, const char *s)
             fputs("\\t", f);
             break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 fprintf(f, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 fputc(*p, f);
+            } else {
+                size_t n = utf8_len(p);
+                if (n == 0) {
+                    fprintf(f, "\\udc%02x", *p);
+                } else {
+                    fwrite(p, 1, n, f);
+                    p += n - 1;
+                }
+            }
         }
     }
     fputc('"', f);

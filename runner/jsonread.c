@@ -6,7 +6,9 @@
  * Invariants:
  *   - every byte of the input is inside a token or white space: trailing
  *     garbage, a missing bracket, a bare control character in a string, a
- *     lone surrogate or a leading zero are errors, never a guess;
+ *     lone surrogate or a leading zero are errors, never a guess (but
+ *     \udc80-\udcff, how runner/json.c writes a byte that is not UTF-8,
+ *     reads back as that byte);
  *   - nesting deeper than JSON_MAX_DEPTH is refused before recursing, so
  *     the stack use is bounded whatever the input;
  *   - a failed parse frees everything it built: the caller gets a tree or
@@ -178,6 +180,11 @@ static char *string(parser_t *p)
             int cp = hex4(p);
             if (cp < 0)
                 goto bad;
+            if (cp >= 0xdc80 && cp <= 0xdcff) {
+                /* The byte runner/json.c escaped (surrogateescape). */
+                out[o++] = (char)(cp - 0xdc00);
+                break;
+            }
             if (cp >= 0xdc00 && cp <= 0xdfff) {
                 fail(p, "lone low surrogate");
                 goto bad;

@@ -48,6 +48,8 @@ static const struct {
                        "verdict (talk run, talk report)"},
     {"agree", cmd_agree, "does each model agree with the real system it "
                          "stands for?"},
+    {"baseline", cmd_baseline, "keep a results folder under a name "
+                               "(compare @NAME NEW)"},
 };
 
 int usage_error(const char *fmt, ...)
@@ -100,7 +102,9 @@ static void help(FILE *f)
             "  5  out of a resource (threads, process ids, file "
             "descriptors, memory):\n"
             "     the estimate does not fit the machine's limits, or the "
-            "run met them\n");
+            "run met them\n"
+            "  6  compare and ab --fail-on-regression: nothing was "
+            "comparable, nothing judged\n");
 }
 
 int main(int argc, char **argv)

@@ -36,8 +36,10 @@
  *
  * Rejected: skipping bad rows with a warning (a warning scrolls away, the
  * smaller n stays), and a JSON Schema document with a general validator
- * (a dependency for a dozen fields, and its messages name schema paths a
- * user does not know).
+ * here (a dependency for a dozen fields, and its messages name schema
+ * paths a user does not know).  The same rules are published for other
+ * tools as docs/results.schema.json; tests/test_json_hygiene.py checks
+ * the lines the runner writes against it, so the two cannot drift.
  */
 #include "runner/results.h"
 

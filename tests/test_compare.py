@@ -149,7 +149,7 @@ def test_cross_machine_is_not_comparable(tmp_path):
     n = make_results(tmp_path / "n",
                      thr_cells([v * 0.5 for v in samples(2, 8, 1000, 10)]),
                      machine=other)
-    p = run_cb("compare", b, n, "--fail-on-regression", check=0)
+    p = run_cb("compare", b, n, "--fail-on-regression", check=6)
     assert "not comparable" in p.stdout and "fingerprint" in p.stdout
     assert "slower" not in p.stdout.split("not comparable")[0]
     run_cb("compare", b, n, "--force", "--fail-on-regression", check=1)
@@ -161,7 +161,7 @@ def test_different_parameters_are_not_comparable(tmp_path):
                                for v in samples(2, 5, 500, 10)]}
     n = make_results(tmp_path / "n", cells)
     out = json.loads(run_cb("compare", b, n, "--format", "json",
-                            "--fail-on-regression", check=0).stdout)
+                            "--fail-on-regression", check=6).stdout)
     notes = sorted(r["note"] for r in out["rows"])
     assert all(r["verdict"] == "not comparable" for r in out["rows"])
     assert any("only in BASE" in x for x in notes)
@@ -281,20 +281,17 @@ def test_ab_same_binary_reports_no_change(tmp_path):
     shutil.copy(CONCBENCH, copy)
     w = workload_names()[0]
     out = tmp_path / "ab"
-    p = run_cb("ab", CONCBENCH, copy, "-w", w, "--quick", "--reps", "3",
-               "--threshold", "200", "--fail-on-regression", "--format",
-               "json", "-o", out, timeout=300, check=0)
+    p = run_cb("ab", CONCBENCH, copy, "-m", "threads", "-w", w, "--quick",
+               "--reps", "6", "--threshold", "200", "--fail-on-regression",
+               "--format", "json", "-o", out, timeout=300, check=0)
     res = json.loads(p.stdout)
-    assert res["verdicts"]["slower"] == 0
-    assert res["verdicts"]["no change"] > 0
+    assert res["type"] == "ab" and res["rounds"] == 6
+    assert res["first"]["verdicts"]["slower"] == 0
+    assert res["first"]["verdicts"]["no change"] > 0
+    assert res["confirmed_regressions"] == 0
     base = [json.loads(x) for x in open(out / "base" / "runs.jsonl")]
     reps = sorted({r["rep"] for r in base if r["type"] == "run"})
-    # A suspected regression (noise on a busy or sanitized build) is
-    # confirmed by as many rounds again; then it must have gone away.
-    if "confirming" in p.stderr:
-        assert reps == list(range(6))
-    else:
-        assert reps == [0, 1, 2]
+    assert reps == list(range(6))
     run_cb("ab", CONCBENCH, tmp_path / "nope", "-o", out / "x", check=2)
 
 

@@ -236,6 +236,14 @@ out:
         cb_port_free(pg.out);
 }
 
+/* One stopwatch reading (the window), in three units. */
+static const cb_wl_metric_role_t metric_roles[] = {
+    {"round_trip_ns", NULL},
+    {"elapsed_ns", "round_trip_ns"},
+    {"throughput_ops_s", "round_trip_ns"},
+    {NULL, NULL},
+};
+
 const cb_workload_t cb_workload_ping_pong = {
     .name = "ping-pong",
     .summary = "two tasks bounce one message: the cost of a round trip",
@@ -250,4 +258,5 @@ const cb_workload_t cb_workload_ping_pong = {
     .params = params,
     .estimate = estimate,
     .run = run,
+    .metric_roles = metric_roles,
 };

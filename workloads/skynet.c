@@ -142,6 +142,14 @@ out:
         cb_port_free(top);
 }
 
+/* One stopwatch reading (the window), in three units. */
+static const cb_wl_metric_role_t metric_roles[] = {
+    {"ns_per_task", NULL},
+    {"elapsed_ns", "ns_per_task"},
+    {"throughput_ops_s", "ns_per_task"},
+    {NULL, NULL},
+};
+
 const cb_workload_t cb_workload_skynet = {
     .name = "skynet",
     .summary = "a million-leaf tree of tasks summing its leaves",
@@ -154,4 +162,5 @@ const cb_workload_t cb_workload_skynet = {
     .params = params,
     .estimate = estimate,
     .run = run,
+    .metric_roles = metric_roles,
 };

@@ -129,6 +129,16 @@ static void run(cb_wl_ctx_t *ctx)
     cb_wl_drive(ctx, cb_wl_str(ctx, "coordinator"), coordinate);
 }
 
+/* The window is the spawns and the ready replies: ready_ns_per_task in
+ * other units; spawn_ns_per_task times the spawn calls alone. */
+static const cb_wl_metric_role_t metric_roles[] = {
+    {"spawn_ns_per_task", NULL},
+    {"ready_ns_per_task", NULL},
+    {"elapsed_ns", "ready_ns_per_task"},
+    {"throughput_ops_s", "ready_ns_per_task"},
+    {NULL, NULL},
+};
+
 const cb_workload_t cb_workload_spawn = {
     .name = "spawn",
     .summary = "N tasks parked in a receive: time and memory per task",
@@ -144,4 +154,5 @@ const cb_workload_t cb_workload_spawn = {
     .params = params,
     .estimate = estimate,
     .run = run,
+    .metric_roles = metric_roles,
 };

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CB_WORKLOAD(name) extern const cb_workload_t cb_workload_##name;
@@ -54,6 +55,20 @@ const cb_workload_t *cb_workload_find(const char *name)
     return NULL;
 }
 
+const char *cb_wl_metric_derived_from(const cb_workload_t *w,
+                                      const char *metric)
+{
+    size_t len = strcspn(metric, "."); /* a histogram field: its histogram */
+    for (const cb_wl_metric_role_t *r = w ? w->metric_roles : NULL;
+         r && r->name; r++)
+        if (strcmp(r->name, metric) == 0 ||
+            (strlen(r->name) == len && strncmp(r->name, metric, len) == 0))
+            return r->derived_from;
+    if (strcmp(metric, "elapsed_ns") == 0)
+        return "throughput_ops_s";
+    return NULL;
+}
+
 /* ---- the run context ---- */
 
 #define METRICS_MAX 64
@@ -67,6 +82,8 @@ struct cb_wl_ctx {
     pthread_mutex_t outcome_lock; /* guards outcome and reason */
     cb_outcome_t outcome;
     char reason[512];
+    double slow_window; /* injected slowdown (cb_wl_ctx_slow_window) */
+    int64_t cpu_start, cpu_stop; /* process CPU time at the window's ends */
 };
 
 cb_wl_ctx_t *cb_wl_ctx_new(const cb_param_set_t *params, uint64_t seed)
@@ -108,14 +125,54 @@ uint64_t cb_wl_seed(const cb_wl_ctx_t *c)
     return c->seed;
 }
 
+/* CPU time of the whole process (every thread), 0 when unreadable. */
+static int64_t process_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void cb_wl_window_start(cb_wl_ctx_t *c)
 {
+    c->cpu_start = process_cpu_ns();
     c->window_start = rt_now_ns();
 }
 
 void cb_wl_window_stop(cb_wl_ctx_t *c)
 {
-    c->window_stop = rt_now_ns();
+    int64_t now = rt_now_ns();
+    if (c->slow_window > 0 && c->window_start) {
+        /* Inside the window, so every figure taken from it (and the
+         * workload's own per-operation times) is slower alike: busy until
+         * both the wall time and the process's CPU time in the window have
+         * grown by the fraction, as code that does that much more work
+         * would make them. */
+        double f = 1 + c->slow_window;
+        int64_t wall = c->window_start + (int64_t)((double)(now -
+                                                            c->window_start) *
+                                                   f);
+        int64_t cpu = c->cpu_start +
+                      (int64_t)((double)(process_cpu_ns() - c->cpu_start) * f);
+        while (rt_now_ns() < wall || process_cpu_ns() < cpu)
+            cb_reduce(1);
+        now = rt_now_ns();
+    }
+    c->window_stop = now;
+    c->cpu_stop = process_cpu_ns();
+}
+
+int64_t cb_wl_window_cpu_ns(const cb_wl_ctx_t *c)
+{
+    if (!c->window_start || c->window_stop < c->window_start || !c->cpu_start)
+        return -1;
+    return c->cpu_stop - c->cpu_start;
+}
+
+void cb_wl_ctx_slow_window(cb_wl_ctx_t *c, double fraction)
+{
+    c->slow_window = fraction;
 }
 
 int64_t cb_wl_elapsed_ns(const cb_wl_ctx_t *c)

@@ -41,6 +41,22 @@ typedef struct cb_wl_estimate {
     int64_t fds;   /* file descriptors */
 } cb_wl_estimate_t;
 
+/*
+ * What one metric is to a regression gate (runner/cmd_compare.c): one
+ * verdict per measurement.  ping-pong's elapsed_ns, round_trip_ns and
+ * throughput_ops_s are one stopwatch reading in three units; judging each
+ * would report one slowdown three times and weigh it thrice in the
+ * geometric mean.  A derived metric names the metric it is computed from
+ * in the same repetition: it is shown, never judged.  Metrics a workload's
+ * table does not name follow the runner's default: throughput_ops_s is
+ * judged and elapsed_ns derives from it (ops / window; a workload that
+ * runs for a fixed time has a window that measures nothing).
+ */
+typedef struct cb_wl_metric_role {
+    const char *name;         /* as reported; a histogram by its name */
+    const char *derived_from; /* NULL: judged; else what it derives from */
+} cb_wl_metric_role_t;
+
 typedef struct cb_workload {
     const char *name;
     const char *summary;
@@ -56,12 +72,20 @@ typedef struct cb_workload {
      * workload, e.g. its point is contention or fairness between threads
      * running in parallel; NULL when counting is meaningful. */
     const char *no_instruction_count;
+    /* Primary and derived metrics, ended by {NULL}; NULL: the default
+     * (see cb_wl_metric_role_t). */
+    const cb_wl_metric_role_t *metric_roles;
 } cb_workload_t;
 
 /* ---- registry ---- */
 size_t cb_workload_count(void);
 const cb_workload_t *cb_workload_at(size_t i);
 const cb_workload_t *cb_workload_find(const char *name);
+/* The metric a reported metric (histogram fields as NAME.p99) derives
+ * from in workload w (NULL: unknown workload, default roles), or NULL
+ * when it is a measurement of its own. */
+const char *cb_wl_metric_derived_from(const cb_workload_t *w,
+                                      const char *metric);
 
 /* ---- what a workload calls ---- */
 int64_t cb_wl_int(const cb_wl_ctx_t *ctx, const char *name);
@@ -149,9 +173,18 @@ typedef enum cb_outcome {
 
 cb_wl_ctx_t *cb_wl_ctx_new(const cb_param_set_t *params, uint64_t seed);
 void cb_wl_ctx_free(cb_wl_ctx_t *ctx);
+/* Stretch every measurement window by fraction (0.2: 20% slower) with a
+ * busy wait before it closes: the real slowdown the regression gate's
+ * tests need (CONCBENCH_INJECT_FAULT=slowPCT, runner/child.c). */
+void cb_wl_ctx_slow_window(cb_wl_ctx_t *ctx, double fraction);
 cb_outcome_t cb_wl_outcome(const cb_wl_ctx_t *ctx, const char **reason);
 /* Window length (0 if never opened) and ops reported. */
 int64_t cb_wl_elapsed_ns(const cb_wl_ctx_t *ctx);
+/* CPU time the whole process spent inside the window (every thread,
+ * user and system), -1 if never opened.  On a shared machine it moves
+ * far less than the window's wall time when neighbours take the CPUs,
+ * which makes it the regression gate's steadiest timing. */
+int64_t cb_wl_window_cpu_ns(const cb_wl_ctx_t *ctx);
 /* CLOCK_MONOTONIC time the window opened (rt_now_ns), 0 if never. */
 int64_t cb_wl_window_start_ns(const cb_wl_ctx_t *ctx);
 size_t cb_wl_metric_count(const cb_wl_ctx_t *ctx);
