@@ -44,6 +44,8 @@ static const struct {
                              "from its runs"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
+    {"lab", cmd_lab, "classroom labs: list, show, start, check a "
+                     "student's workload"},
 };
 
 int usage_error(const char *fmt, ...)
