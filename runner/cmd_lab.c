@@ -813,8 +813,10 @@ static int lab_check(const lab_t *lab, const char *dir)
     }
     if (!correct) {
         printf("score: 0/%d (correctness first: a wrong program's figures "
-               "are not results)\n",
-               total);
+               "are not results)%s\n",
+               total,
+               *only_models ? "; on some models only (--models): not a grade"
+                            : "");
         return EXIT_RUN_ERROR;
     }
     for (int i = 0; i < lab->nchecks; i++) {
