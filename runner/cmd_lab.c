@@ -50,6 +50,7 @@
 #include "runner/args.h"
 #include "runner/cli.h"
 #include "runner/json.h"
+#include "runner/lab.h"
 
 #include "lab_build.h"
 
@@ -858,6 +859,7 @@ static void lab_help(FILE *f)
             "       concbench lab start N DIR\n"
             "       concbench lab check N [DIR] [--models LIST] "
             "[--timeout SEC]\n"
+            "       concbench lab collect DIR... -o OUT\n"
             "\n"
             "Classroom labs (labs/NN-name/).  `start` copies lab N's "
             "sheet and starter\ninto DIR; `check` builds DIR's workload "
@@ -867,6 +869,10 @@ static void lab_help(FILE *f)
             "solution on this machine, and prints per check what was "
             "expected, what\nwas measured and a hint, and a score.  "
             "DIR defaults to the current folder.\n"
+            "`collect` gathers students' results folders (matrix -o DIR) "
+            "from many\nmachines into OUT, each run tagged with its "
+            "folder as the parameter\n`machine`: one row per machine in "
+            "summary.csv, never one statistic over two.\n"
             "--models csp,threads runs only on those models while you "
             "work (not a grade);\n--timeout SEC replaces every run's "
             "hang guard.\n"
@@ -887,6 +893,8 @@ int cmd_lab(int argc, char **argv)
         return EXIT_OK;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "collect") == 0)
+        return lab_collect(argc - 1, argv + 1);
     if (strcmp(sub, "list") == 0) {
         if (argc != 2)
             return usage_error("lab list takes no arguments");
@@ -896,7 +904,7 @@ int cmd_lab(int argc, char **argv)
          check = strcmp(sub, "check") == 0;
     if (!show && !start && !check)
         return usage_error("lab: unknown subcommand '%s' (list, show, "
-                           "start, check)",
+                           "start, check, collect)",
                            arg_clip(sub));
     if (check) {
         /* Options after the positional arguments. */

@@ -180,3 +180,42 @@ def test_list_and_show():
                          p.stdout, re.M), p.stdout
     p = run_cb("lab", "show", 2, check=0)
     assert "## Questions" in p.stdout and "tokens-no-deadlock" in p.stdout
+
+
+def test_collect_keeps_machines_apart(tmp_path):
+    """Two students' folders, one of them from another machine
+    (fingerprint), a third with the same fingerprint as the first: three
+    machines, never one statistic over two of them."""
+    import csv
+    import json
+    for who in ("alice", "bob", "carol"):
+        run_cb("matrix", "-m", "threads", "-w", "ping-pong", "--quick",
+               "--reps", "2", "--quiet", "-o", tmp_path / who,
+               timeout=300, check=0)
+    m = tmp_path / "bob" / "machine.json"
+    d = json.loads(m.read_text())
+    d["fingerprint"] = "another machine"
+    m.write_text(json.dumps(d))
+    p = run_cb("lab", "collect", tmp_path / "alice", tmp_path / "bob",
+               tmp_path / "carol", "-o", tmp_path / "class", check=0)
+    assert "6 runs from 3 folders (2 machine fingerprints)" in p.stdout
+    with open(tmp_path / "class" / "summary.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["metric"] == "elapsed_ns"]
+    assert sorted(r["machine"] for r in rows) == ["alice", "bob", "carol"]
+    assert all(r["n"] == "2" for r in rows)
+    runs = [json.loads(line) for line in
+            (tmp_path / "class" / "runs.jsonl").read_text().splitlines()]
+    fps = {r["params"]["machine"]: r["machine_fingerprint"] for r in runs}
+    assert fps["bob"] == "another machine" != fps["alice"] == fps["carol"]
+    machines = json.loads((tmp_path / "class" / "machine.json").read_text())
+    assert set(machines["machines"]) == {"alice", "bob", "carol"}
+    assert machines["fingerprint"].startswith("collected")
+    # The same name twice, an existing result, a folder without results.
+    p = run_cb("lab", "collect", tmp_path / "alice", f"{tmp_path}/alice/",
+               "-o", tmp_path / "x")
+    assert p.returncode == 2 and "rename one" in p.stderr
+    p = run_cb("lab", "collect", tmp_path / "alice", "-o",
+               tmp_path / "class")
+    assert p.returncode == 2 and "already holds results" in p.stderr
+    p = run_cb("lab", "collect", tmp_path / "nothing", "-o", tmp_path / "y")
+    assert p.returncode == 2 and "nothing" in p.stderr
