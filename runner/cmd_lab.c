@@ -655,6 +655,19 @@ static void feedback(const lab_check_t *c, const char *measured)
 
 /* ---- the checks ---- */
 
+/* "below the 0.10 wanted", "above the 1.50 allowed", "outside 1..2". */
+static const char *bounds(const lab_check_t *c, double ratio, char *buf,
+                          size_t len)
+{
+    if (!isfinite(ratio))
+        snprintf(buf, len, "no figure to compare");
+    else if (ratio < c->min)
+        snprintf(buf, len, "below the %.2f wanted", c->min);
+    else
+        snprintf(buf, len, "above the %.2f allowed", c->max);
+    return buf;
+}
+
 static bool check_correct(const lab_t *lab, const lab_check_t *c,
                           const char *bin, const char *bdir)
 {
@@ -702,7 +715,7 @@ static bool check_ratio(const lab_t *lab, const lab_check_t *c,
                pass ? "ok" : "FAIL", c->name, m, c->metric, s.value,
                r.value, ratio);
         if (!pass) {
-            char msg[900];
+            char msg[900], why[64];
             if (strcmp(s.outcome, "ok"))
                 snprintf(msg, sizeof msg, "yours: %s: %s", explain(&s),
                          s.reason);
@@ -712,9 +725,9 @@ static bool check_ratio(const lab_t *lab, const lab_check_t *c,
             else
                 snprintf(msg, sizeof msg,
                          "%s %.4g against the reference's %.4g on this "
-                         "machine: x%.2f, outside %.2f..%.2f",
-                         c->metric, s.value, r.value, ratio, c->min,
-                         c->max);
+                         "machine: x%.2f, %s",
+                         c->metric, s.value, r.value, ratio,
+                         bounds(c, ratio, why, sizeof why));
             feedback(c, msg);
             ok = false;
         }
@@ -749,14 +762,14 @@ static bool check_shape(const lab_t *lab, const lab_check_t *c,
            pass ? "ok" : (c->required ? "FAIL" : "miss"), c->name,
            c->metric, c->num, a.value, c->den, b.value, ratio);
     if (!pass) {
-        char msg[900];
+        char msg[900], why[64];
         if (strcmp(a.outcome, "ok") || strcmp(b.outcome, "ok"))
             snprintf(msg, sizeof msg, "%s: %s",
                      explain(strcmp(a.outcome, "ok") ? &a : &b),
                      strcmp(a.outcome, "ok") ? a.reason : b.reason);
         else
-            snprintf(msg, sizeof msg, "x%.2f, outside %.2f..%.2f", ratio,
-                     c->min, c->max);
+            snprintf(msg, sizeof msg, "x%.2f, %s", ratio,
+                     bounds(c, ratio, why, sizeof why));
         feedback(c, msg);
     }
     return pass;
