@@ -5,7 +5,8 @@
  *
  * `tasks` philosophers sit at a round table with a fork between each
  * pair; philosopher i's left fork is fork i and its right fork is fork
- * i+1 (mod tasks).  Each eats `meals` times: take both forks, eat
+ * i+1 (mod tasks; a philosopher alone has one fork, and takes it
+ * once).  Each eats `meals` times: take both forks, eat
  * (eat_us), put them back, think (think_us).  A fork is a task that owns
  * it (as Savina's philosophers and an Erlang fork server do): a
  * philosopher sends {take, I} and waits for `granted` on its own port, and
@@ -45,7 +46,7 @@
 static const cb_param_def_t params[] = {
     {.name = "tasks", .kind = CB_PARAM_INT, .unit = "philosophers",
      .help = "philosophers at the table (and as many forks)",
-     .def = 5, .quick = 5, .min = 2, .max = 10000},
+     .def = 5, .quick = 5, .min = 1, .max = 10000},
     {.name = "meals", .kind = CB_PARAM_INT, .unit = "meals",
      .help = "meals each philosopher eats",
      .def = 10000, .quick = 200, .min = 1, .max = 1000000000},
@@ -159,7 +160,7 @@ static void philosopher_main(void *arg)
         }
         if (t->between_ns)
             cb_sleep(t->between_ns);
-        if (take(p, second) < 0) {
+        if (second != first && take(p, second) < 0) {
             p->stuck_fork = (int)second, p->held_fork = (int)first;
             put(p, first);
             break;
@@ -170,14 +171,16 @@ static void philosopher_main(void *arg)
         /* seq_cst store then loads: of two neighbours eating at once, at
          * least one sees the other's mark (Dekker). */
         atomic_store(&p->eating, 1);
-        if (atomic_load(&ln->eating) || atomic_load(&rn->eating))
+        if (t->n > 1 &&
+            (atomic_load(&ln->eating) || atomic_load(&rn->eating)))
             atomic_fetch_add(&t->overlaps, 1);
         if (t->eat_ns)
             cb_sleep(t->eat_ns);
         else
             cb_reduce(1);
         atomic_store(&p->eating, 0);
-        put(p, second);
+        if (second != first)
+            put(p, second);
         put(p, first);
         if (t->think_ns)
             cb_sleep(t->think_ns);
