@@ -56,6 +56,7 @@ int cmd_baseline(int argc, char **argv);
 /* The folder of stored baseline NAME (runner/cmd_baseline.c); 0, or -1
  * after a message when there is none. */
 int baseline_resolve(const char *name, char *out, size_t len);
+int cmd_lab(int argc, char **argv);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);

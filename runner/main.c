@@ -50,6 +50,8 @@ static const struct {
                          "stands for?"},
     {"baseline", cmd_baseline, "keep a results folder under a name "
                                "(compare @NAME NEW)"},
+    {"lab", cmd_lab, "classroom labs: list, show, start, check a "
+                     "student's workload"},
 };
 
 int usage_error(const char *fmt, ...)
