@@ -44,6 +44,8 @@ static const struct {
                              "from its runs"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
+    {"merge", cmd_merge, "join the shards of a matrix (matrix --shard) "
+                         "into one folder"},
 };
 
 int usage_error(const char *fmt, ...)
