@@ -28,6 +28,12 @@ if [ "${CONCBENCH_NO_PEERS:-0}" != 1 ]; then
     )
 fi
 
+# A one-node Slurm for tests/test_slurm.py (started and stopped by the
+# test, as root).  CONCBENCH_NO_SLURM=1 skips it; the test then skips.
+if [ "${CONCBENCH_NO_SLURM:-0}" != 1 ]; then
+    PACKAGES+=(slurmctld slurmd slurm-client munge)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
