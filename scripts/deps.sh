@@ -11,7 +11,7 @@ PACKAGES=(
     build-essential cmake pkg-config   # the build
     libhwloc-dev hwloc                 # topology and pinning
     libjemalloc-dev                    # the allocator concbench links
-    python3 python3-pytest python3-hypothesis  # the test harness
+    python3 python3-pytest python3-hypothesis python3-yaml  # the test harness
     gnuplot-nox                        # plots
     hyperfine                          # whole-process timing
     valgrind                           # memcheck and callgrind runs
