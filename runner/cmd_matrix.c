@@ -20,6 +20,9 @@
  *     resumed matrix continues the sequence it started;
  *   - a repetition's seed depends on its cell and index only, not on its
  *     position, so the same cell gets the same seeds in any matrix;
+ *   - a shard (--shard K/N, runner/shard.c) expands the whole plan and
+ *     runs its own cells' slots with the seeds and order positions the
+ *     whole matrix gives them, so merged shards are the whole matrix;
  *   - runs.jsonl is the single source of truth; the other files are
  *     derived from it at the end (results.c).
  *

@@ -32,7 +32,8 @@ static const char merge_usage[] =
     "    machine's (\"@fingerprint model workload ...\"), and summary, plot\n"
     "    and compare never pool two machines.\n"
     "\n"
-    "Exit: 0 merged and complete, 1 merged with shards missing, 2 usage or\n"
+    "Exit: 0 merged and complete, 1 merged with runs missing (a shard, or\n"
+    "part of an interrupted one), 2 usage or\n"
     "a refused set (nothing written).\n";
 
 int cmd_merge(int argc, char **argv)
@@ -67,6 +68,6 @@ int cmd_merge(int argc, char **argv)
          l = strtok_r(NULL, "\n", &save))
         fprintf(stderr, "concbench: merge: %s\n", l);
     fprintf(stderr, "concbench: merge: %s %s\n", argv[1],
-            rc ? "is incomplete (shards missing)" : "is complete");
+            rc ? "is incomplete (runs missing)" : "is complete");
     return rc ? EXIT_RUN_ERROR : EXIT_OK;
 }

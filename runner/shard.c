@@ -37,7 +37,8 @@
  * Merge.  Folders of one plan become one matrix.  Invariants:
  *   - nothing is invented: a shard no folder holds is reported by number
  *     and its planned repetitions are recorded as "missing", with no
- *     figures;
+ *     figures; so are the repetitions a present shard lacks (interrupted:
+ *     its folder holds complete lines but not all of its plan);
  *   - nothing is counted twice: the same shard from the same machine
  *     twice is refused, as are two different plans or one plan split two
  *     ways;
@@ -401,44 +402,128 @@ static int write_run(int fd, const res_run_t *r, const char *fp, bool stamp)
     return write_line(fd, &l);
 }
 
-/* The planned repetitions of a cell no folder holds: recorded, never
- * measured. */
-static int write_missing(int fd, const jv_t *hdr, const jv_t *cell, int k,
-                         int n)
+/* One planned repetition that no folder holds: recorded, never measured.
+ * fp: the machine whose shard lacks it (an interrupted shard), or NULL (a
+ * shard no folder holds: no machine ran it). */
+static int write_missing(int fd, const jv_t *hdr, const jv_t *cell, int w,
+                         int rep, const char *why, const char *fp)
 {
+    const jv_t *quick = jv_get(hdr, "quick");
+    res_line_t l;
+    json_t *j = res_line_begin(&l, "run");
+    if (!j)
+        return -ENOMEM;
+    static const char *const skip[] = {"shard", "label", NULL};
+    copy_members(j, cell, skip);
+    const char *label = jv_str(jv_get(cell, "label"));
+    char stamped[700];
+    snprintf(stamped, sizeof stamped, "%s%.8s%s%s", fp ? "@" : "",
+             fp ? fp : "", fp ? " " : "", label ? label : "?");
+    json_str(j, "label", stamped);
+    if (fp)
+        json_str(j, "machine_fingerprint", fp);
+    json_bool(j, "quick", quick && quick->kind == JV_BOOL && quick->b);
+    json_int(j, "rep", rep);
+    json_bool(j, "warmup", w);
+    json_str(j, "outcome", "missing");
+    json_str(j, "reason", why);
+    json_obj_begin(j, "metrics");
+    json_obj_end(j);
+    json_obj_begin(j, "series");
+    json_obj_end(j);
+    json_obj_begin(j, "counters");
+    json_obj_end(j);
+    return write_line(fd, &l);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "w rep cell" for every run a part holds, sorted for bsearch; NULL when
+ * out of memory. */
+static char **run_keys(const part_t *p)
+{
+    size_t n = p->set.nruns;
+    char **k = calloc(n + 1, sizeof *k);
+    for (size_t i = 0; k && i < n; i++) {
+        const res_run_t *r = &p->set.runs[i];
+        size_t len = strlen(r->cell) + 32;
+        if (!(k[i] = malloc(len))) {
+            for (size_t x = 0; x < i; x++)
+                free(k[x]);
+            free(k);
+            return NULL;
+        }
+        snprintf(k[i], len, "%d %d %s", r->warmup, r->rep, r->cell);
+    }
+    if (k && n > 1)
+        qsort(k, n, sizeof *k, cmp_strp);
+    return k;
+}
+
+static void free_keys(char **k, size_t n)
+{
+    for (size_t i = 0; k && i < n; i++)
+        free(k[i]);
+    free(k);
+}
+
+/*
+ * Record the planned repetitions of shard k (1-based) that part (NULL: no
+ * folder holds shard k) lacks; *n gets how many, *ncells of how many
+ * cells.  0 or -errno.
+ */
+static int fill_gaps(int fd, const jv_t *hdr, int k, int nshards,
+                     const part_t *part, bool stamp, size_t *n,
+                     size_t *ncells)
+{
+    const jv_t *cells = jv_get(hdr, "plan_cells");
     double reps = 0, warm = 0;
     jv_num(jv_get(hdr, "reps"), &reps);
     jv_num(jv_get(hdr, "warmup"), &warm);
-    const jv_t *quick = jv_get(hdr, "quick");
-    for (int w = 1; w >= 0; w--)
-        for (int i = 0; i < (int)(w ? warm : reps); i++) {
-            res_line_t l;
-            json_t *j = res_line_begin(&l, "run");
-            if (!j)
-                return -ENOMEM;
-            static const char *const skip[] = {"shard", NULL};
-            copy_members(j, cell, skip);
-            json_bool(j, "quick", quick && quick->kind == JV_BOOL && quick->b);
-            json_int(j, "rep", i);
-            json_bool(j, "warmup", w);
-            json_str(j, "outcome", "missing");
-            char why[200];
-            snprintf(why, sizeof why,
-                     "not run here: shard %d/%d's folder was not among the "
-                     "merged ones",
-                     k, n);
-            json_str(j, "reason", why);
-            json_obj_begin(j, "metrics");
-            json_obj_end(j);
-            json_obj_begin(j, "series");
-            json_obj_end(j);
-            json_obj_begin(j, "counters");
-            json_obj_end(j);
-            int rc = write_line(fd, &l);
-            if (rc < 0)
-                return rc;
-        }
-    return 0;
+    char **keys = NULL;
+    if (part && !(keys = run_keys(part)))
+        return -ENOMEM;
+    char why[600];
+    if (part)
+        snprintf(why, sizeof why,
+                 "not run: %.400s (shard %d/%d) stops short of its plan (an "
+                 "interrupted shard: matrix --resume there runs the rest)",
+                 part->dir, k, nshards);
+    else
+        snprintf(why, sizeof why,
+                 "not run here: shard %d/%d's folder was not among the "
+                 "merged ones",
+                 k, nshards);
+    int rc = 0;
+    *n = *ncells = 0;
+    for (size_t c = 0; cells && cells->kind == JV_ARR && c < cells->n && !rc;
+         c++) {
+        const jv_t *cell = &cells->items[c];
+        double owner = 0;
+        char id[1024], key[1100];
+        jv_num(jv_get(cell, "shard"), &owner);
+        if ((int)owner != k || results_cell_id(cell, id, sizeof id) < 0)
+            continue;
+        bool gap = false;
+        for (int w = 1; w >= 0 && !rc; w--)
+            for (int i = 0; i < (int)(w ? warm : reps) && !rc; i++) {
+                snprintf(key, sizeof key, "%d %d %s", w, i, id);
+                const char *kp = key;
+                if (keys && bsearch(&kp, keys, part->set.nruns,
+                                    sizeof *keys, cmp_strp))
+                    continue;
+                rc = write_missing(fd, hdr, cell, w, i, why,
+                                   part && stamp ? part->fp : NULL);
+                gap = true;
+                (*n)++;
+            }
+        *ncells += gap;
+    }
+    free_keys(keys, part ? part->set.nruns : 0);
+    return rc;
 }
 
 static char *slurp_small(const char *path, size_t *len)
@@ -604,28 +689,36 @@ int shard_merge(const char *out, const char *const *dirs, int ndirs,
     for (int i = 0; i < ndirs && wrc == 0; i++)
         for (size_t r = 0; r < p[i].set.nruns && wrc == 0; r++, nruns++)
             wrc = write_run(fd, &p[i].set.runs[r], p[i].fp, mixed);
-    const jv_t *cells = jv_get(p[0].set.header, "plan_cells");
-    size_t nmiss_runs = 0;
-    for (int m = 0; m < nmissing && wrc == 0; m++) {
-        size_t ncells = 0;
-        for (size_t c = 0; cells && c < cells->n && wrc == 0; c++) {
-            double owner = 0;
-            jv_num(jv_get(&cells->items[c], "shard"), &owner);
-            if ((int)owner != missing[m])
+    size_t nmiss_runs = 0, partial = 0;
+    for (int k = 1; k <= n && wrc == 0; k++) {
+        size_t gaps = 0, gap_cells = 0;
+        bool have = false;
+        for (int i = 0; i < ndirs && wrc == 0; i++) {
+            if (p[i].k != k)
                 continue;
-            ncells++;
-            wrc = write_missing(fd, p[0].set.header, &cells->items[c],
-                                missing[m], n);
+            have = true;
+            wrc = fill_gaps(fd, p[0].set.header, k, n, &p[i], mixed, &gaps,
+                            &gap_cells);
+            if (gaps) {
+                partial++;
+                say(report, rlen,
+                    "%s (shard %d/%d) lacks %zu of its planned runs, in %zu "
+                    "cell%s (interrupted? `concbench matrix ... --resume -o "
+                    "%s` runs them): recorded as missing\n",
+                    p[i].dir, k, n, gaps, gap_cells, gap_cells == 1 ? "" : "s",
+                    p[i].dir);
+                nmiss_runs += gaps;
+            }
         }
-        double reps = 0, warm = 0;
-        jv_num(jv_get(p[0].set.header, "reps"), &reps);
-        jv_num(jv_get(p[0].set.header, "warmup"), &warm);
-        nmiss_runs += ncells * (size_t)(reps + warm);
+        if (have || wrc)
+            continue;
+        wrc = fill_gaps(fd, p[0].set.header, k, n, NULL, false, &gaps,
+                        &gap_cells);
+        nmiss_runs += gaps;
         say(report, rlen,
             "shard %d/%d is missing: its %zu cell%s (%zu runs) are "
             "recorded as missing\n",
-            missing[m], n, ncells, ncells == 1 ? "" : "s",
-            ncells * (size_t)(reps + warm));
+            k, n, gap_cells, gap_cells == 1 ? "" : "s", gaps);
     }
     if (wrc < 0) {
         fail(err, len, "writing %s: %s", path, strerror(-wrc));
@@ -646,7 +739,7 @@ int shard_merge(const char *out, const char *const *dirs, int ndirs,
         goto done;
     say(report, rlen, "%d folder%s, %zu runs merged, %zu recorded missing\n",
         ndirs, ndirs == 1 ? "" : "s", nruns, nmiss_runs);
-    rc = nmissing ? 1 : 0;
+    rc = nmissing || partial ? 1 : 0;
 done:
     if (fd >= 0)
         close(fd);

@@ -53,11 +53,11 @@ void shard_assign(const double *est_s, int ncells, uint64_t seed, int n,
  *     refused;
  *   - a shard no folder holds is missing: reported by number in report
  *     and its planned repetitions recorded with outcome "missing" (no
- *     figures);
+ *     figures); so are those an interrupted shard's folder lacks;
  *   - runs keep their machine: when the folders span more than one
  *     fingerprint, every run is stamped with its machine's and its cell
  *     is that machine's, so no statistic pools two machines.
- * Returns 0 (complete), 1 (merged with shards missing), or -1 with a
+ * Returns 0 (complete), 1 (merged with runs missing), or -1 with a
  * message in err (nothing written then).  report gets one line per
  * finding (may be NULL).
  */

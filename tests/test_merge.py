@@ -102,6 +102,33 @@ def test_every_shard_missing_but_one(shards, tmp_path):
         assert f"shard {k}/4 is missing" in p.stderr
 
 
+def test_an_interrupted_shard_is_completed_with_missing_runs(shards,
+                                                             tmp_path):
+    """A shard that stopped short (Ctrl-C, a node lost) holds complete
+    lines but not all its runs: the rest are recorded as missing, and
+    --resume there, then a merge, completes it."""
+    cut = tmp_path / "s1-cut"
+    shutil.copytree(shards / "s1", cut)
+    lines = (cut / "runs.jsonl").read_text().splitlines(keepends=True)
+    (cut / "runs.jsonl").write_text("".join(lines[:-1]))
+    lost = json.loads(lines[-1])
+    p = run_cb("merge", tmp_path / "m", cut, shards / "s2", shards / "s3",
+               shards / "s4", check=1)
+    assert "lacks 1 of its planned runs" in p.stderr, p.stderr
+    assert "--resume" in p.stderr
+    _, runs = read_runs(tmp_path / "m")
+    _, local = read_runs(shards / "local")
+    assert len(runs) == len(local)
+    missing = [r for r in runs if r["outcome"] == "missing"]
+    assert [(r["label"], r["rep"]) for r in missing] == [(lost["label"],
+                                                          lost["rep"])]
+    run_cb("matrix", *plan_args(), "--shard", "1/4", "-o", cut, "--resume",
+           check=0)
+    run_cb("merge", tmp_path / "m2", cut, shards / "s2", shards / "s3",
+           shards / "s4", check=0)
+    assert len(read_runs(tmp_path / "m2")[1]) == len(local)
+
+
 def test_duplicated_shard_is_refused(shards, tmp_path):
     shutil.copytree(shards / "s2", tmp_path / "s2-copy")
     p = run_cb("merge", tmp_path / "m", shards / "s1", shards / "s2",
