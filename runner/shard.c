@@ -615,7 +615,7 @@ static int check_parts(part_t *p, int np, char *err, size_t len)
             plan_difference(p[0].set.header, p[i].set.header, why,
                             sizeof why);
             return fail(err, len,
-                        "%s and %s are different plans (%s differ); only "
+                        "%s and %s are different plans (they differ in %s); only "
                         "shards of one plan merge: run every shard with the "
                         "same arguments and the same build",
                         p[0].dir, p[i].dir, why);
