@@ -83,7 +83,7 @@ const char *rep_outcome_name(rep_outcome_t o)
         [REP_UNSUPPORTED] = "unsupported", [REP_ERROR] = "error",
         [REP_CRASHED] = "crashed", [REP_TIMEOUT] = "timeout",
         [REP_OOM] = "oom",         [REP_SKIPPED] = "skipped",
-        [REP_RESOURCE] = "resource",
+        [REP_RESOURCE] = "resource", [REP_MISSING] = "missing",
     };
     return names[o];
 }

@@ -57,6 +57,7 @@ int cmd_baseline(int argc, char **argv);
  * after a message when there is none. */
 int baseline_resolve(const char *name, char *out, size_t len);
 int cmd_lab(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
@@ -79,6 +80,7 @@ typedef enum rep_outcome {
     REP_OOM,         /* resident memory went over the cap: killed */
     REP_SKIPPED,     /* not run: the matrix's time budget ran out */
     REP_RESOURCE,    /* out of threads, pids, fds or memory (or would be) */
+    REP_MISSING,     /* planned, in a shard whose folder merge lacked */
     REP_OUTCOME_COUNT
 } rep_outcome_t;
 

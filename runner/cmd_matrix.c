@@ -20,6 +20,9 @@
  *     resumed matrix continues the sequence it started;
  *   - a repetition's seed depends on its cell and index only, not on its
  *     position, so the same cell gets the same seeds in any matrix;
+ *   - a shard (--shard K/N, runner/shard.c) expands the whole plan and
+ *     runs its own cells' slots with the seeds and order positions the
+ *     whole matrix gives them, so merged shards are the whole matrix;
  *   - runs.jsonl is the single source of truth; the other files are
  *     derived from it at the end (results.c).
  *
@@ -39,6 +42,7 @@
 #include "runner/peer.h"
 #include "runner/pspec.h"
 #include "runner/results.h"
+#include "runner/shard.h"
 
 #include "runtime/clock.h"
 #include "runtime/topo.h"
@@ -65,6 +69,7 @@ static const char matrix_usage[] =
     "[--dry-run]\n"
     "                        [--progress auto|always|never] [--quiet]\n"
     "                        [--export bmf|gab]... [--metric instructions]\n"
+    "                        [--shard K/N|auto]\n"
     "\n"
     "Runs every workload of -w on every model of -m (default: all of "
     "each,\nas `concbench list` shows them), once per combination of the "
@@ -119,6 +124,12 @@ static const char matrix_usage[] =
     "                         whole process); workloads whose point is\n"
     "                         contention or fairness are refused as\n"
     "                         unsupported, with the reason\n"
+    "      --shard K/N|auto   run only shard K of N of the plan (whole cells,\n"
+    "                         the same seeds and order as the whole matrix);\n"
+    "                         auto: K and N from a Slurm job array or a\n"
+    "                         Kubernetes Indexed Job (JOB_COMPLETION_INDEX\n"
+    "                         with CONCBENCH_SHARDS); `concbench merge`\n"
+    "                         joins the shards' folders\n"
     "\n"
     "Exit: 0 every cell ran (or is unsupported), 1 a repetition crashed, "
     "hung,\nran out of memory or could not run, 2 usage, 3 a workload's "
@@ -142,6 +153,7 @@ typedef struct cell {
     /* Why the machine cannot run it (run_check_sizes): its repetitions
      * are recorded as "resource" without a child; empty when it fits. */
     char refused[512];
+    int shard; /* the shard (0-based) that runs it: shard_assign */
 } cell_t;
 
 typedef struct slot {
@@ -164,6 +176,7 @@ typedef struct matrix_opts {
     bool export_bmf, export_gab;
     bool instructions; /* --metric instructions: callgrind counts */
     progress_t progress;
+    shard_t shard; /* n == 0: not sharded (the whole plan, 1/1) */
     uint64_t seed;
     double max_time_s;
     const char *out;
@@ -291,6 +304,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
         O_PROGRESS,
         O_EXPORT,
         O_METRIC,
+        O_SHARD,
     };
     static const struct option longopts[] = {
         {"models", required_argument, NULL, 'm'},
@@ -313,6 +327,7 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
         {"progress", required_argument, NULL, O_PROGRESS},
         {"export", required_argument, NULL, O_EXPORT},
         {"metric", required_argument, NULL, O_METRIC},
+        {"shard", required_argument, NULL, O_SHARD},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -452,6 +467,10 @@ static int parse_args(int argc, char **argv, matrix_opts_t *o)
                            "the default)%s",
                            arg_clip(optarg), "");
             o->instructions = true;
+            break;
+        case O_SHARD:
+            if (shard_parse(optarg, &o->shard, err, sizeof err) < 0)
+                return bad("%s%s", err, "");
             break;
         case 'h':
             fputs(matrix_usage, stdout);
@@ -707,6 +726,32 @@ static slot_t *schedule(const matrix_opts_t *o, int ncells, size_t *nslots)
     return s;
 }
 
+/* Which shard runs each cell (all of them shard 0 when not sharded), and
+ * the slots of the other shards marked done, so that this shard runs its
+ * own in the whole plan's order and records their positions in it. */
+static bool assign_shards(const matrix_opts_t *o, cell_t *cells, int ncells,
+                          slot_t *slots, size_t nslots)
+{
+    int n = o->shard.n ? o->shard.n : 1;
+    double *est = malloc(((size_t)ncells + 1) * sizeof *est);
+    int *owner = malloc(((size_t)ncells + 1) * sizeof *owner);
+    if (!est || !owner) {
+        free(est);
+        free(owner);
+        return false;
+    }
+    for (int i = 0; i < ncells; i++)
+        est[i] = cells[i].est_s;
+    shard_assign(est, ncells, o->seed, n, owner);
+    for (int i = 0; i < ncells; i++)
+        cells[i].shard = owner[i];
+    for (size_t i = 0; i < nslots && o->shard.n; i++)
+        slots[i].done = cells[slots[i].cell].shard != o->shard.k - 1;
+    free(est);
+    free(owner);
+    return true;
+}
+
 static uint64_t cells_hash(const cell_t *cells, int n)
 {
     uint64_t h = 0;
@@ -726,27 +771,37 @@ static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
 {
     double total = 0;
     int refused = 0;
-    printf("%-60s %10s\n", "cell", "est. s/run");
+    printf("%-60s %10s%s\n", "cell", "est. s/run", o->shard.n ? "  shard" : "");
     for (int i = 0; i < ncells; i++) {
+        char where[64] = "";
+        if (o->shard.n) {
+            snprintf(where, sizeof where, "  %d/%d%s", cells[i].shard + 1,
+                     o->shard.n,
+                     cells[i].shard == o->shard.k - 1 ? " (this one)" : "");
+        }
+        bool mine = !o->shard.n || cells[i].shard == o->shard.k - 1;
         double est = cells[i].est_s;
         if (o->instructions && cells[i].workload->no_instruction_count) {
             /* matrix records it as unsupported without running it */
-            printf("%-60s %10s  refused: %s\n", cells[i].label, "-",
+            printf("%-60s %10s%s  refused: %s\n", cells[i].label, "-", where,
                    cells[i].workload->no_instruction_count);
-            refused++;
+            refused += mine;
             continue;
         }
         if (o->instructions)
             est = CALLGRIND_START_S +
                   CALLGRIND_SLOWDOWN * (est - EST_OVERHEAD_S);
-        printf("%-60s %10.1f%s\n", cells[i].label, est,
+        printf("%-60s %10.1f%s%s\n", cells[i].label, est, where,
                o->instructions ? "  (callgrind)" : "");
-        total += est * (o->reps + o->warmup);
+        if (mine)
+            total += est * (o->reps + o->warmup);
     }
     if (refused)
         printf("\n%d cell%s refused by --metric instructions (not run, "
                "recorded as unsupported)\n",
                refused, refused == 1 ? "" : "s");
+    if (o->shard.n)
+        printf("\n%s: this shard's estimate below\n", o->shard.source);
     printf("\n%d cells x (%d warm-up + %d reps) = %zu runs on %d PU%s\n",
            ncells, o->warmup, o->reps, nslots, o->spec.ncpus,
            o->spec.ncpus == 1 ? "" : "s");
@@ -765,6 +820,52 @@ static void dry_run(const matrix_opts_t *o, const cell_t *cells, int ncells,
 }
 
 /* ---- writing records ---- */
+
+#ifndef CB_GIT_REV
+#define CB_GIT_REV "unknown"
+#endif
+#ifndef CB_GIT_DIRTY
+#define CB_GIT_DIRTY 0
+#endif
+
+/* The plan's identity (runner/shard.c): what every shard of one matrix
+ * shares.  Not --cpus, --mem-cap or the machine: those are the shard's
+ * own, and the machine travels in machine.json. */
+static uint64_t plan_hash(const matrix_opts_t *o, uint64_t cells_h,
+                          const char *rev)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%016" PRIx64 "|%d|%d|%" PRIu64 "|%d|%d|%d|%.0f|%s",
+             cells_h, o->reps, o->warmup, o->seed, o->quick, o->sequential,
+             o->instructions, o->spec.timeout_s, rev);
+    return mix(fnv(buf));
+}
+
+static void write_plan(json_t *j, const matrix_opts_t *o, const cell_t *cells,
+                       int ncells)
+{
+    char rev[64], h[32];
+    snprintf(rev, sizeof rev, "%s%s", CB_GIT_REV, CB_GIT_DIRTY ? "-dirty" : "");
+    snprintf(h, sizeof h, "%016" PRIx64,
+             plan_hash(o, cells_hash(cells, ncells), rev));
+    json_str(j, "plan_id", h);
+    json_str(j, "revision", rev);
+    json_f64(j, "timeout_s", o->spec.timeout_s);
+    json_int(j, "shard", o->shard.n ? o->shard.k : 1);
+    json_int(j, "shards", o->shard.n ? o->shard.n : 1);
+    json_str(j, "shard_source", o->shard.n ? o->shard.source : NULL);
+    /* Every cell with its owner, so that merge can name a missing
+     * shard's cells without inventing them. */
+    json_arr_begin(j, "plan_cells");
+    for (int i = 0; i < ncells; i++) {
+        json_obj_begin(j, NULL);
+        write_identity(j, &cells[i]);
+        json_str(j, "label", cells[i].label);
+        json_int(j, "shard", cells[i].shard + 1);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
 
 static int write_header(int fd, const matrix_opts_t *o, const cell_t *cells,
                         int ncells)
@@ -787,6 +888,7 @@ static int write_header(int fd, const matrix_opts_t *o, const cell_t *cells,
     for (int i = 0; i < o->argc; i++)
         json_str(j, NULL, o->argv[i]);
     json_arr_end(j);
+    write_plan(j, o, cells, ncells);
     return res_line_end(&l, fd);
 }
 
@@ -915,11 +1017,17 @@ static int load_done(const matrix_opts_t *o, const char *path,
     jv_num(jv_get(hd, "warmup"), &warm);
     jv_num(jv_get(hd, "seed"), &seed);
     const char *hh = jv_str(jv_get(hd, "cells_hash"));
+    double shard = 1, shards = 1;
+    jv_num(jv_get(hd, "shard"), &shard);
+    jv_num(jv_get(hd, "shards"), &shards);
     if (!hd || !hh || strcmp(hh, h) != 0 || reps != o->reps ||
-        warm != o->warmup || seed != (double)o->seed) {
+        warm != o->warmup || seed != (double)o->seed ||
+        shard != (o->shard.n ? o->shard.k : 1) ||
+        shards != (o->shard.n ? o->shard.n : 1)) {
         results_free(&set);
         return bad("--resume: %s holds a different matrix (other cells, "
-                   "--reps, --warmup or --seed); give the same arguments or "
+                   "--reps, --warmup, --seed or --shard); give the same "
+                   "arguments or "
                    "another -o%s",
                    o->out, "");
     }
@@ -991,7 +1099,9 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     if (mkdir_p(o->out) < 0)
         return bad("cannot create %s: %s", o->out, strerror(errno));
     snprintf(path, sizeof path, "%s/runs.jsonl", o->out);
-    size_t ndone = 0;
+    size_t ndone = 0, other_shards = 0;
+    for (size_t i = 0; i < nslots; i++)
+        other_shards += slots[i].done; /* marked by mark_shard */
     bool exists = access(path, F_OK) == 0;
     if (exists && holds_no_record(path)) {
         if (truncate(path, 0) < 0)
@@ -1036,7 +1146,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         .on = !o->quiet && (o->progress == PROGRESS_ALWAYS ||
                             (o->progress == PROGRESS_AUTO && tty)),
         .color = tty && !getenv("NO_COLOR"),
-        .total = nslots - ndone,
+        .total = nslots - ndone - other_shards,
         .started = (double)rt_now_ns() / 1e9,
         .tty = tty,
     };
@@ -1167,12 +1277,22 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                 o->out);
         return 130;
     }
-    if (!o->quiet)
+    if (!o->quiet && o->shard.n) {
+        int mine = 0;
+        for (int i = 0; i < ncells; i++)
+            mine += cells[i].shard == o->shard.k - 1;
+        fprintf(stderr,
+                "concbench: matrix: shard %d/%d: %d of %d cells, %zu of %zu "
+                "runs in %s; `concbench merge` joins the shards\n",
+                o->shard.k, o->shard.n, mine, ncells, nslots - other_shards,
+                nslots, o->out);
+    } else if (!o->quiet) {
         fprintf(stderr,
                 "concbench: matrix: %d cells, %zu runs in %s; the headline "
                 "figures: concbench summary %s; against another run: "
                 "concbench compare BASE %s\n",
                 ncells, nslots, o->out, o->out, o->out);
+    }
     return worst;
 }
 
@@ -1194,6 +1314,10 @@ int cmd_matrix(int argc, char **argv)
     }
     size_t nslots = 0;
     slot_t *slots = schedule(o, ncells, &nslots);
+    if (slots && !assign_shards(o, cells, ncells, slots, nslots)) {
+        free(slots);
+        slots = NULL;
+    }
     if (!slots) {
         rc = bad("out of memory%s%s", "", "");
     } else if (o->dry_run) {

@@ -52,6 +52,8 @@ static const struct {
                                "(compare @NAME NEW)"},
     {"lab", cmd_lab, "classroom labs: list, show, start, check a "
                      "student's workload"},
+    {"merge", cmd_merge, "join the shards of a matrix (matrix --shard) "
+                         "into one folder"},
 };
 
 int usage_error(const char *fmt, ...)

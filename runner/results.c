@@ -120,6 +120,13 @@ int results_cell_id(const jv_t *rec, char *out, size_t len)
     if (!append_params(out, len, jv_get(rec, "params"), "") ||
         !append_params(out, len, jv_get(rec, "model_params"), "model."))
         return -1;
+    /* A merge of several machines stamps each run with its machine's
+     * fingerprint (runner/shard.c): its cell is that machine's, so no
+     * statistic pools two machines. */
+    const char *fp = jv_str(jv_get(rec, "machine_fingerprint"));
+    size_t used = strlen(out);
+    if (fp && snprintf(out + used, len - used, " @%s", fp) >= (int)(len - used))
+        return -1;
     return 0;
 }
 

@@ -34,7 +34,10 @@
  *   - the derived files are never read without being regenerated from
  *     runs.jsonl first (plot rewrites them), so they cannot be stale;
  *   - a cell is identified by model, workload and every parameter value,
- *     so results with different parameters never meet in one comparison.
+ *     so results with different parameters never meet in one comparison;
+ *     in a merge of several machines (runner/shard.c) also by the run's
+ *     machine_fingerprint, so runs of two machines never meet in one
+ *     statistic.
  */
 #ifndef CB_RUNNER_RESULTS_H
 #define CB_RUNNER_RESULTS_H

@@ -11,7 +11,8 @@ PACKAGES=(
     build-essential cmake pkg-config   # the build
     libhwloc-dev hwloc                 # topology and pinning
     libjemalloc-dev                    # the allocator concbench links
-    python3 python3-pytest python3-hypothesis  # the test harness
+    python3 python3-pytest python3-hypothesis python3-yaml  # the test harness
+    python3-scipy python3-jsonschema   # oracles: U-test p-values, the results schema
     gnuplot-nox                        # plots
     hyperfine                          # whole-process timing
     valgrind                           # memcheck and callgrind runs
@@ -33,6 +34,12 @@ fi
 # skips it; that test is then skipped with the reason.
 if [ "${CONCBENCH_NO_BROWSER:-0}" != 1 ]; then
     PACKAGES+=(chromium)
+fi
+
+# A one-node Slurm for tests/test_slurm.py (started and stopped by the
+# test, as root).  CONCBENCH_NO_SLURM=1 skips it; the test then skips.
+if [ "${CONCBENCH_NO_SLURM:-0}" != 1 ]; then
+    PACKAGES+=(slurmctld slurmd slurm-client munge)
 fi
 
 missing=()
