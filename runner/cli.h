@@ -44,6 +44,8 @@ int cmd_ab(int argc, char **argv);
 int cmd_hyperfine(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_talk(int argc, char **argv);
+int cmd_agree(int argc, char **argv);
 
 /* "concbench: " + message on stderr; returns EXIT_USAGE for convenience. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);

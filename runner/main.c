@@ -44,6 +44,10 @@ static const struct {
                              "from its runs"},
     {"export", cmd_export, "a results folder as Bencher (bmf) or "
                            "github-action-benchmark (gab) JSON"},
+    {"talk", cmd_talk, "the talk's claims, each an experiment with a "
+                       "verdict (talk run, talk report)"},
+    {"agree", cmd_agree, "does each model agree with the real system it "
+                         "stands for?"},
 };
 
 int usage_error(const char *fmt, ...)

@@ -138,3 +138,11 @@ def shape_check(measure, judge, tries=3):
         last = load.others
     pytest.skip(f"inconclusive: {why}; other processes used {last:.0%} of "
                 f"the CPUs (retried {tries} times)")
+
+
+def pytest_configure(config):
+    # The talk's claims run their experiments for a verdict (tests/
+    # test_talk*.py): `-m talk` selects them, `-m "not talk"` leaves them out.
+    config.addinivalue_line(
+        "markers", "talk: runs a claim's or an agreement check's experiment "
+                   "for its verdict (seconds each)")
