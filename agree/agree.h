@@ -56,13 +56,14 @@ static inline bool agree_any_missing(agree_side_t *s, const char *system,
     return false;
 }
 
+/* The names of the sides whose verdict is `which`, comma-separated. */
 static inline void agree_list(char *buf, size_t len, const agree_side_t *s,
-                              size_t n, talk_verdict_t which, bool invert)
+                              size_t n, talk_verdict_t which)
 {
     size_t used = 0, k = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if ((s[i].verdict == which) == invert)
+        if (s[i].verdict != which)
             continue;
         int w = snprintf(buf + used, len - used, "%s%s", k++ ? ", " : "",
                          s[i].system);
@@ -84,26 +85,27 @@ static inline void agree_conclude(talk_judgement_t *j, const agree_side_t *s,
     char names[160];
     switch (all) {
     case TALK_HOLDS:
-        agree_list(names, sizeof names, s, n, TALK_HOLDS, false);
-        talk_judge(j, all, "agree: %s all show %s", names, shape);
+        agree_list(names, sizeof names, s, n, TALK_HOLDS);
+        talk_judge(j, all, "agree: %s %s show %s", names,
+                   n == 2 ? "both" : "all", shape);
         break;
     case TALK_NOT_HERE: {
         char good[160];
-        agree_list(names, sizeof names, s, n, TALK_NOT_HERE, false);
-        agree_list(good, sizeof good, s, n, TALK_NOT_HERE, true);
+        agree_list(names, sizeof names, s, n, TALK_NOT_HERE);
+        agree_list(good, sizeof good, s, n, TALK_HOLDS);
         if (good[0])
-            talk_judge(j, all, "differ: %s %s not show %s here, while %s do",
+            talk_judge(j, all, "differ: %s %s not show %s here, while %s %s",
                        names, strchr(names, ',') ? "do" : "does", shape,
-                       good);
+                       good, strchr(good, ',') ? "do" : "does");
         else
             talk_judge(j, all, "differ: %s shows %s here (%s)",
                        n > 2 ? "no side" : "neither side", shape, names);
         break;
     }
     case TALK_INCONCLUSIVE:
-        agree_list(names, sizeof names, s, n, TALK_INCONCLUSIVE, false);
+        agree_list(names, sizeof names, s, n, TALK_INCONCLUSIVE);
         talk_judge(j, all,
-                   "inconclusive: the interval of %s straddles the bound "
+                   "inconclusive: the interval of %s straddles its bound "
                    "(the noise is larger than the margin); rerun on a "
                    "quieter machine or at full size",
                    names);

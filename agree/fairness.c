@@ -26,10 +26,12 @@
  * --quick (10,000 in 2 s at full size, the issue's figure: BEAM 0.987,
  * Go 0.03, core.async 0.0008 in November).
  *
- * The rule: actor's and beam's index at least 0.5 (the equivalent of half
- * the hogs having an equal share), csp's, core.async's and go's at most
- * 0.1.  The pools give 8/1000 = 0.008 and Go ~0.05 here, more than 2x
- * under the bound; the actor model ~0.93.
+ * The rule: actor's and beam's index at least 0.3 (as if 30% of the hogs
+ * had equal shares and the rest none), csp's, core.async's and go's at
+ * most 0.1.  The pools give 8/1000 = 0.008 and Go 0.02-0.06 here, 2x or
+ * more under the bound; the actor model 0.93-0.97 on a quiet machine and
+ * down to 0.5-0.77 while other work kept the 2 CPUs busy (a load average
+ * of 30): 0.3 keeps it on the sharing side of the bound under such load.
  *
  * What this machine showed (the reason this check may say "differ" on a
  * small shared machine): the real BEAM's hogs here are bignum arithmetic
@@ -64,13 +66,13 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         if (agree_any_missing(&s[i], sys, &v, 1))
             continue;
         s[i].system = sys;
-        s[i].verdict = sides[i].fair ? talk_value_at_least(v, 0.5)
+        s[i].verdict = sides[i].fair ? talk_value_at_least(v, 0.3)
                                      : talk_value_at_most(v, 0.1);
         snprintf(s[i].text, sizeof s[i].text, "%s Jain %.3g [%.3g, %.3g]",
                  sys, v.median, v.lo, v.hi);
     }
     agree_conclude(j, s, NSIDES,
-                   "the expected sharing (Jain >= 0.5 on actor and beam, "
+                   "the expected sharing (Jain >= 0.3 on actor and beam, "
                    "<= 0.1 on csp, core.async and go)");
 }
 
@@ -85,7 +87,7 @@ const talk_check_t cb_agree_fairness = {
              "hogs keep the threads, and Go's 10 ms slices reach only some "
              "of many hogs in a short window.",
     .rule = "Jain's index over 1,000 hogs (--quick; 10,000 at full size) "
-            "on 2 PUs: at least 0.5 on actor and beam, at most 0.1 on csp, "
+            "on 2 PUs: at least 0.3 on actor and beam, at most 0.1 on csp, "
             "core.async and go; agree when all five hold.",
     .steps = {{
         .name = "crunch",

@@ -19,12 +19,17 @@
  * window of T and of 2T (200 and 400 ms at --quick, 500 and 1000 ms at
  * full size).
  *
- * The rule, on each system by itself: the backlog left in the mailbox
- * when the window closes at 2T is at least 1.5x the backlog at T (steady
- * growth gives 2x; measured here actor 2.6x, beam 10x: the BEAM floods
- * slowly at first), and nothing was dropped.  A bounded channel (csp,
- * core.async, go: backpressure at `capacity`) leaves a backlog of at most
- * its capacity whatever the window, a ratio ~1 or 0/0.
+ * The rule, on each system by itself: when the 2T window closes, the
+ * mailbox still holds at least a quarter of every message sent, and
+ * nothing was dropped.  That is growth without bound: the backlog is a
+ * steady share of a count that rises with time (measured here 0.41-0.98
+ * on beam, 0.61-0.98 on actor), where a bounded channel (csp,
+ * core.async, go: backpressure at `capacity`, 1,024) holds at most its
+ * capacity, under 0.01 of the ~100,000 or more messages sent.  The
+ * backlog at T beside it shows the growth itself; it is a figure, not
+ * the rule: on a loaded 2-core machine the BEAM's producers were
+ * descheduled for long stretches, and the backlog at 2T was 1.1x-10x
+ * that at T between runs.
  */
 #include "agree/agree.h"
 
@@ -38,25 +43,28 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     agree_side_t s[2];
     for (size_t i = 0; i < 2; i++) {
         const char *sys = sides[i];
-        talk_value_t v[3] = {
+        talk_value_t v[4] = {
             talk_get(r, "flood", sys, at_2t, "backlog_at_stop"),
-            talk_get(r, "flood", sys, at_t, "backlog_at_stop"),
+            talk_get(r, "flood", sys, at_2t, "ops"),
             talk_get(r, "flood", sys, at_2t, "dropped"),
+            talk_get(r, "flood", sys, at_t, "backlog_at_stop"),
         };
-        if (agree_any_missing(&s[i], sys, v, 3))
+        if (agree_any_missing(&s[i], sys, v, 4))
             continue;
-        double growth = 0;
+        double held = 0;
         s[i].system = sys;
-        s[i].verdict = talk_ratio_at_least(v[0], v[1], 1.5, &growth);
+        s[i].verdict = talk_ratio_at_least(v[0], v[1], 0.25, &held);
         if (v[2].median > 0)
             s[i].verdict = TALK_NOT_HERE; /* an unbounded mailbox drops none */
         snprintf(s[i].text, sizeof s[i].text,
-                 "%s: backlog %.0f at T, %.0f at 2T (x%.2f), %.0f dropped",
-                 sys, v[1].median, v[0].median, growth, v[2].median);
+                 "%s: %.0f of %.0f sent still queued at 2T (%.2f; %.0f at "
+                 "T), %.0f dropped",
+                 sys, v[0].median, v[1].median, held, v[3].median,
+                 v[2].median);
     }
     agree_conclude(j, s, 2,
-                   "a mailbox that keeps growing under a flood (backlog at "
-                   "2T at least 1.5x that at T, no drops)");
+                   "a mailbox that grows without bound under a flood (at "
+                   "least a quarter of all sent still queued, no drops)");
 }
 
 const talk_check_t cb_agree_mailbox_growth = {
@@ -67,9 +75,10 @@ const talk_check_t cb_agree_mailbox_growth = {
     .claim = "An Erlang send never blocks and a mailbox has no bound, so a "
              "slow consumer's queue grows for as long as the flood lasts; "
              "the actor model's mailbox must grow the same way.",
-    .rule = "On each of actor and beam, the backlog at the end of a 2T "
-            "window is at least 1.5x the backlog at the end of a T window, "
-            "with no message dropped; agree when both hold.",
+    .rule = "On each of actor and beam, when a 2T window of flooding "
+            "closes, at least 0.25 of every message sent is still in the "
+            "mailbox (a bounded channel holds at most its 1,024), and none "
+            "was dropped; agree when both hold.",
     .steps = {{
         .name = "flood",
         .systems = "actor,beam",
