@@ -97,6 +97,8 @@ def fmt(v, unit):
             if abs(v) >= div:
                 return f"{v / div:.3g} {name}"
         return f"{v:.3g}/s"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
     return f"{v:.3g}"
 
 
