@@ -17,10 +17,11 @@ crashed, resource, ...).  The results folders stay in DIR (default
 results/side-by-side) for `concbench plot` or `compare`, and a rerun
 resumes them.
 
-Sizes: the full table at the sizes below takes ~15 minutes on a quiet
-2-core machine at --reps 3 (the JVMs' and the BEAM's start-ups are a good
-part of it); --quick runs every row at the workloads' quick sizes, one
-repetition, to check the recipe in a minute or two.
+Sizes: the full table (the issue's sizes: skynet of 1M leaves, Jain over
+10,000 spinners) takes ~15 minutes on a quiet 2-core machine at --reps 3
+(the JVMs' and the BEAM's start-ups are a good part of it); --quick keeps
+each row's point at smaller sizes (100,000 leaves, 1,000 spinners), for a
+loaded machine or a check of the recipe.
 
 The columns compare SHAPES across systems (who is flat, who starves, who
 grows); absolute times of a C model and a JVM differ by design.  The
@@ -44,35 +45,42 @@ CONCBENCH = BUILD / "runner" / "concbench"
 COLUMNS = ["actor", "beam", "csp", "go", "core.async", "threads", "locks",
            "jvm"]
 
-# (row, workload, full-size parameters, metric(s): the first one a cell
-# has, unit).  Warm figures first where a JIT warms up (the cold one is
-# its own row where the issue's figures name it).
+# (row, workload, full-size parameters, --quick parameters, metric(s):
+# the first one a cell has, unit).  The quick sizes keep each row's point
+# (many spinners, a pool of 2, a long backlog) at a size a loaded 2-core
+# machine gets through in a few minutes.  Warm figures first where a JIT
+# warms up (the cold one is its own row where the issue's figures name it).
 ROWS = [
-    ("skynet, 1M leaves", "skynet", {"leaves": "1000000"},
+    ("skynet", "skynet", {"leaves": "1000000"}, {"leaves": "100000"},
      ["elapsed_ns"], "ns"),
     ("ping-pong round trip (warm)", "ping-pong", {"rounds": "200000"},
-     ["warm_round_trip_ns", "round_trip_ns"], "ns"),
+     {"rounds": "20000"}, ["warm_round_trip_ns", "round_trip_ns"], "ns"),
     ("spawn: time per blocked task", "spawn", {"tasks": "10000"},
-     ["spawn_ns_per_task"], "ns"),
+     {"tasks": "1000"}, ["spawn_ns_per_task"], "ns"),
     ("spawn: memory per blocked task", "spawn", {"tasks": "10000"},
-     ["rss_per_task_bytes"], "B"),
+     {"tasks": "1000"}, ["rss_per_task_bytes"], "B"),
     ("alts over 1,000 channels (cold)", "alts",
-     {"channels": "1000", "rounds": "5"}, ["round_ns_first"], "ns"),
+     {"channels": "1000", "rounds": "5"}, {"channels": "1000", "rounds": "3"},
+     ["round_ns_first"], "ns"),
     ("alts over 1,000 channels (warm)", "alts",
-     {"channels": "1000", "rounds": "5"},
+     {"channels": "1000", "rounds": "5"}, {"channels": "1000", "rounds": "3"},
      ["round_ns_warm_median", "round_ns_min"], "ns"),
     ("selective receive, per skipped message", "selective-receive",
-     {"queued": "10000", "trick": "no"}, ["ns_per_skipped_msg"], "ns"),
+     {"queued": "10000", "trick": "no"}, {"queued": "10000", "trick": "no"},
+     ["ns_per_skipped_msg"], "ns"),
     ("probe p99, 4 hogs on 2 PUs (pool=2)", "cpu-crunch",
      {"hogs": "4", "duration_ms": "1000", "pool": "2"},
+     {"hogs": "4", "duration_ms": "1000", "pool": "2"},
      ["lateness_ns.p99"], "ns"),
-    ("Jain over 10,000 spinners", "cpu-crunch",
-     {"hogs": "10000", "duration_ms": "2000"}, ["fairness_jain"], ""),
-    ("mailbox-flood: peak queue in 0.5 s", "mailbox-flood",
-     {"duration_ms": "500"}, ["peak_queue_len"], ""),
-    ("bank transfers/s", "bank", {}, ["throughput_ops_s"], "/s"),
-    ("io-fanout requests/s", "io-fanout", {}, ["throughput_ops_s"], "/s"),
-    ("supervision: survived (1) or not (0)", "supervision", {},
+    ("Jain over many spinners", "cpu-crunch",
+     {"hogs": "10000", "duration_ms": "2000"},
+     {"hogs": "1000", "duration_ms": "1000"}, ["fairness_jain"], ""),
+    ("mailbox-flood: peak queue", "mailbox-flood", {"duration_ms": "500"},
+     {"duration_ms": "200"}, ["peak_queue_len"], ""),
+    ("bank transfers/s", "bank", {}, {}, ["throughput_ops_s"], "/s"),
+    ("io-fanout requests/s", "io-fanout", {}, {}, ["throughput_ops_s"],
+     "/s"),
+    ("supervision: survived (1) or not (0)", "supervision", {}, {},
      ["survived"], ""),
 ]
 
@@ -112,10 +120,6 @@ def run_row(row, workload, params, out, reps, quick, timeout):
            "--progress", "never", "-q", "-o", str(out)]
     if quick:
         cmd.append("--quick")
-        # The quick sizes, but the parameter that makes the row's point.
-        params = {k: v for k, v in params.items()
-                  if k in ("trick", "pool", "hogs") and
-                  not (k == "hogs" and v == "10000")}
     for k, v in params.items():
         cmd += ["-p", f"{k}={v}"]
     if (out / "runs.jsonl").exists():
@@ -166,16 +170,17 @@ def main():
         sys.exit(f"side-by-side: no {CONCBENCH}: build first "
                  "(scripts/build.sh build)")
     only = {w for w in a.only.split(",") if w}
-    known = {w for _, w, _, _, _ in ROWS}
+    known = {w for _, w, _, _, _, _ in ROWS}
     if only - known:
         ap.error(f"--only: unknown {sorted(only - known)}; rows: "
                  f"{sorted(known)}")
     root = Path(a.output)
     table = []
     done = {}
-    for row, workload, params, metrics, unit in ROWS:
+    for row, workload, full, small, metrics, unit in ROWS:
         if only and workload not in only:
             continue
+        params = small if a.quick else full
         key = (workload, tuple(sorted(params.items())))
         out = done.get(key) or root / slug(row)
         if key not in done:
