@@ -89,7 +89,7 @@ static const set_t agree_set = {"agree", "agree", "check", "results/agree",
 static const char talk_usage[] =
     "usage: concbench talk [list]\n"
     "       concbench talk run [ID...] [--quick] [-o DIR]\n"
-    "       concbench talk report [-o DIR] [--quick]\n"
+    "       concbench talk report [ID...] [-o DIR] [--quick]\n"
     "\n"
     "The talk \"Comparing the Actor Model and CSP Concurrency with Elixir "
     "and\nClojure\", reproduced: each of its claims is a small experiment "
@@ -565,6 +565,14 @@ static int run_check(const set_t *s, const talk_check_t *c, size_t idx,
     return rc;
 }
 
+static void fmt_elapsed(char *buf, size_t len, double s)
+{
+    if (s < 60)
+        snprintf(buf, len, "%.1f s", s);
+    else
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
 static void print_outcome(const set_t *s, const outcome_t *o)
 {
     const talk_check_t *c = o->check;
@@ -573,8 +581,10 @@ static void print_outcome(const set_t *s, const outcome_t *o)
         snprintf(head, sizeof head, "%2d  ", c->order);
     else if (!s->agree)
         snprintf(head, sizeof head, " +  ");
-    printf("%s%-24s %s\n", head, c->id,
-           talk_verdict_label(o->j.verdict, s->agree));
+    char took[32];
+    fmt_elapsed(took, sizeof took, o->elapsed_s);
+    printf("%s%-24s %-22s (%s)\n", head, c->id,
+           talk_verdict_label(o->j.verdict, s->agree), took);
     for (size_t f = 0; f < o->j.nfigures; f++)
         wrap(stdout, o->j.figures[f], 8, 78);
     char why[700];
@@ -675,12 +685,11 @@ static void write_check(json_t *j, const set_t *s, const outcome_t *o,
 }
 
 /* What the whole run shares in verdicts.json: when it started, the noise
- * warnings of this host at the start, the real systems' versions (asked
- * once: each asks its toolchain). */
+ * warnings of this host at the start, the versions of the real systems
+ * its steps ran. */
 typedef struct run_info {
     char started[32];
     char warnings[4096];
-    bool have_versions;
     char versions[8][256];
     char names[8][64];
     size_t nversions;
@@ -707,13 +716,35 @@ static void run_info_init(run_info_t *ri)
     free(spec);
 }
 
-static void run_info_versions(run_info_t *ri)
+/* Whether the comma-separated list names name. */
+static bool names_system(const char *list, const char *name)
 {
-    if (ri->have_versions)
-        return;
-    ri->have_versions = true;
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == n && strncmp(p, name, n) == 0)
+            return true;
+        p += l + (p[l] == ',');
+    }
+    return false;
+}
+
+/* The versions of the real systems the run's steps named: asking a
+ * toolchain starts it (a JVM takes seconds), so the others are left to
+ * the reader (`concbench list systems`). */
+static void run_info_versions(run_info_t *ri, const outcome_t *outs,
+                              size_t nouts)
+{
+    ri->nversions = 0;
     for (size_t i = 0; i < peer_count() && ri->nversions < 8; i++) {
         peer_t *p = peer_at(i);
+        bool used = false;
+        for (size_t o = 0; !used && o < nouts; o++)
+            for (size_t k = 0; !used && k < outs[o].check->nsteps; k++)
+                used = names_system(outs[o].check->steps[k].systems,
+                                    peer_name(p));
+        if (!used)
+            continue;
         snprintf(ri->names[ri->nversions], sizeof ri->names[0], "%s",
                  peer_name(p));
         const char *v = peer_version(p);
@@ -757,7 +788,7 @@ static void write_machine(json_t *j, const char *dir, const outcome_t *outs,
         json_str(j, "cpu_model", machine_cpu_model());
         json_int(j, "online_cpus", sysconf(_SC_NPROCESSORS_ONLN));
     }
-    run_info_versions(ri);
+    run_info_versions(ri, outs, nouts);
     json_obj_begin(j, "systems");
     for (size_t i = 0; i < ri->nversions; i++)
         json_str(j, ri->names[i], ri->versions[i]);
@@ -842,14 +873,6 @@ static int write_verdicts(const set_t *s, bool quick, const char *dir,
 }
 
 /* ---- the command ---- */
-
-static void fmt_elapsed(char *buf, size_t len, double s)
-{
-    if (s < 60)
-        snprintf(buf, len, "%.1f s", s);
-    else
-        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-}
 
 static int run_set(const set_t *s, char **ids, int nids, bool quick,
                    const char *outdir)
@@ -966,6 +989,20 @@ static int run_set(const set_t *s, char **ids, int nids, bool quick,
         free(outs);
         free(todo);
         return 130;
+    }
+    /* With several, the table once more in one place, after the details. */
+    if (done > 1) {
+        printf("\n");
+        for (size_t i = 0; i < done; i++) {
+            const talk_check_t *c = outs[i].check;
+            char order[8] = "";
+            if (!s->agree && c->addition)
+                snprintf(order, sizeof order, " +  ");
+            else if (!s->agree)
+                snprintf(order, sizeof order, "%2d  ", c->order);
+            printf("%s%-24s %s\n", order, c->id,
+                   talk_verdict_label(outs[i].j.verdict, s->agree));
+        }
     }
     printf("\n%zu %s%s in %s:", done, s->noun, done == 1 ? "" : "s", took);
     bool first = true;

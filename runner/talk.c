@@ -248,6 +248,7 @@ typedef struct tr_cell {
                      outcome most repetitions had */
     char *reason;
     size_t n_ok, n_measured;
+    size_t counts[REP_OUTCOME_COUNT]; /* measured repetitions by outcome */
     tr_metric_t *m;
     size_t nm, capm;
 } tr_cell_t;
@@ -282,6 +283,15 @@ static void *xrealloc(void *p, size_t n)
         abort();
     }
     return q;
+}
+
+/* The outcome a name stands for, exactly; -1 for none. */
+static int outcome_index(const char *name)
+{
+    for (int o = 0; name && o < REP_OUTCOME_COUNT; o++)
+        if (strcmp(name, rep_outcome_name((rep_outcome_t)o)) == 0)
+            return o;
+    return -1;
 }
 
 static talk_results_t *results_new(bool quick)
@@ -433,8 +443,10 @@ void talk_results_add(talk_results_t *r, const char *step, const char *system,
         c = cell_new(r, step, system, params);
     free(params);
     metric_add(c, metric, values, n, 0x7a1c + r->n * 131 + c->nm);
-    if (n > c->n_ok)
-        c->n_ok = c->n_measured = n;
+    if (n > c->n_ok) {
+        c->n_measured += n - c->n_ok;
+        c->counts[REP_OK] = c->n_ok = n;
+    }
 }
 
 void talk_results_add_missing(talk_results_t *r, const char *step,
@@ -451,6 +463,39 @@ void talk_results_add_missing(talk_results_t *r, const char *step,
     c->status = xstrdup(status ? status : "absent");
     c->reason = reason ? xstrdup(reason) : NULL;
     c->n_ok = 0;
+    memset(c->counts, 0, sizeof c->counts);
+    int o = outcome_index(c->status);
+    c->n_measured = o >= 0 ? 1 : 0;
+    if (o >= 0)
+        c->counts[o] = 1;
+}
+
+void talk_results_add_outcomes(talk_results_t *r, const char *step,
+                               const char *system, const char *where,
+                               const char *outcome, size_t n,
+                               const char *reason)
+{
+    int o = outcome_index(outcome);
+    if (o < 0 || o == REP_OK || n == 0)
+        return; /* ok repetitions come with their figures: talk_results_add */
+    char *params = norm_params(where);
+    tr_cell_t *c = cell_find_exact(r, step, system, params);
+    if (!c)
+        c = cell_new(r, step, system, params);
+    free(params);
+    c->counts[o] += n;
+    c->n_measured += n;
+    if (!c->reason && reason)
+        c->reason = xstrdup(reason);
+    if (c->n_ok == 0) {
+        int worst = -1;
+        for (int k = 0; k < REP_OUTCOME_COUNT; k++)
+            if (k != REP_OK && c->counts[k] &&
+                (worst < 0 || c->counts[k] > c->counts[worst]))
+                worst = k;
+        free(c->status);
+        c->status = xstrdup(rep_outcome_name((rep_outcome_t)worst));
+    }
 }
 
 talk_results_t *talk_results_load(const talk_check_t *chk,
@@ -496,6 +541,7 @@ talk_results_t *talk_results_load(const talk_check_t *chk,
             }
             c->n_ok = rc->counts[REP_OK];
             c->n_measured = measured;
+            memcpy(c->counts, rc->counts, sizeof c->counts);
             if (rc->reason)
                 c->reason = xstrdup(rc->reason);
             if (c->n_ok == 0) {
@@ -580,6 +626,63 @@ static talk_value_t missing(const char *status, const char *reason)
                           .median = NAN, .lo = NAN, .hi = NAN};
 }
 
+/* The one cell of step for system whose parameters include where; NULL
+ * (and a note) when none or several match. */
+static const tr_cell_t *find_cell(const talk_results_t *r, const char *step,
+                                  const char *system, const char *where,
+                                  size_t *nhit, bool *step_seen)
+{
+    const tr_cell_t *hit = NULL;
+    *nhit = 0;
+    *step_seen = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const tr_cell_t *c = &r->cells[i];
+        if (strcmp(c->step, step) != 0)
+            continue;
+        *step_seen = true;
+        if (strcmp(c->system, system) == 0 && params_match(c->params, where)) {
+            hit = c;
+            (*nhit)++;
+        }
+    }
+    const char *w = where && *where ? where : "(any)";
+    if (*nhit > 1) {
+        note(r, "%s %s where %s: %zu cells match; the check must name one",
+             step, system, w, *nhit);
+        return NULL;
+    }
+    if (!hit) {
+        if (!*step_seen)
+            note(r, "step %s has no results: it was not run", step);
+        else
+            note(r, "step %s has no cell %s where %s", step, system, w);
+    }
+    return hit;
+}
+
+int talk_count(const talk_results_t *r, const char *step, const char *system,
+               const char *where, const char *outcome, int *measured,
+               const char **reason)
+{
+    if (measured)
+        *measured = 0;
+    if (reason)
+        *reason = NULL;
+    int o = outcome_index(outcome);
+    if (!r || !step || !system || o < 0)
+        return -1;
+    size_t nhit;
+    bool step_seen;
+    const tr_cell_t *c = find_cell(r, step, system, where, &nhit, &step_seen);
+    if (!c)
+        return -1;
+    if (measured)
+        *measured = (int)c->n_measured;
+    if (reason)
+        *reason = c->reason;
+    return (int)c->counts[o];
+}
+
 talk_value_t talk_get(const talk_results_t *r, const char *step,
                       const char *system, const char *where,
                       const char *metric)
@@ -587,34 +690,16 @@ talk_value_t talk_get(const talk_results_t *r, const char *step,
     if (!r || !step || !system || !metric)
         return missing("absent", "talk_get: no results, step, system or "
                                  "metric");
-    const tr_cell_t *hit = NULL;
-    size_t nhit = 0;
     bool step_seen = false;
-    for (size_t i = 0; i < r->n; i++) {
-        const tr_cell_t *c = &r->cells[i];
-        if (strcmp(c->step, step) != 0)
-            continue;
-        step_seen = true;
-        if (strcmp(c->system, system) == 0 && params_match(c->params, where)) {
-            hit = c;
-            nhit++;
-        }
-    }
-    const char *w = where && *where ? where : "(any)";
-    if (nhit > 1) {
-        note(r, "%s %s where %s: %zu cells match; the check must name one",
-             step, system, w, nhit);
-        return missing("ambiguous", "several cells match; the check must "
-                                    "name one");
-    }
-    if (!hit) {
-        if (!step_seen)
-            note(r, "step %s has no results: it was not run", step);
-        else
-            note(r, "step %s has no cell %s where %s", step, system, w);
-        return missing("absent", step_seen ? "no such cell in the step"
-                                           : "the step was not run");
-    }
+    size_t nhit = 0;
+    const tr_cell_t *hit = find_cell(r, step, system, where, &nhit,
+                                     &step_seen);
+    if (!hit)
+        return missing(nhit > 1 ? "ambiguous" : "absent",
+                       nhit > 1    ? "several cells match; the check must "
+                                     "name one"
+                       : step_seen ? "no such cell in the step"
+                                   : "the step was not run");
     if (hit->n_ok == 0)
         return missing(hit->status, hit->reason);
     const tr_metric_t *m = NULL;

@@ -22,6 +22,17 @@
  *                     `concbench matrix` lines that rerun each step],
  *                     "steps": [{"name", "dir"}], "plots": [{"kind",
  *                     "step", "metric", "x", "title", "unit"}]}
+ *                   and besides (runner/cmd_talk.c): top level "started",
+ *                   "finished" (UTC), "elapsed_s", "concbench"; machine =
+ *                   the first step's machine.json plus "systems" {name:
+ *                   version of each real system the steps ran} and
+ *                   "noise_warnings" [lines]; per check "label" (the
+ *                   set's word: "agree"/"differ" for agreement), "notes"
+ *                   [what talk_get noticed: one repetition, failed
+ *                   repetitions, absent cells], "elapsed_s", and per step
+ *                   "systems", "workload", "exit" (the matrix's status)
+ *   DIR/ID/STEP/command  the matrix command the step holds, so that a
+ *                     rerun resumes only the same command
  *
  * The report (`talk report`) reads DIR back: verdicts.json and the steps'
  * results; it never re-judges.
@@ -121,6 +132,15 @@ typedef struct talk_results talk_results_t; /* a check's loaded steps */
 talk_value_t talk_get(const talk_results_t *r, const char *step,
                       const char *system, const char *where,
                       const char *metric);
+/* How many measured repetitions of the cell talk_get would pick had
+ * OUTCOME ("ok", "failed", "timeout", "crashed", "unsupported", ... as
+ * cells.csv names them); *measured (may be NULL) gets all its measured
+ * repetitions, *reason (may be NULL) the first failure's reason or NULL.
+ * -1 when no single cell matches or OUTCOME is no outcome's name.  For
+ * judges of outcomes: a deadlock in some repetitions, not all. */
+int talk_count(const talk_results_t *r, const char *step, const char *system,
+               const char *where, const char *outcome, int *measured,
+               const char **reason);
 /* Whether --quick sizes were used (rules may loosen their tolerance). */
 bool talk_quick(const talk_results_t *r);
 
@@ -189,6 +209,13 @@ void talk_results_add(talk_results_t *r, const char *step, const char *system,
 void talk_results_add_missing(talk_results_t *r, const char *step,
                               const char *system, const char *where,
                               const char *status, const char *reason);
+/* N measured repetitions of the cell with a non-ok OUTCOME (what a
+ * results folder records for a cell that ran some repetitions to a
+ * failure); the reason is kept when the cell has none yet. */
+void talk_results_add_outcomes(talk_results_t *r, const char *step,
+                               const char *system, const char *where,
+                               const char *outcome, size_t n,
+                               const char *reason);
 void talk_results_free(talk_results_t *r);
 
 #endif

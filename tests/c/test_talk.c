@@ -4,6 +4,7 @@
  * The judge's arithmetic (runner/talk.c) on synthetic results, apart from
  * any noise: each rule helper's four verdicts, the edge cases (one
  * repetition, zero medians, NaN, negative figures), talk_get's matching,
+ * talk_count's outcomes,
  * talk_fmt's units, the registry's well-formedness, and claim 4's judge.
  */
 #include "cb_test.h"
@@ -196,6 +197,51 @@ static void test_get(void)
     talk_results_free(r);
 }
 
+static void test_count(void)
+{
+    talk_results_t *r = talk_results_synthetic(true);
+    /* two repetitions ran, one deadlocked */
+    talk_results_add(r, "st", "locks", "order=naive", "m", around1, 2);
+    talk_results_add_outcomes(r, "st", "locks", "order=naive", "failed", 1,
+                              "deadlock: none of the 4 workers moved");
+    talk_results_add_outcomes(r, "st", "locks", "order=sorted", "timeout", 3,
+                              "ran past 60 s");
+    talk_results_add_missing(r, "st", "beam", "", "unsupported",
+                             "erlang not installed");
+    int measured;
+    const char *reason;
+    CHECK_EQ(talk_count(r, "st", "locks", "order=naive", "failed", &measured,
+                        &reason),
+             1);
+    CHECK_EQ(measured, 3);
+    CHECK(strstr(reason, "deadlock") != NULL);
+    CHECK_EQ(talk_count(r, "st", "locks", "order=naive", "ok", NULL, NULL), 2);
+    CHECK_EQ(talk_count(r, "st", "locks", "order=naive", "crashed", NULL,
+                        NULL),
+             0);
+    /* the figures of the repetitions that succeeded, with a note */
+    talk_value_t v = talk_get(r, "st", "locks", "order=naive", "m");
+    CHECK(v.ok);
+    CHECK_EQ(v.n, 2);
+    CHECK(strstr(talk_results_notes(r), "1 of 3 repetitions failed") != NULL);
+    /* no success at all: the outcome most repetitions had */
+    v = talk_get(r, "st", "locks", "order=sorted", "m");
+    CHECK(!v.ok);
+    CHECK_STREQ(v.status, "timeout");
+    CHECK_STREQ(v.reason, "ran past 60 s");
+    CHECK_EQ(talk_count(r, "st", "beam", NULL, "unsupported", &measured,
+                        NULL),
+             1);
+    /* no single cell, or no such outcome */
+    CHECK_EQ(talk_count(r, "st", "locks", "", "failed", NULL, NULL), -1);
+    CHECK_EQ(talk_count(r, "st", "locks", "order=naive", "lost", &measured,
+                        NULL),
+             -1);
+    CHECK_EQ(measured, 0);
+    CHECK_EQ(talk_count(r, "nope", "locks", "", "ok", NULL, NULL), -1);
+    talk_results_free(r);
+}
+
 static void test_fmt(void)
 {
     char b[64];
@@ -310,6 +356,7 @@ int main(void)
     test_ratios();
     test_all();
     test_get();
+    test_count();
     test_fmt();
     test_registry();
     test_nif_dirty();
