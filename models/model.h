@@ -345,9 +345,9 @@ int cb_model_no_trap_exit(cb_port_t *mailbox);
 
 /* A model whose real system ends the whole program at this point (an
  * unrecovered Go panic) calls cb_model_die: the handler the runner set
- * records the run's outcome with `why` and ends the OS process; without
- * one, `why` goes to stderr and the process exits with status 2, as a Go
- * program does (runtime/panic.go: fatalpanic, exit(2)). */
+ * runs first (it flushes what the run wrote; it may also end the process
+ * itself), then `why` goes to stderr and the process exits with status 2,
+ * as a Go program does (runtime/panic.go: fatalpanic, exit(2)). */
 typedef void (*cb_die_handler_fn)(const char *why);
 void cb_model_set_die_handler(cb_die_handler_fn fn);
 __attribute__((noreturn)) void cb_model_die(const char *why);

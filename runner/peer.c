@@ -34,8 +34,13 @@
  * Where: $CONCBENCH_PEERS, else the source tree's peers/ (the build knows
  * it), else <prefix>/share/concbench/peers beside an installed binary (as
  * plots/ is found).  Compiled artefacts go to $CONCBENCH_CACHE/peers/NAME
- * (default $XDG_CACHE_HOME/concbench, then ~/.cache/concbench): never
- * into the source tree, and shared by every build of one checkout.
+ * when it is set; else to the build tree's peer-cache/NAME, which the
+ * build fills when the toolchain is there (cmake/Peers.cmake: CB_PEERS,
+ * CB_PEER_CACHE_DIR), so a first run does not pay for the compile; else
+ * (a build with CB_PEERS off, or its tree gone) $XDG_CACHE_HOME/concbench,
+ * then ~/.cache/concbench.  Never into the source tree.  Whichever it is,
+ * the runner still runs --prepare once per process: it is fast when up
+ * to date and recompiles what went stale (sources, a new JDK).
  *
  * Rejected: a C table of real systems (adding a system would edit the
  * runner), and running the system's program through a shell from the
@@ -233,8 +238,14 @@ static void cache_dir(const peer_t *p, char *buf, size_t len)
 {
     const char *root = getenv("CONCBENCH_CACHE");
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    struct stat st;
+    (void)st;
     if (root && *root)
         snprintf(buf, len, "%s/peers/%s", root, p->name);
+#ifdef CB_PEER_CACHE_DIR
+    else if (stat(CB_PEER_CACHE_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(buf, len, "%s/%s", CB_PEER_CACHE_DIR, p->name);
+#endif
     else if (xdg && *xdg)
         snprintf(buf, len, "%s/concbench/peers/%s", xdg, p->name);
     else if (home && *home)

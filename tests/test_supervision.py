@@ -108,14 +108,20 @@ def test_lost_workers_are_not_restarted(model, params):
     assert "Exception in" in p.stderr
 
 
-def test_go_panic_ends_the_program_as_the_outcome():
+def test_go_panic_ends_the_program_as_a_crash():
+    """An unrecovered panic ends a Go program with status 2 and no result:
+    the run is crashed, the panic in its last words (as peers/go's)."""
     p = run_cb(*supervision("csp", "crash=panic", "crash_ppm=1000000"),
                "--format", "json")
     import json
+    assert p.returncode == 1, p.stderr
     d = json.loads(p.stdout)
-    assert d["outcome"] == "failed"
+    assert d["outcome"] == "crashed"
     reason = d["repetitions"][0]["reason"]
-    assert "panic:" in reason and "ends the program" in reason, reason
+    assert "exited with status 2 before reporting a result" in reason, reason
+    # `run` passes the child's stderr through (a matrix keeps it as the
+    # record's last words).
+    assert "panic:" in p.stderr and "ends the program" in p.stderr
 
 
 def test_describe_explains_each_model():

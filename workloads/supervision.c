@@ -21,7 +21,9 @@
  * others run on (locks, stm, threads), so the work dwindles; core.async
  * prints the go block's exception and loses that worker the same way
  * (csp); a Go panic ends the program at the first crash (csp with
- * -p crash=panic), which the run records as its outcome.
+ * -p crash=panic): the process exits with status 2 and no result, which
+ * the runner records as a crash with the panic in its last words, the
+ * same for the model and the real Go program.
  *
  * Invariant: every worker's last incarnation finishes or crashes; a run
  * that did not survive is a result, not a failure.

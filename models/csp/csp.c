@@ -280,8 +280,10 @@ static size_t csp_task_cost(const cb_param_set_t *params)
  *   - crash=panic (Go): an unrecovered panic in any goroutine ends the
  *     program with the panic's message and exit status 2 (The Go
  *     Programming Language Specification, "Handling panics";
- *     runtime/panic.go, fatalpanic).  Through cb_model_die, so a run
- *     records it as its outcome.
+ *     runtime/panic.go, fatalpanic).  Through cb_model_die: the message
+ *     on stderr, exit status 2, no result, so the runner records the run
+ *     as crashed with the panic in its last words, as it records the
+ *     real Go program's (peers/go).
  */
 static void csp_exit_self(cb_term_t reason)
 {
