@@ -50,9 +50,11 @@ def test_figures_are_valid_png_and_svg(results):
     names = " ".join(files)
     assert "drift" in names
     assert "throughput-vs-tasks" in names  # tasks was swept
-    # A workload reporting a latency histogram gets a CDF.
+    # A workload reporting a latency histogram (latency_ns,
+    # audit_latency_ns, ...) gets a CDF.
     runs = [json.loads(x) for x in open(results / "runs.jsonl")]
-    has_latency = any("latency_ns" in r.get("metrics", {}) for r in runs)
+    has_latency = any("latency" in k and isinstance(v, dict)
+                      for r in runs for k, v in r.get("metrics", {}).items())
     assert ("cdf-" in names) == has_latency
     if not any("accounts" in r.get("params", {}) for r in runs):
         assert "skipped throughput vs contention" in p.stderr
