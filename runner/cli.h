@@ -65,6 +65,10 @@ __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
  * 0, or EXIT_USAGE after "concbench: CMD: WHAT: 'S' is not ..." */
 int parse_int_arg(const char *cmd, const char *what, const char *s,
                   int64_t lo, int64_t hi, int64_t *out);
+/* The folder of the gnuplot scripts holding probe_file: $CONCBENCH_PLOTS,
+ * the source tree's plots/, or <prefix>/share/concbench/plots beside an
+ * installed binary (runner/cmd_plot.c). */
+const char *plot_scripts_dir(const char *probe_file);
 /* Whether argv[i] is -h or --help. */
 bool is_help(const char *arg);
 

@@ -518,14 +518,14 @@ static void plot_drift(plotter_t *p)
     series_free(&s);
 }
 
-static const char *find_scripts(void)
+const char *plot_scripts_dir(const char *probe_file)
 {
     static char buf[4200];
     const char *env = getenv("CONCBENCH_PLOTS");
     struct stat st;
     if (env && *env)
         return env;
-    snprintf(buf, sizeof buf, "%s/common.gp", CB_PLOTS_DIR);
+    snprintf(buf, sizeof buf, "%s/%s", CB_PLOTS_DIR, probe_file);
     if (stat(buf, &st) == 0)
         return CB_PLOTS_DIR;
     /* Installed: <prefix>/bin/concbench and <prefix>/share/concbench. */
@@ -538,7 +538,7 @@ static const char *find_scripts(void)
             *slash = '\0';
         snprintf(buf, sizeof buf, "%s/../share/concbench/plots", exe);
         char probe[4300];
-        snprintf(probe, sizeof probe, "%s/common.gp", buf);
+        snprintf(probe, sizeof probe, "%s/%s", buf, probe_file);
         if (stat(probe, &st) == 0)
             return buf;
     }
@@ -618,7 +618,7 @@ int cmd_plot(int argc, char **argv)
         return usage_error("plot: cannot create %s: %s", p.outdir,
                            strerror(errno));
     }
-    p.scripts = find_scripts();
+    p.scripts = plot_scripts_dir("common.gp");
     /* One pass per workload, in the order the results name them. */
     const char *done[256];
     int ndone = 0;

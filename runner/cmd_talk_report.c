@@ -212,30 +212,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *find_scripts(void)
-{
-    static char buf[4200];
-    const char *env = getenv("CONCBENCH_PLOTS");
-    struct stat st;
-    if (env && *env)
-        return env;
-    snprintf(buf, sizeof buf, "%s/talk-common.gp", CB_PLOTS_DIR);
-    if (stat(buf, &st) == 0)
-        return CB_PLOTS_DIR;
-    /* Installed: <prefix>/bin/concbench and <prefix>/share/concbench. */
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(buf, sizeof buf, "%s/../share/concbench/plots", exe);
-        return buf;
-    }
-    return CB_PLOTS_DIR;
-}
-
 /* ---- verdicts: which are wanted, and whether DIR has them ---- */
 
 static const jv_t *checks_of(const jv_t *v)
@@ -2107,7 +2083,7 @@ int cmd_talk_report(int argc, char **argv)
         return usage_error("talk report: cannot create %s: %s", figdir,
                            strerror(errno));
     }
-    r.scripts = find_scripts();
+    r.scripts = plot_scripts_dir("talk-common.gp");
     double t0 = now_s();
     for (int i = 0; i < nv; i++) {
         const jv_t *plots = jv_get(views[i].c, "plots");
