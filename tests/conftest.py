@@ -146,3 +146,16 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "talk: runs a claim's or an agreement check's experiment "
                    "for its verdict (seconds each)")
+
+
+def sanitizer_build():
+    """The CB_SANITIZE value of the build under test ('' for none): timing
+    and memory figures under a sanitizer are the sanitizer's, so shape
+    checks there only ask for a verdict."""
+    cache = BUILD / "CMakeCache.txt"
+    if not cache.exists():
+        return ""
+    for line in cache.read_text(errors="replace").splitlines():
+        if line.startswith("CB_SANITIZE:"):
+            return line.partition("=")[2].strip()
+    return ""

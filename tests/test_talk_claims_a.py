@@ -13,21 +13,10 @@ import json
 
 import pytest
 
-from conftest import BUILD, run_cb, shape_check
+from conftest import run_cb, sanitizer_build, shape_check
 
 VERDICTS = {"holds", "does not hold here", "inconclusive",
             "cannot be shown here"}
-
-
-def sanitizer_build():
-    """The CB_SANITIZE value of the build under test ('' for none)."""
-    cache = BUILD / "CMakeCache.txt"
-    if not cache.exists():
-        return ""
-    for line in cache.read_text(errors="replace").splitlines():
-        if line.startswith("CB_SANITIZE:"):
-            return line.partition("=")[2].strip()
-    return ""
 
 
 def run_claim(out, claim):

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import run_cb, scaled, shape_check
+from conftest import run_cb, sanitizer_build, scaled, shape_check
 
 VERDICTS = {"holds", "does not hold here", "inconclusive",
             "cannot be shown here"}
@@ -34,6 +34,11 @@ def claim_holds(tmp_path, claim, tries=2):
         assert check["verdict"] in VERDICTS, check
         assert check["figures"], check
         assert check["why"], check
+        if sanitizer_build():
+            # Timing under a sanitizer is the sanitizer's (docs/HACKING.md):
+            # TSan measured parked go blocks at 136 ms a round against 214
+            # ms blocking.  Only the verdict's presence is checked there.
+            return None
         if check["verdict"] != "holds":
             return (f"{claim}: {check['verdict']}: {check['why']}\n"
                     f"{p.stdout}\n{p.stderr[-2000:]}")
