@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, CONCBENCH, ROOT, SCALE, run_cb
+from conftest import CONCBENCH, ROOT, SCALE, run_cb, sanitizer_build
 
 PEERS = ROOT / "peers"
 # Metrics a C workload reports only when the machine lets it measure them
@@ -35,17 +35,6 @@ CONDITIONAL = {"rss_per_task_bytes", "bytes_per_queued_msg",
 # The model a workload's metric names are taken from: actor runs every
 # workload (selective receive, the ref trick, aliases for alts).
 REFERENCE_MODEL = "actor"
-
-
-def sanitizer_build():
-    """The CB_SANITIZE value of the build under test ('' for none)."""
-    cache = BUILD / "CMakeCache.txt"
-    if not cache.exists():
-        return ""
-    for line in cache.read_text(errors="replace").splitlines():
-        if line.startswith("CB_SANITIZE:"):
-            return line.partition("=")[2].strip()
-    return ""
 
 
 # The peers are not C: a sanitizer sees nothing of them, and their

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, SCALE
+from conftest import BUILD, ROOT, SCALE, sanitizer_build
 
 PEERS = {"jvm": ROOT / "peers" / "jvm" / "run",
          "core.async": ROOT / "peers" / "core.async" / "run"}
@@ -36,17 +36,6 @@ EXTRA = {"ping-pong": {"first_round_ns", "warm_round_trip_ns"},
 # C metrics a run reports only under a condition (a backlog, audits).
 CONDITIONAL = {"bytes_per_queued_msg", "audit_latency_ns",
                "rss_per_task_bytes"}
-
-
-def sanitizer_build():
-    """The CB_SANITIZE value of the build under test ('' for none)."""
-    cache = BUILD / "CMakeCache.txt"
-    if not cache.exists():
-        return ""
-    for line in cache.read_text(errors="replace").splitlines():
-        if line.startswith("CB_SANITIZE:"):
-            return line.partition("=")[2].strip()
-    return ""
 
 
 def env(**extra):
