@@ -208,5 +208,7 @@ const char *machine_cpu_model(void);
 /* Open a temporary file beside path; commit renames it into place. */
 FILE *outfile_open(const char *path, char *tmp, size_t tmplen);
 int outfile_commit(FILE *f, const char *tmp, const char *path);
+/* mkdir -p: DIR and every missing folder above it; 0 or -errno. */
+int mkdir_p(const char *dir);
 
 #endif

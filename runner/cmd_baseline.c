@@ -93,20 +93,6 @@ int baseline_resolve(const char *name, char *out, size_t len)
     return 0;
 }
 
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0777) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int copy_file(const char *from, const char *to)
 {
     FILE *in = fopen(from, "rb");
@@ -158,7 +144,7 @@ static int keep(const char *dir, const char *name)
     results_free(&set);
     if (nruns == 0)
         return usage_error("baseline: %s holds no runs", dir);
-    if (mkdirs(store()) < 0)
+    if (mkdir_p(store()) < 0)
         return usage_error("baseline: cannot create %s: %s", store(),
                            strerror(errno));
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", dest, (int)getpid());

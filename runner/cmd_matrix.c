@@ -982,22 +982,6 @@ static void progress_line(progress_state_t *p, const char *label,
 
 /* ---- the run ---- */
 
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* Mark the slots runs.jsonl already holds; refuse a different matrix. */
 static int load_done(const matrix_opts_t *o, const char *path,
                      const cell_t *cells, int ncells, slot_t *slots,

@@ -335,22 +335,6 @@ static void on_signal(int sig)
         kill(p, sig);
 }
 
-static int mkdir_p(const char *dir)
-{
-    char buf[4400];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* The whole of a small file, NUL-terminated; NULL when unreadable. */
 static char *slurp(const char *path, size_t *len)
 {

@@ -12,11 +12,13 @@
 #include "runtime/topo.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +121,22 @@ int outfile_commit(FILE *f, const char *tmp, const char *path)
         unlink(tmp);
         return -1;
     }
+    return 0;
+}
+
+int mkdir_p(const char *dir)
+{
+    char buf[4400];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+        return -errno;
     return 0;
 }
 

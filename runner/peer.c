@@ -255,27 +255,11 @@ static void cache_dir(const peer_t *p, char *buf, size_t len)
                  p->name);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char buf[4200];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *s = buf + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *s = '/';
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static void set_env(const peer_t *p)
 {
     char cache[4200];
     cache_dir(p, cache, sizeof cache);
-    make_dirs(cache);
+    mkdir_p(cache);
     setenv("CONCBENCH_PEER_CACHE", cache, 1);
 }
 
