@@ -36,12 +36,23 @@
  * --quick (a JVM start with Clojure and core.async loaded is seconds).
  *
  * The rule: a round with blocking ops in the go blocks takes at least
- * 10x as long as with parking ops, and a round of `thread`s at least 10x
+ * 1.5x as long as with parking ops, and a round of `thread`s at least 10x
  * as long as parked go blocks, both on the end-to-end intervals of the
- * ratios of the best round (round_ns_min).  Measured here at --quick:
- * blocking 130-730x, threads 300-2000x (the larger figures on a machine
- * with a load average of 40); 10x leaves an order of magnitude for a busy
- * machine, where both sides slow down together.
+ * ratios of the best round (round_ns_min).  Measured at --quick on a quiet
+ * 2-core machine: blocking 2.9-3.7x, threads 100-110x; on one with a load
+ * average of 40, blocking 130-730x and threads 300-2000x.  The two bounds
+ * differ because the costs do: with the selector holding one of the two
+ * threads in alts!!, every message is a hand-off between two kernel
+ * threads (a futex wake, a few microseconds on an idle core, a whole time
+ * slice on a busy one) where parked go blocks hand off in user space,
+ * while a thread per putter pays a clone and a stack each.  A bound of
+ * 10x on blocking held only on a loaded machine and failed on every quiet
+ * run, so it measured the load, not the pool.  That the pool really
+ * starves when the blocked go blocks outnumber its threads is a deadlock,
+ * not a slowdown, and gives no figure to compare: cpu-crunch with 16
+ * probes on a pool of 2 and go_ops=block hangs until the cell's timeout,
+ * as the first two probes' blocking takes of their go message hold both
+ * threads and the other fourteen never report ready.
  */
 #include "runner/talk.h"
 
@@ -92,7 +103,7 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         }
     double starved = 0, heavy = 0;
     talk_verdict_t v[2] = {
-        talk_ratio_at_least(block, park, 10, &starved),
+        talk_ratio_at_least(block, park, 1.5, &starved),
         talk_ratio_at_least(thread, park, 10, &heavy),
     };
     talk_verdict_t all = talk_all(v, 2);
@@ -100,20 +111,21 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     case TALK_HOLDS:
         talk_judge(j, all,
                    "parked go blocks shared the 2 threads freely; blocking "
-                   "inside them held the pool and made a round %.0fx "
+                   "inside them held the pool and made a round %.1fx "
                    "slower, and a thread per putter %.0fx slower",
                    starved, heavy);
         break;
     case TALK_NOT_HERE:
         talk_judge(j, all,
-                   "blocking / parking %.1fx and threads / parking %.1fx: "
-                   "at least one is under the bound of 10x",
+                   "blocking / parking %.1fx (bound 1.5x) and threads / "
+                   "parking %.1fx (bound 10x): at least one is under its "
+                   "bound",
                    starved, heavy);
         break;
     default:
         talk_judge(j, all,
-                   "the intervals straddle the bound of 10x (blocking / "
-                   "parking %.1fx, threads / parking %.1fx)",
+                   "an interval straddles its bound (blocking / parking "
+                   "%.1fx, bound 1.5x; threads / parking %.1fx, bound 10x)",
                    starved, heavy);
         break;
     }
@@ -129,10 +141,10 @@ const talk_check_t cb_talk_go_pool = {
              "blocking op inside a go block holds a pool thread instead, "
              "and a real thread per task is heavier still.",
     .rule = "alts over unbuffered channels with a go block selecting, csp "
-            "pool=2: the best round with blocking ops (go_ops=block) and "
-            "with a thread per putter (threads) each take at least 10x as "
-            "long as with parking ops, on the whole intervals of the "
-            "ratios; the talk's example is reported beside it.",
+            "pool=2: the best round with blocking ops (go_ops=block) takes "
+            "at least 1.5x as long as with parking ops, and with a thread "
+            "per putter (threads) at least 10x, on the whole intervals of "
+            "the ratios; the talk's example is reported beside it.",
     .steps = {{
                   .name = "pool",
                   .systems = "csp,threads",

@@ -38,8 +38,10 @@
  *
  * The rule: actor's Jain index over the spinners is at least 0.5 and
  * csp's (pool=2) at most 0.05, each on the whole bootstrap interval of
- * its median; and csp's probe median lateness with 4 hogs is at least
- * 10x actor's, on the whole interval of the ratio.  Why these bounds:
+ * its median; and csp's probe mean lateness with 4 hogs is at least
+ * 10x actor's, on the whole interval of the ratio (each repetition's
+ * mean over the probe's wake-ups, then the median of those).
+ * Why these bounds:
  * Jain's index is the fraction of spinners that effectively got an equal
  * share, so 0.5 means at least half of 1,000 did, while a pool of 2 that
  * never preempts gives 2/1000 = 0.002; a fair scheduler measured 0.93 to
@@ -47,9 +49,13 @@
  * spinner moves the index by a few hundredths, so 0.5 and 0.05 each sit
  * an order of magnitude from what they separate.  The starved probe is
  * late by about the window (300 ms at --quick) against a few ms for
- * actor's, so 10x leaves room for a busy machine.  The median, not p99:
- * the claim is about the probe's ordinary wake-up, and p99 of a few
- * hundred wake-ups on a shared machine is one neighbour's time slice.
+ * actor's, so 10x leaves room for a busy machine.  The mean, not the
+ * median or p99: a starved probe wakes only once or twice in the window,
+ * and one of those can fall in the instant the window opens, before the
+ * hogs hold both workers (seen in one repetition of three: 9 us and
+ * 300 ms, whose lower median read "on time"); the mean keeps the starved
+ * wait, and over actor's few hundred wake-ups one neighbour's time slice
+ * moves it by tens of microseconds, where p99 would be that slice.
  */
 #include "runner/talk.h"
 
@@ -96,14 +102,14 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
     talk_value_t csp_jain =
         talk_get(r, "spinners", "csp", NULL, "fairness_jain");
     talk_value_t actor_late =
-        talk_get(r, "hogs", "actor", NULL, "lateness_ns.p50");
+        talk_get(r, "hogs", "actor", NULL, "lateness_ns.mean");
     talk_value_t csp_late =
-        talk_get(r, "hogs", "csp", NULL, "lateness_ns.p50");
+        talk_get(r, "hogs", "csp", NULL, "lateness_ns.mean");
     interval_figure(j, "actor, Jain over the spinners", actor_jain, "");
     interval_figure(j, "csp pool=2, Jain over the spinners", csp_jain, "");
     char a[32], b[32], why[300];
     if (actor_late.ok && csp_late.ok)
-        talk_figure(j, "probe median lateness with 4 hogs: actor %s, csp "
+        talk_figure(j, "probe mean lateness with 4 hogs: actor %s, csp "
                        "pool=2 %s",
                     talk_fmt(a, sizeof a, actor_late.median, "ns"),
                     talk_fmt(b, sizeof b, csp_late.median, "ns"));
@@ -154,9 +160,10 @@ static void judge(const talk_results_t *r, talk_judgement_t *j)
         talk_judge(j, all,
                    "an interval straddles its bound: actor Jain [%.3f .. "
                    "%.3f] (0.5), csp Jain [%.4f .. %.4f] (0.05), probe "
-                   "ratio %.1fx (10x)",
+                   "ratio %.1fx [%.1f .. %.1f] (10x)",
                    actor_jain.lo, actor_jain.hi, csp_jain.lo, csp_jain.hi,
-                   starved);
+                   starved, csp_late.lo / actor_late.hi,
+                   csp_late.hi / actor_late.lo);
         break;
     }
 }
@@ -173,7 +180,7 @@ const talk_check_t cb_talk_preemption_fairness = {
              "every worker and the rest never run.",
     .rule = "cpu-crunch, 1,000 spinners (10,000 at full size, work=1): "
             "actor's Jain index at least 0.5 and csp pool=2's at most 0.05; "
-            "with 4 hogs, csp pool=2's probe median lateness at least 10x "
+            "with 4 hogs, csp pool=2's probe mean lateness at least 10x "
             "actor's; each on the whole bootstrap interval.  The real BEAM, "
             "core.async and Go are shown beside, not judged.",
     .steps = {
@@ -222,8 +229,8 @@ const talk_check_t cb_talk_preemption_fairness = {
         {
             .kind = TALK_PLOT_BARS,
             .step = "hogs",
-            .metric = "lateness_ns.p50",
-            .title = "a 1 ms sleeper's median wake-up lateness beside 4 "
+            .metric = "lateness_ns.mean",
+            .title = "a 1 ms sleeper's mean wake-up lateness beside 4 "
                      "hogs",
             .unit = "ns",
             .log_y = true,
