@@ -29,8 +29,9 @@
  *      p90/p99 10%, p99.9 and max 25% (tails move with every stray
  *      interrupt), memory 5%, fairness 2%;
  *   6. instruction counts (matrix --metric instructions) are counted,
- *      not timed: deterministic to 0.2%, so one repetition a side is
- *      enough and the ratio alone is judged against their 1% minimum.
+ *      not timed: their spread is a few percent, not tens, so one
+ *      repetition a side is enough and the ratio alone is judged against
+ *      their 10% minimum (see INSTR_TOLERANCE for the spreads measured).
  *
  * With --fail-on-regression, a comparison that judged nothing exits 6
  * (EXIT_NOTHING_JUDGED): a gate that checked nothing must not pass.
@@ -130,10 +131,22 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Instruction counts are counted, not timed, but not exact for a
+ * runtime with several threads: callgrind serialises them, and how often
+ * an idle worker spins before it parks, or a sender finds its receiver
+ * already waiting, depends on that order.  Four runs of one cell each, on
+ * a loaded 2-core machine, spread (max / min) by 0.5% (actor ping-pong),
+ * 1.0% (actor skynet), 1.3% (threads ping-pong), 1.7% (csp skynet) and
+ * 5.3% (csp ping-pong), and an A/A pair of csp ping-pong differed by
+ * 3.2%.  A 1% minimum, chosen from one single-scheduler cell, gave A/A
+ * runs "slower" verdicts; 10% sits above every spread seen, so one
+ * repetition a side suffices and the ratio is judged without a test. */
+#define INSTR_TOLERANCE 0.10
+
 static double family_min_effect(const char *m)
 {
     if (strcmp(m, "instructions") == 0)
-        return 0.01; /* counted, not timed: 1% is a real change */
+        return INSTR_TOLERANCE;
     if (strstr(m, "fairness"))
         return 0.02;
     if (ends_with(m, ".p999") || ends_with(m, ".max"))
@@ -309,11 +322,6 @@ static row_t *add_row(rows_t *rs, const char *cell, const char *metric)
     return r;
 }
 
-/* Instruction counts are counted, not timed: callgrind gives the same
- * run the same count to within 0.2% (three runs of one cell), so one
- * repetition a side suffices and the ratio is judged against the 1%
- * minimum effect without a test. */
-#define INSTR_TOLERANCE 0.01
 
 static bool deterministic(const char *metric)
 {

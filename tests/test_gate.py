@@ -178,15 +178,17 @@ def test_one_repetition_of_instruction_counts_is_judged(tmp_path):
     def cells(v):
         return {("m", "w", 8): [{"instructions": v}]}
     b = make_results(tmp_path / "b", cells(1_000_000_000))
-    same = make_results(tmp_path / "s", cells(1_003_000_000))
-    worse = make_results(tmp_path / "w", cells(1_050_000_000))
+    # 6%: within the spread of a multi-threaded runtime's counts (csp's
+    # ping-pong spread 5.3% over four runs); 15% is past the 10% minimum.
+    same = make_results(tmp_path / "s", cells(1_060_000_000))
+    worse = make_results(tmp_path / "w", cells(1_150_000_000))
     out = json.loads(run_cb("compare", b, same, "--format", "json",
                             "--fail-on-regression", check=0).stdout)
     assert out["rows"][0]["verdict"] == "no change"
     out = json.loads(run_cb("compare", b, worse, "--format", "json",
                             "--fail-on-regression", check=1).stdout)
     assert out["rows"][0]["verdict"] == "slower"
-    assert out["rows"][0]["ratio"] == pytest.approx(1.05)
+    assert out["rows"][0]["ratio"] == pytest.approx(1.15)
 
 
 # ---- the U test against scipy ---------------------------------------------
