@@ -32,10 +32,12 @@
 #include "models/model.h"
 #include "workloads/workload.h"
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const cb_param_def_t params[] = {
     {.name = "accounts",
@@ -251,7 +253,14 @@ static int estimate(const cb_param_set_t *ps, cb_wl_estimate_t *est, char *err,
  * would blame; a real deadlock is still found, since its workers block
  * and the watchdog then wakes on time (seen on a 2-core machine at load
  * 30-370: 64 starving workers called deadlocked after 100 ms of nobody
- * running).
+ * running).  Waking on time is not enough, though: the kernel wakes a
+ * sleeper such as the watchdog promptly while CPU-bound threads queue
+ * for their slices, so at a load of 43 two STM workers went 100 ms
+ * without a slice while the watchdog kept time.  So a quiet sample also
+ * counts only when no other thread of this process is runnable (state R
+ * in /proc/self/task): the threads of a deadlock sleep in their waits,
+ * and a worker that waits for a CPU is starved by the machine, not
+ * deadlocked.  Without /proc every quiet sample counts, as before.
  *
  * Returns the number of running workers when none of them progressed
  * for stall_ns (and names them in why), 0 when all finished, -1 on an
@@ -259,6 +268,38 @@ static int estimate(const cb_param_set_t *ps, cb_wl_estimate_t *est, char *err,
  */
 #define STALL_SAMPLES 10
 #define LATE_NS (2 * WATCH_NS)
+
+/* Whether a thread of this process other than the caller is runnable (or
+ * running): false when none is, or when /proc cannot tell. */
+static bool others_runnable(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return false;
+    long me = (long)gettid();
+    bool any = false;
+    struct dirent *e;
+    while (!any && (e = readdir(d))) {
+        char *end;
+        long tid = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || tid == me)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread exited meanwhile */
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        /* The state follows the command name's closing parenthesis,
+         * which is the last one (the name may hold parentheses). */
+        char *close = strrchr(buf, ')');
+        any = close && close[1] == ' ' && close[2] == 'R';
+    }
+    closedir(d);
+    return any;
+}
 
 typedef struct watch_figures {
     int64_t longest_stall_ns; /* one worker's longest gap between ops */
@@ -323,6 +364,8 @@ static int64_t watch(cb_wl_ctx_t *ctx, shared_t *sh, worker_t *w, int64_t n,
             quiet_samples = quiet_seen_ns = 0;
             continue;
         }
+        if (others_runnable())
+            continue; /* waiting for a CPU: starved by the machine */
         quiet_seen_ns += seen < LATE_NS ? seen : LATE_NS;
         if (++quiet_samples < STALL_SAMPLES || now - any_since < stall_ns ||
             quiet_seen_ns < stall_ns)
