@@ -372,7 +372,12 @@ def test_supervision_workers_are_lost_not_restarted(system):
     m = r["metric"]
     assert m["supervised"] == 0 and m["restarts"] == 0
     assert m["supervisor_gave_up"] == 0
-    assert m["crashes"] == 4 and m["workers_alive_at_end"] == 0
+    # Every worker that ran crashed at its first operation.  On a loaded
+    # machine a go block can first get a pool thread after the 100 ms
+    # window has closed and then ends without an operation (load 43: 3
+    # crashes, 1 such worker), so the count is 1 to 4, never a restart.
+    assert 1 <= m["crashes"] <= 4
+    assert m["crashes"] + m["workers_alive_at_end"] == 4
     assert m["survived"] == 0 and m["ops"] == 0
     assert r["hist"]["restart_latency_ns"]["count"] == 0
     assert "Exception in" in r["stderr"]
