@@ -27,8 +27,10 @@
  *
  * Grading.  Correctness first: each `correct` check runs the student's
  * workload on every model it names, under a timeout; a build error, a
- * crash, a hang or a broken invariant fails the check with what was
- * expected, what happened and a hint, and the score is then 0: figures
+ * crash, a hang, a broken invariant or a run the model stopped (actor's
+ * max_memory: its own report goes in front of the reason) fails the
+ * check with what was expected, what happened and a hint (a ratio check
+ * says the same of a run it needed), and the score is then 0: figures
  * of a wrong program are not results.  Only then the shape checks:
  * `ratio` compares a metric of the student's run with the reference
  * solution's on the same machine, model by model (as CS149 grades: never
