@@ -27,8 +27,10 @@
  *
  * Grading.  Correctness first: each `correct` check runs the student's
  * workload on every model it names, under a timeout; a build error, a
- * crash, a hang or a broken invariant fails the check with what was
- * expected, what happened and a hint, and the score is then 0: figures
+ * crash, a hang, a broken invariant or a run the model stopped (actor's
+ * max_memory: its own report goes in front of the reason) fails the
+ * check with what was expected, what happened and a hint (a ratio check
+ * says the same of a run it needed), and the score is then 0: figures
  * of a wrong program are not results.  Only then the shape checks:
  * `ratio` compares a metric of the student's run with the reference
  * solution's on the same machine, model by model (as CS149 grades: never
@@ -541,6 +543,28 @@ static char *read_all(const char *path, size_t *len)
     return buf;
 }
 
+/* A model that stops a run says why on stderr, before the runner's
+ * shorter reason ("concbench: actor: VM stopped: ... biggest mailbox:
+ * ..." against "out of memory"): put its line in front of the reason. */
+static void add_model_report(const char *log, const char *model,
+                             char *reason, size_t cap)
+{
+    char prefix[96], line[1024];
+    snprintf(prefix, sizeof prefix, "concbench: %s: ", model);
+    FILE *f = fopen(log, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, prefix, strlen(prefix)))
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char was[600];
+        copy_str(was, sizeof was, reason);
+        snprintf(reason, cap, "%.400s (%.190s)", line + 11, was);
+        break;
+    }
+    if (f)
+        fclose(f);
+}
+
 /* Run the workload on model with params (two space-separated lists of
  * k=v) from bin; fill *out. */
 static void run_cell(const lab_t *lab, const char *bin, const char *bdir,
@@ -617,6 +641,8 @@ static void run_cell(const lab_t *lab, const char *bin, const char *bdir,
     const char *r = jv_str(jv_get(v, "reason"));
     copy_str(out->outcome, sizeof out->outcome, o ? o : "unknown");
     copy_str(out->reason, sizeof out->reason, r ? r : "");
+    if (strcmp(out->outcome, "error") == 0)
+        add_model_report(log, model, out->reason, sizeof out->reason);
     if (*c->metric)
         jv_num(jv_get(jv_get(v, "metrics"), c->metric), &out->value);
     jv_free(v);
@@ -635,6 +661,8 @@ static const char *explain(const cell_t *cell)
         return "it crashed";
     if (strcmp(o, "oom") == 0)
         return "it ran out of memory";
+    if (strcmp(o, "error") == 0)
+        return "the model stopped it";
     if (strcmp(o, "unsupported") == 0)
         return "the model does not support what it asked for";
     if (strcmp(o, "resource") == 0)
