@@ -60,7 +60,10 @@ def test_starter_fails_with_the_expected_feedback(lab, tmp_path):
     p = check(num, tmp_path / "s")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "Traceback" not in p.stdout + p.stderr
-    assert re.search(r"^score: 0/\d+", p.stdout, re.M), p.stdout
+    # Zero, or (a lab whose starter is correct but slow) short of a
+    # required check.
+    assert re.search(r"^score: (0/\d+|\d+/\d+ \(a required check "
+                     r"failed\))", p.stdout, re.M), p.stdout
     for name, phrases in says.items():
         blocks = fail_lines(p.stdout, name)
         assert blocks, f"check {name} did not fail:\n{p.stdout}"
