@@ -311,6 +311,13 @@ out:
         int64_t never = d->tail - d->head;
         if (d->twice)
             cb_wl_fail(ctx, "%lld jobs were done twice", (long long)d->twice);
+        else if (lost && d->links && d->restarts)
+            cb_wl_fail(ctx,
+                       "lost %lld of %lld jobs: %lld workers crashed and "
+                       "were restarted %lld times, but the jobs they held "
+                       "were never tried again",
+                       (long long)lost, (long long)d->njobs,
+                       (long long)crashed, (long long)d->restarts);
         else if (lost && d->links)
             cb_wl_fail(ctx,
                        "lost %lld of %lld jobs: %lld workers crashed, each "
