@@ -275,8 +275,10 @@ out:
         else if (lost && d->links && d->restarts)
             cb_wl_fail(ctx,
                        "lost %lld of %lld jobs: %lld workers crashed and "
-                       "were restarted %lld times, but the jobs they held "
-                       "were never tried again",
+                       "were restarted %lld times, but the jobs never came "
+                       "back: a dead worker's job must be queued again, and "
+                       "a fresh worker needs a port of its own (the dead "
+                       "one's mailbox died with it)",
                        (long long)lost, (long long)d->njobs,
                        (long long)crashed, (long long)d->restarts);
         else if (lost && d->links)
