@@ -64,14 +64,14 @@ def test_lab5_starter_starves_every_pool(tmp_path):
                         ("every-request-runs", "csp"),
                         ("blocked-pool-runs", "csp")]:
         assert line(p.stdout, name, model).startswith("  ok"), p.stdout
-    if sanitizer_build():
-        return
     for name in ("hogs-on-actor", "hogs-on-csp", "blockers-on-csp"):
         out = line(p.stdout, name)
-        assert out.startswith("  FAIL"), out
-        # No request ran in the window: by construction, not by timing.
+        assert out.startswith("  FAIL") and "hint:" in out, out
+        # No request ran in the window: by construction, not by timing
+        # (under a sanitizer the reference may serve none either).
         assert "served_in_window_pct: yours 0," in out, out
-        assert "below the 0.30 wanted" in out and "hint:" in out, out
+        if not sanitizer_build():
+            assert "below the 0.30 wanted" in out, out
 
 
 def test_lab5_reduction_point_does_not_help_a_go_pool(tmp_path):
@@ -80,9 +80,8 @@ def test_lab5_reduction_point_does_not_help_a_go_pool(tmp_path):
     d = student(tmp_path, 5, edit(STARVE / "starter.c", REDUCE))
     p = check(5, d, "--models", "csp")
     assert p.returncode == 1 and "not a grade" in p.stdout, p.stdout
-    if not sanitizer_build():
-        out = line(p.stdout, "hogs-on-csp")
-        assert "served_in_window_pct: yours 0," in out, out
+    out = line(p.stdout, "hogs-on-csp")
+    assert "served_in_window_pct: yours 0," in out, out
 
 
 DIRTY = (REDUCE[0], "")
