@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, run_cb, scaled, shape_check
+from conftest import ROOT, run_cb, sanitizer_build, scaled, shape_check
 
 LABS = sorted(p for p in (ROOT / "labs").glob("[0-9]*-*")
               if (p / "checks").exists())
@@ -88,12 +88,15 @@ def test_solution_passes(lab, tmp_path):
         assert "correctness first" not in p.stdout, p.stdout
         assert "must build first" not in p.stdout, p.stdout
         assert "Traceback" not in p.stdout + p.stderr
+        if sanitizer_build():
+            return None  # a sanitizer's timings judge no shape
         if p.returncode != 0:
             return f"exit {p.returncode}:\n{p.stdout}{p.stderr}"
         return None
 
     p = shape_check(measure, judge, tries=2)
-    assert "every required check passed" in p.stdout
+    if not sanitizer_build():
+        assert "every required check passed" in p.stdout
 
 
 BANK = ROOT / "labs" / "02-bank"
