@@ -421,6 +421,11 @@ run(P) ->
                                              || Ph <- [steady, loss, join]])),
     metric_int("requests_lost_steady", Count(steady, lost)
                                        + Count(steady, failed)),
+    %% From the kill until the late node had joined: the handoff window
+    %% and what it cost, and whether the stream went on by name.
+    metric_int("requests_lost_in_handoff", Count(loss, lost)
+                                           + Count(loss, failed)),
+    metric_int("requests_ok_after_loss", Count(loss, ok) + Count(join, ok)),
     hist("request_ns", lists:append([L || {_, L} <- Reports])),
     Dup1 = duplicates(Survivors ++ [Late]),
 
