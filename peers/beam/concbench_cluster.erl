@@ -224,9 +224,10 @@ keeper(W, Live, Events) ->
             [spawn(?MODULE, worker, [I, self()]) || I <- Mine],
             keeper(W, Live, Events);
         {nodedown, _} ->
-            %% global may not have dropped the dead node's names yet:
-            %% look again until they are gone (a few ms).
-            handoff(self(), 200),
+            %% global may not have dropped the dead node's names yet
+            %% (it takes 100 ms or more on a loaded machine): look again
+            %% every 5 ms until no name is orphaned, for up to 60 s.
+            handoff(self(), 12000),
             keeper(W, Live, Events);
         {handoff, 0} -> keeper(W, Live, Events);
         {handoff, Left} ->
