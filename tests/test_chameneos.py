@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: concbench authors
+"""chameneos on every model, with both meeting places: the place holds
+exactly `meetings` meetings, the creatures count twice that, nobody meets
+itself, who met whom agrees and colours keep the complement table's
+invariant (the workload checks these and fails the run otherwise); the
+metrics are there and consistent; bad parameters are refused before the
+run."""
+import pytest
+
+from conftest import model_names, run_cb, run_json, scaled
+
+MODELS = model_names()
+PLACES = ("broker", "cell")
+
+
+def chameneos(model, *params, timeout=60):
+    args = ["run", "-m", model, "-w", "chameneos", "--quick",
+            "--timeout", scaled(timeout)]
+    for p in params:
+        args += ["-p", p]
+    return run_json(*args)
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("model", MODELS)
+def test_invariant_and_metrics(model, place):
+    d = chameneos(model, f"place={place}")
+    assert d["outcome"] == "ok", d.get("reason")
+    met = d["metrics"]
+    n, tasks = d["params"]["meetings"], d["params"]["tasks"]
+    assert met["meetings"] == n == met["ops"]
+    assert met["creature_meetings"] == 2 * n
+    assert met["self_meetings"] == 0
+    assert 1 / tasks <= met["fairness_jain"] <= 1
+    assert 0 <= met["meetings_min"] <= met["meetings_max"] <= n
+    # Every creature meeting waited once for its partner.
+    assert met["wait_ns"]["count"] == 2 * n
+    assert met["throughput_ops_s"] > 0
+    if place == "broker":
+        # One request per creature at most: the broker, holding one,
+        # can see at most the other tasks - 1 queued.
+        assert 0 <= met["place_queue_max"] <= tasks - 1
+    else:
+        assert "place_queue_max" not in met
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("model", MODELS)
+def test_two_creatures_meet_only_each_other(model, place):
+    # With two creatures every meeting is theirs: each counts all of
+    # them, so the shares are equal (Jain's index exactly 1) whatever the
+    # scheduler did.  A place that paired a creature with a stale request
+    # of its own, or lost a wake-up, breaks it.
+    d = chameneos(model, f"place={place}", "tasks=2", "meetings=500")
+    assert d["outcome"] == "ok", d.get("reason")
+    met = d["metrics"]
+    assert met["meetings_min"] == met["meetings_max"] == 500
+    assert met["fairness_jain"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_work_between_meetings(model):
+    d = chameneos(model, "tasks=4", "meetings=200", "work_us=20")
+    assert d["outcome"] == "ok", d.get("reason")
+    assert d["metrics"]["creature_meetings"] == 400
+
+
+def test_model_counters_come_with_the_run():
+    d = chameneos("stm", "place=cell")
+    assert d["outcome"] == "ok", d.get("reason")
+    assert d["counters"], "the model's counters are reported"
+
+
+@pytest.mark.parametrize("bad, says", [
+    ("tasks=1", "tasks"),          # the game needs two creatures
+    ("tasks=1001", "tasks"),
+    ("tasks=10G", "tasks"),        # absurd: refused before any memory
+    ("meetings=0", "meetings"),
+    ("meetings=2G", "meetings"),
+    ("place=mall", "place"),
+    ("work_us=-1", "work_us"),
+    ("stall_ms=1", "stall_ms"),
+])
+def test_bad_params_exit_2(bad, says):
+    p = run_cb("run", "-m", "threads", "-w", "chameneos", "-p", bad,
+               timeout=30)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert says in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_describe_names_rules_and_metrics():
+    p = run_cb("describe", "chameneos", check=0)
+    for word in ("place", "broker", "cell", "work_us", "fairness_jain",
+                 "self_meetings", "complement"):
+        assert word in p.stdout, word
