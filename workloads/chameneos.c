@@ -69,12 +69,20 @@
  *
  * What a lab does with it: fairness.  Which creature meets is the
  * scheduler's choice: a creature that has just met comes straight back,
- * and whether it finds the place before the one it met depends on who
- * runs.  work_us (CPU work between meetings, with reduction points) makes
- * each creature a small hog: a preemptive scheduler (actor's reductions,
- * the kernel's time slices) interleaves them, a cooperative pool (csp)
- * runs each to its next park; compare fairness_jain and meetings_min
- * across models, --cpus and place.
+ * and whether it reaches the place before the others depends on which
+ * task the scheduler runs next.  On one scheduler with FIFO run queues
+ * (actor --cpus 0; csp -p pool=1 with core.async's one FIFO, sched=shared)
+ * the creatures come in strict rotation and each meets exactly
+ * 2 x meetings / tasks times.  Go's runnext (csp sched=stealing: the go
+ * block just readied runs next, runtime/proc.go runqput with next=true,
+ * bounded in Go by the time slice it inherits and in the model by a look
+ * at the queue every 61 picks) lets the creature that was waiting run
+ * again at once and wait again for the next comer: on one worker with
+ * place=cell it takes part in every meeting (Jain 0.36, measured by
+ * tests/test_chameneos.py).  Preemptive kernel threads (threads, locks,
+ * stm) measured 0.99 to 1.0 here, rarely exactly 1.  work_us
+ * (CPU work between meetings, with reduction points) makes each creature
+ * a small hog, to compare preemptive schedulers with a cooperative pool.
  *
  * Rejected: counting meetings in the creatures (the place must count, or
  * a lost meeting goes unseen); a creature polling the cell for its partner
