@@ -134,3 +134,18 @@ def test_runnext_lets_one_creature_meet_every_time():
     assert fifo["meetings_min"] == fifo["meetings_max"] == 1000, fifo
     assert runnext["meetings_max"] >= 2 * runnext["meetings_min"], runnext
     assert runnext["fairness_jain"] < fifo["fairness_jain"] - 0.2
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("model", MODELS)
+def test_a_partner_that_never_comes_fails_the_run(model, place):
+    # Three creatures: two meet and then work 300 ms each; the third
+    # waits for a partner far longer than stall_ms=20 and gives up: the
+    # run fails with who waited, never hangs.
+    p = run_cb("run", "-m", model, "-w", "chameneos", "-p", "tasks=3",
+               "-p", "meetings=3", "-p", "work_us=300000",
+               "-p", "stall_ms=20", "-p", f"place={place}",
+               "--timeout", scaled(60), timeout=120)
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "gave up at the place" in p.stderr
+    assert "waiting stall_ms for a partner" in p.stderr

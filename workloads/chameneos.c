@@ -315,10 +315,13 @@ static void check(cb_wl_ctx_t *ctx, game_t *g, const int64_t before[3],
     int64_t place = g->cell ? hosted : g->broker_meetings;
     if (stuck) {
         cb_wl_error(ctx, stuck->failed,
-                    "creature %d waited for a partner and gave up (%s "
-                    "after %lld ms): %lld of %lld meetings held",
+                    "creature %d gave up at the place (%s%s): %lld of "
+                    "%lld meetings held",
                     stuck->id, cb_strerror(stuck->failed),
-                    (long long)(g->stall_ns / 1000000), (long long)place,
+                    stuck->failed == -ETIMEDOUT
+                        ? " waiting stall_ms for a partner"
+                        : "",
+                    (long long)place,
                     (long long)g->meetings);
         return;
     }
