@@ -28,19 +28,19 @@ def test_invariant_and_metrics(model, place):
     d = chameneos(model, f"place={place}")
     assert d["outcome"] == "ok", d.get("reason")
     met = d["metrics"]
-    n, tasks = d["params"]["meetings"], d["params"]["tasks"]
+    n, creatures = d["params"]["meetings"], d["params"]["creatures"]
     assert met["meetings"] == n == met["ops"]
     assert met["creature_meetings"] == 2 * n
     assert met["self_meetings"] == 0
-    assert 1 / tasks <= met["fairness_jain"] <= 1
+    assert 1 / creatures <= met["fairness_jain"] <= 1
     assert 0 <= met["meetings_min"] <= met["meetings_max"] <= n
     # Every creature meeting waited once for its partner.
     assert met["wait_ns"]["count"] == 2 * n
     assert met["throughput_ops_s"] > 0
     if place == "broker":
         # One request per creature at most: the broker, holding one,
-        # can see at most the other tasks - 1 queued.
-        assert 0 <= met["place_queue_max"] <= tasks - 1
+        # can see at most the other creatures - 1 queued.
+        assert 0 <= met["place_queue_max"] <= creatures - 1
     else:
         assert "place_queue_max" not in met
 
@@ -52,7 +52,7 @@ def test_two_creatures_meet_only_each_other(model, place):
     # them, so the shares are equal (Jain's index exactly 1) whatever the
     # scheduler did.  A place that paired a creature with a stale request
     # of its own, or lost a wake-up, breaks it.
-    d = chameneos(model, f"place={place}", "tasks=2", "meetings=500")
+    d = chameneos(model, f"place={place}", "creatures=2", "meetings=500")
     assert d["outcome"] == "ok", d.get("reason")
     met = d["metrics"]
     assert met["meetings_min"] == met["meetings_max"] == 500
@@ -61,7 +61,7 @@ def test_two_creatures_meet_only_each_other(model, place):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_work_between_meetings(model):
-    d = chameneos(model, "tasks=4", "meetings=200", "work_us=20")
+    d = chameneos(model, "creatures=4", "meetings=200", "work_us=20")
     assert d["outcome"] == "ok", d.get("reason")
     assert d["metrics"]["creature_meetings"] == 400
 
@@ -73,9 +73,9 @@ def test_model_counters_come_with_the_run():
 
 
 @pytest.mark.parametrize("bad, says", [
-    ("tasks=1", "tasks"),          # the game needs two creatures
-    ("tasks=1001", "tasks"),
-    ("tasks=10G", "tasks"),        # absurd: refused before any memory
+    ("creatures=1", "creatures"),          # the game needs two creatures
+    ("creatures=1001", "creatures"),
+    ("creatures=10G", "creatures"),        # absurd: refused before any memory
     ("meetings=0", "meetings"),
     ("meetings=2G", "meetings"),
     ("place=mall", "place"),
@@ -101,13 +101,13 @@ def test_describe_names_rules_and_metrics():
 def test_one_beam_scheduler_serves_round_robin(place):
     # One scheduler (one PU), a FIFO run queue and a FIFO mailbox: the
     # creatures come to the place in strict rotation, so each meets
-    # exactly 2 x meetings / tasks times, however busy the machine is (the
+    # exactly 2 x meetings / creatures times, however busy the machine is (the
     # order is the scheduler's, not the kernel's).  A run queue that let a
     # creature that has just met jump the queue (a LIFO slot, Go's
     # runnext) would make the shares uneven.
     d = run_json(
         "run", "-m", "actor", "-w", "chameneos", "--quick", "--cpus", "0",
-        "-p", f"place={place}", "-p", "tasks=10", "-p", "meetings=5000",
+        "-p", f"place={place}", "-p", "creatures=10", "-p", "meetings=5000",
         "--timeout", scaled(60))
     assert d["outcome"] == "ok", d.get("reason")
     met = d["metrics"]
@@ -126,7 +126,7 @@ def test_runnext_lets_one_creature_meet_every_time():
     def one_worker(sched):
         d = run_json("run", "-m", "csp", "-w", "chameneos", "--quick",
                      "--cpus", "0", "-p", "pool=1", "-p", f"sched={sched}",
-                     "-p", "place=cell", "-p", "tasks=10",
+                     "-p", "place=cell", "-p", "creatures=10",
                      "-p", "meetings=5000", "--timeout", scaled(60))
         assert d["outcome"] == "ok", d.get("reason")
         return d["metrics"]
@@ -142,7 +142,7 @@ def test_a_partner_that_never_comes_fails_the_run(model, place):
     # Three creatures: two meet and then work 300 ms each; the third
     # waits for a partner far longer than stall_ms=20 and gives up: the
     # run fails with who waited, never hangs.
-    p = run_cb("run", "-m", model, "-w", "chameneos", "-p", "tasks=3",
+    p = run_cb("run", "-m", model, "-w", "chameneos", "-p", "creatures=3",
                "-p", "meetings=3", "-p", "work_us=300000",
                "-p", "stall_ms=20", "-p", f"place={place}",
                "--timeout", scaled(60), timeout=120)

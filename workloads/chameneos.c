@@ -4,7 +4,7 @@
  * chameneos: Kaiser and Pradat-Peyre's concurrency game, as the Computer
  * Language Benchmarks Game's chameneos-redux and Savina's Chameneos play it.
  *
- * The rules.  `tasks` creatures, each blue, red or yellow, go again and
+ * The rules.  `creatures` creatures, each blue, red or yellow, go again and
  * again to one meeting place, where they meet, or wait to meet, another
  * creature; only two meet at a time.  The two tell each other their
  * colours and both take the complement of the pair: the same colour when
@@ -73,7 +73,7 @@
  * task the scheduler runs next.  On one scheduler with FIFO run queues
  * (actor --cpus 0; csp -p pool=1 with core.async's one FIFO, sched=shared)
  * the creatures come in strict rotation and each meets exactly
- * 2 x meetings / tasks times.  Go's runnext (csp sched=stealing: the go
+ * 2 x meetings / creatures times.  Go's runnext (csp sched=stealing: the go
  * block just readied runs next, runtime/proc.go runqput with next=true,
  * bounded in Go by the time slice it inherits and in the model by a look
  * at the queue every 61 picks) lets the creature that was waiting run
@@ -98,7 +98,11 @@
 #include <string.h>
 
 static const cb_param_def_t params[] = {
-    {.name = "tasks", .kind = CB_PARAM_INT, .unit = "creatures",
+    /* Not `tasks`: a sweep of tasks=1,2,... over every workload (matrix)
+     * would hand the game a lone creature, which has nobody to meet (a
+     * population "must be > 1", as the benchmark game's Chapel entry
+     * says). */
+    {.name = "creatures", .kind = CB_PARAM_INT, .unit = "creatures",
      .help = "creatures at the meeting place (the game needs two)",
      .def = 10, .quick = 10, .min = 2, .max = 1000},
     {.name = "meetings", .kind = CB_PARAM_INT, .unit = "meetings",
@@ -157,7 +161,7 @@ struct game {
 
 #define SLOT_BITS 20
 #define SLOT_MASK ((INT64_C(1) << SLOT_BITS) - 1)
-_Static_assert(1 + 999 * 3 + 2 <= SLOT_MASK, "tasks' max fits a slot");
+_Static_assert(1 + 999 * 3 + 2 <= SLOT_MASK, "creatures' max fits a slot");
 
 static void broker_main(void *arg)
 {
@@ -281,7 +285,7 @@ static int estimate(const cb_param_set_t *ps, cb_wl_estimate_t *est,
                     char *err, size_t errlen)
 {
     (void)err, (void)errlen;
-    int64_t n = cb_params_int(ps, "tasks");
+    int64_t n = cb_params_int(ps, "creatures");
     est->tasks = n + 2; /* the creatures, the broker, the root */
     /* Each creature's wait histogram is about 60 KiB (runtime/hist.c:
      * 58 octaves of 128 buckets of 8 bytes). */
@@ -382,7 +386,7 @@ static void run(cb_wl_ctx_t *ctx)
         cb_wl_unsupported(ctx, "the meeting place", -ENOMEM);
         return;
     }
-    g->n = cb_wl_int(ctx, "tasks");
+    g->n = cb_wl_int(ctx, "creatures");
     g->meetings = cb_wl_int(ctx, "meetings");
     g->cell = strcmp(cb_wl_str(ctx, "place"), "cell") == 0;
     g->work_ns = cb_wl_int(ctx, "work_us") * 1000;
@@ -466,8 +470,8 @@ const cb_workload_t cb_workload_chameneos = {
     .summary = "chameneos-redux: creatures meet in pairs at one place and "
                "change colour; fairness across creatures",
     .description =
-        "`tasks` creatures (blue, red, yellow; the benchmark game's ten "
-        "at tasks=10) go again and again to one meeting place and meet in "
+        "`creatures` creatures (blue, red, yellow; the benchmark game's ten "
+        "at creatures=10) go again and again to one meeting place and meet in "
         "pairs; both take the complement of the pair's colours. After "
         "`meetings` meetings a creature arriving fades and ends. "
         "place=broker: a task with a port pairs them (Savina's mall); "
