@@ -24,6 +24,6 @@ set datafile nocolumnheaders
 set xlabel 'run order (position in the matrix)'
 set ylabel METRIC.' / its cell''s median' noenhanced
 plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \
-    with points ls i pt 7 ps 0.6 title T[i], \
+    with points lc rgb C[i] pt 7 ps 0.6 title T[i], \
     $ALL using 1:2 smooth bezier lc rgb 'black' lw 2 title 'smoothed', \
     1 with lines dt 2 lc rgb 'gray' notitle

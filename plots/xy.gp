@@ -28,6 +28,6 @@ set format y '%.0s%c'
 set xlabel XLABEL noenhanced
 set ylabel YLABEL noenhanced
 plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \
-    smooth unique with lines ls i title T[i], \
+    smooth unique with lines lw 2 lc rgb C[i] dt D[i] title T[i], \
     for [i=1:|G|] sprintf('$S%d', i) using 1:2:3:4 \
-    with yerrorbars ls i pt 7 ps 0.8 notitle
+    with yerrorbars lc rgb C[i] pt 7 ps 0.8 notitle
