@@ -9,12 +9,9 @@
 load SCRIPTS.'/common.gp'
 set style fill solid 0.6 border -1
 set boxwidth 0.6
-set xtics rotate by -30 noenhanced
-set xtics (T[1] 1)
-do for [i=2:|G|] { set xtics add (T[i] i) }
-set xrange [0.4:|G|+0.6]
+set xtics noenhanced
+eval BARTICS
 set ylabel YLABEL noenhanced
-set key off
 if (exists('YMAX')) { set yrange [YMIN:YMAX] } else { set yrange [0:*] }
 if (!exists('YDIV')) { YDIV = 1 }
 lo(v) = (strcol('ci_lo') eq '' ? column('median') : column('ci_lo')) / YDIV
@@ -23,9 +20,9 @@ hi(v) = (strcol('ci_hi') eq '' ? column('median') : column('ci_hi')) / YDIV
 # still stretches the y range.
 sel(i) = in(i) && strcol('metric') eq METRIC
 plot for [i=1:|G|] DATA using \
-    (sel(i) ? i : NaN):(sel(i) ? column('median') / YDIV : NaN) \
-    with boxes lc rgb C[i] notitle, \
+    (sel(i) ? bx(i) : NaN):(sel(i) ? column('median') / YDIV : NaN) \
+    with boxes lc rgb C[i] title BARKEY(i), \
     for [i=1:|G|] DATA using \
-    (sel(i) ? i : NaN):(sel(i) ? column('median') / YDIV : NaN): \
+    (sel(i) ? bx(i) : NaN):(sel(i) ? column('median') / YDIV : NaN): \
     (sel(i) ? lo(0) : NaN):(sel(i) ? hi(0) : NaN) \
     with yerrorbars lc rgb 'black' pt 0 notitle

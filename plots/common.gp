@@ -7,11 +7,18 @@
 #   G[i]   '|cell id|cell id|...|' the cells of series i
 #   T[i]   series i's legend title
 # The scripts read only the results folder's CSV files (results.h).
+# A figure of panels (NV > 1, see PANELS) is one column of them, or two
+# past three, and grows taller with their number.
+# Bar charts (BARS=1) group their bars instead (BARTICS).
+PANELLED = exists('NV') && !exists('BARS') && NV > 1
+PCOLS = (PANELLED && NV > 3) ? 2 : 1
+PROWS = PANELLED ? (NV + PCOLS - 1) / PCOLS : 1
+HEIGHT = PROWS > 1 ? 80 + 300 * PROWS : 620
 if (FMT eq 'svg') {
-    set terminal svg size 1000,620 dynamic enhanced font 'Sans,13' \
+    set terminal svg size 1000,HEIGHT dynamic enhanced font 'Sans,13' \
         background rgb 'white'
 } else {
-    set terminal pngcairo size 1000,620 enhanced font 'Sans,11'
+    set terminal pngcairo size 1000,HEIGHT enhanced font 'Sans,11'
 }
 set output OUT.'.'.FMT
 set datafile separator comma
@@ -48,5 +55,31 @@ uname(u, v) = u eq 'ns' ? (v >= 1e9 ? 's' : v >= 1e6 ? 'ms' : v >= 1e3 ? 'µs' :
               u eq 'B' ? (v >= 2**30 ? 'GiB' : v >= 2**20 ? 'MiB' : \
                           v >= 2**10 ? 'KiB' : 'bytes') : \
               (v >= 1e7 ? 'millions' : v >= 1e4 ? 'thousands' : '')
+# One panel per value of the parameters other than the model (V[j], NV
+# of them) when the series differ by more than their model: lines of one
+# model at several values would cross the other models' and a legend of
+# every pair would not fit.  Panel j draws the series whose D[i] is j,
+# each titled P[i] (its model and any note), solid, with a small legend
+# inside it:   if (NV > 1) { eval PANELS; do for [j=1:NV] { ... } }
+PANELS = "unset title; " . \
+         "set multiplot layout PROWS, PCOLS title TITLE noenhanced; " . \
+         "set key inside nobox noopaque samplen 1.5 font ',9'"
+# Bars, one per series: with one value of the other parameters, at 1..n
+# named by their series; with several (NV > 1), in a group per value
+# (its name under the group), a bar per model in its colour, the models
+# named in the legend.  bx(i) is bar i's x:  eval BARTICS; ... bx(i) ...
+rank(i) = sum [k=1:i] (D[k] == D[i] ? 1 : 0)
+firstof(i) = (sum [k=1:i] (word(P[k], 1) eq word(P[i], 1) ? 1 : 0)) == 1
+bx(i) = NV > 1 ? (D[i] - 1) * (NMAX + 1) + rank(i) : i
+BARTICS = "NMAX = 0; do for [i=1:|G|] { NMAX = rank(i) > NMAX ? rank(i) : NMAX }; " . \
+    "if (NV > 1) { " . \
+    "  set xtics (V[1] (NMAX + 1) / 2.0) norotate; " . \
+    "  do for [j=2:NV] { set xtics add (V[j] (j - 1) * (NMAX + 1) + (NMAX + 1) / 2.0) }; " . \
+    "  set xrange [0.4:NV * (NMAX + 1) - 0.4]; set key outside right top " . \
+    "} else { " . \
+    "  set xtics (T[1] 1) rotate by -30; do for [i=2:|G|] { set xtics add (T[i] i) }; " . \
+    "  set xrange [0.4:|G| + 0.6]; set key off }"
+# The legend of grouped bars: one entry per model.
+BARKEY(i) = (NV > 1 && firstof(i)) ? word(P[i], 1) : ''
 # Whether the current row belongs to series i.
 in(i) = strstrt(G[i], '|'.strcol('cell').'|') > 0

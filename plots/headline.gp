@@ -10,13 +10,10 @@
 # panel of times spanning more than 30x is drawn on a log axis instead.
 load SCRIPTS.'/common.gp'
 unset title
-set key off
 set style fill solid 0.7 border -1
 set boxwidth 0.6
-set xtics rotate by -30 noenhanced
-set xtics (T[1] 1)
-do for [i=2:|G|] { set xtics add (T[i] i) }
-set xrange [0.4:|G|+0.6]
+set xtics noenhanced
+eval BARTICS
 set yrange [0:*]
 set grid noxtics ytics
 any(dummy) = sum [i=1:|G|] in(i)
@@ -51,11 +48,12 @@ do for [k=1:words(METRICS)] {
     # Both coordinates of a row not drawn are NaN: a row left out by x
     # alone still stretches the y range.
     sel(i) = in(i) && strcol('metric') eq m
+    if (k > 1) { set key off }
     plot for [i=1:|G|] DATA using \
-        (sel(i) ? i : NaN):(sel(i) ? column('median') / div : NaN) \
-        with boxes lc rgb C[i] notitle, \
+        (sel(i) ? bx(i) : NaN):(sel(i) ? column('median') / div : NaN) \
+        with boxes lc rgb C[i] title BARKEY(i), \
         for [i=1:|G|] DATA using \
-        (sel(i) ? i : NaN):(sel(i) ? column('median') / div : NaN): \
+        (sel(i) ? bx(i) : NaN):(sel(i) ? column('median') / div : NaN): \
         (sel(i) ? lo(0) / div : NaN):(sel(i) ? hi(0) / div : NaN) \
         with yerrorbars lc rgb 'black' pt 0 notitle
 }

@@ -27,7 +27,23 @@ set format x '%.0s%c'
 set format y '%.0s%c'
 set xlabel XLABEL noenhanced
 set ylabel YLABEL noenhanced
-plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \
-    smooth unique with lines lw 2 lc rgb C[i] dt D[i] title T[i], \
-    for [i=1:|G|] sprintf('$S%d', i) using 1:2:3:4 \
-    with yerrorbars lc rgb C[i] pt 7 ps 0.8 notitle
+if (NV > 1) {
+    eval PANELS
+    set key top right
+    on(i, j, v) = D[i] == j ? v : NaN
+    do for [j=1:NV] {
+        set title V[j] noenhanced
+        plot for [i=1:|G|] sprintf('$S%d', i) using 1:(on(i, j, $2)) \
+            smooth unique with lines lw 2 lc rgb C[i] \
+            title (D[i] == j ? P[i] : ''), \
+            for [i=1:|G|] sprintf('$S%d', i) \
+            using 1:(on(i, j, $2)):(on(i, j, $3)):(on(i, j, $4)) \
+            with yerrorbars lc rgb C[i] pt 7 ps 0.8 notitle
+    }
+    unset multiplot
+} else {
+    plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \
+        smooth unique with lines lw 2 lc rgb C[i] dt D[i] title T[i], \
+        for [i=1:|G|] sprintf('$S%d', i) using 1:2:3:4 \
+        with yerrorbars lc rgb C[i] pt 7 ps 0.8 notitle
+}

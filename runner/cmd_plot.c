@@ -117,6 +117,9 @@ typedef struct series {
     /* Filled by series_style: colour says the model, dash the rest. */
     char colour[256][8];
     int dash[256];
+    char variant[256][200]; /* dash k's parameters ("tasks=100") */
+    int nvariants;
+    char panel[256][200]; /* a title within its variant's panel */
 } series_t;
 
 static void series_free(series_t *s)
@@ -184,7 +187,7 @@ static void title_of(const res_run_t *r, const char *drop_param, char *out,
  * so "tasks=100" is one dash on every model. */
 static void series_style(series_t *s)
 {
-    char rest[256][200];
+    char (*rest)[200] = s->variant;
     int nrest = 0;
     for (int i = 0; i < s->n; i++) {
         char model[64];
@@ -194,8 +197,12 @@ static void series_style(series_t *s)
         snprintf(s->colour[i], sizeof s->colour[i], "%s",
                  plot_system_colour(model));
         const char *r = s->titles[i] + n;
+        r += strspn(r, " ");
         /* A legend's note in parentheses is no parameter. */
-        size_t rl = strcspn(r, "(");
+        const char *note = r + strcspn(r, "(");
+        size_t rl = (size_t)(note - r);
+        while (rl && r[rl - 1] == ' ')
+            rl--;
         int k = 0;
         while (k < nrest && (strlen(rest[k]) != rl ||
                              strncmp(rest[k], r, rl) != 0))
@@ -203,7 +210,23 @@ static void series_style(series_t *s)
         if (k == nrest && nrest < 256)
             snprintf(rest[nrest++], sizeof rest[0], "%.*s", (int)rl, r);
         s->dash[i] = k + 1;
+        snprintf(s->panel[i], sizeof s->panel[i], "%s%s%s", model,
+                 *note ? " " : "", note);
     }
+    s->nvariants = nrest;
+    /* In the values' order (tasks=10 before tasks=100 before
+     * tasks=1000), not the results': panels and dashes read in order. */
+    for (int k = 1; k < nrest; k++)
+        for (int j = k; j > 0 && strverscmp(rest[j - 1], rest[j]) > 0; j--) {
+            char t[200];
+            memcpy(t, rest[j], sizeof t);
+            memcpy(rest[j], rest[j - 1], sizeof t);
+            memcpy(rest[j - 1], t, sizeof t);
+            for (int i = 0; i < s->n; i++)
+                s->dash[i] = s->dash[i] == j + 1   ? j
+                             : s->dash[i] == j     ? j + 1
+                                                   : s->dash[i];
+        }
 }
 
 static int run_gnuplot(plotter_t *p, const char *script, const char *name,
@@ -225,15 +248,25 @@ static int run_gnuplot(plotter_t *p, const char *script, const char *name,
         gp_str(f, out);
         fprintf(f,
                 "; %s; array G[%d]; array T[%d]; array REP[%d]; "
-                "array C[%d]; array D[%d]; ",
-                vars, s->n, s->n, s->n, s->n, s->n);
+                "array C[%d]; array D[%d]; array P[%d]; ",
+                vars, s->n, s->n, s->n, s->n, s->n, s->n);
         for (int i = 0; i < s->n; i++) {
             fprintf(f, "G[%d]=", i + 1);
             gp_str(f, s->buf[i]);
             fprintf(f, "; T[%d]=", i + 1);
             gp_str(f, s->titles[i]);
-            fprintf(f, "; REP[%d]=%d; C[%d]='%s'; D[%d]=%d; ", i + 1,
-                    s->rep[i], i + 1, s->colour[i], i + 1, s->dash[i]);
+            fprintf(f, "; REP[%d]=%d; C[%d]='%s'; D[%d]=%d; P[%d]=", i + 1,
+                    s->rep[i], i + 1, s->colour[i], i + 1, s->dash[i],
+                    i + 1);
+            gp_str(f, s->panel[i]);
+            fputs("; ", f);
+        }
+        fprintf(f, "NV=%d; array V[%d]; ", s->nvariants,
+                s->nvariants ? s->nvariants : 1);
+        for (int v = 0; v < s->nvariants; v++) {
+            fprintf(f, "V[%d]=", v + 1);
+            gp_str(f, s->variant[v]);
+            fputs("; ", f);
         }
         fclose(f);
         char path[4200];
@@ -561,7 +594,7 @@ static void plot_headline(plotter_t *p, const char *w)
     csv_path(p, "summary.csv", data, sizeof data);
     snprintf(title, sizeof title, "%s: %s (medians, 95%% intervals%s)", w,
              wl->summary, times ? "; lower is faster" : "");
-    snprintf(extra, sizeof extra, "METRICS='%s'; array L[%d]%s", metrics, nm,
+    snprintf(extra, sizeof extra, "BARS=1; METRICS='%s'; array L[%d]%s", metrics, nm,
              labels);
     vars(v, sizeof v, data, title, extra);
     snprintf(name, sizeof name, "headline-%s", w);
@@ -642,7 +675,7 @@ static void plot_workload(plotter_t *p, const char *w)
         if (s.n) {
             csv_path(p, "summary.csv", data, sizeof data);
             snprintf(title, sizeof title, "%s: %s", w, bars[b].title);
-            snprintf(extra, sizeof extra, "METRIC='%s'; YLABEL='%s'%s%s",
+            snprintf(extra, sizeof extra, "BARS=1; METRIC='%s'; YLABEL='%s'%s%s",
                      bars[b].metric, bars[b].ylabel,
                      bars[b].range[0] ? "; " : "", bars[b].range);
             vars(v, sizeof v, data, title, extra);
