@@ -14,7 +14,12 @@ plot DATA using (column('order')):(column('relative')) \
     with table if (strcol('metric') eq METRIC)
 unset table
 do for [i=1:|G|] {
-    eval sprintf('set table $S%d', i)
+    # A series with no row (every cell of it failed) is an empty block,
+    # not a missing one: set table makes none when nothing matches.
+    eval sprintf('set print $S%d', i)
+    print ''
+    unset print
+    eval sprintf('set table $S%d append', i)
     plot DATA using (column('order')):(column('relative')) \
         with table if (in(i) && strcol('metric') eq METRIC)
     unset table
