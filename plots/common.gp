@@ -26,6 +26,8 @@ set datafile columnheaders
 set title TITLE noenhanced
 # The legend stands beside the data, never on it.
 set key outside right top noenhanced box opaque samplen 2.5
+# Long entries (a note on a missing point) go under it, in columns.
+if (exists('LONGKEY')) { set key below horizontal maxrows 4 nobox noopaque }
 set grid lc rgb '#dddddd'
 set format y '%g'
 set border 3

@@ -12,6 +12,8 @@
  * later gets its figures with no change here or in plots/.
  *
  * What is drawn, per workload, when its results have it:
+ *   - its headline: the measurements it is judged by (metric_roles), a
+ *     panel each, a bar per cell;
  *   - latency CDFs (a histogram whose name holds "latency"), log x;
  *   - lateness percentiles (a histogram whose name holds "lateness"): how
  *     late sleeping probes wake beside CPU hogs;
@@ -23,6 +25,14 @@
  *   - wall time per command for hyperfine results;
  * and over the whole matrix the run-order drift.  A figure the data
  * cannot support is skipped with a note saying what would produce it.
+ *
+ * How they read (docs/figures.md): colour is the model in every figure
+ * (plot_system_colour, shared with the talk report), the dash the other
+ * parameters' values (series_style); where a model has lines at several
+ * values, a panel per value.  A cell without a value is never dropped in
+ * silence: its legend entry or bar label says which point is missing and
+ * the outcome that lost it (note_missing, plot_headline).  The scripts
+ * put units people read on the axes (plots/common.gp).
  */
 #include "runner/args.h"
 #include "runner/cli.h"
@@ -46,13 +56,15 @@ static const char plot_usage[] =
     "usage: concbench plot DIR [-o OUTDIR] [--format png|svg|both]\n"
     "\n"
     "Draws the figures a results folder supports with gnuplot (gnuplot-nox)\n"
-    "into OUTDIR (default DIR/plots), as PNG and SVG: latency CDFs per "
-    "model,\nprobe lateness beside CPU hogs, fairness, throughput vs task "
-    "count,\nthroughput vs contention (accounts), queue length and memory "
-    "over time,\nhyperfine wall times, and the run-order drift.  Figures "
-    "the data cannot\nsupport are skipped with a note.  The scripts live in "
-    "plots/ (override\nwith CONCBENCH_PLOTS) and read only DIR's CSV "
-    "files,\nwhich plot first rewrites from DIR/runs.jsonl.\n"
+    "into OUTDIR (default DIR/plots), as PNG and SVG: the headline\n"
+    "measurements of each workload that names them, latency CDFs per model,\n"
+    "probe lateness beside CPU hogs, fairness, throughput vs task count,\n"
+    "throughput vs contention (accounts), queue length and memory over time,\n"
+    "hyperfine wall times, and the run-order drift.  Colour is the model,\n"
+    "line style the other parameters (docs/figures.md).  Figures the data\n"
+    "cannot support are skipped with a note.  The scripts live in plots/\n"
+    "(override with CONCBENCH_PLOTS) and read only DIR's CSV files, which\n"
+    "plot first rewrites from DIR/runs.jsonl.\n"
     "\n"
     "Exit: 0 ok, 1 gnuplot failed or is missing, 2 usage or unreadable "
     "results.\n";
@@ -80,19 +92,19 @@ static void gp_str(FILE *f, const char *s)
 }
 
 /* A title as a gnuplot string expression, broken at a space into lines
- * of at most 90 characters so that it fits the canvas's width. */
+ * of at most 80 characters so that it fits the canvas's width. */
 static void gp_title(FILE *f, const char *s)
 {
     char line[512];
     bool first = true;
     while (*s) {
         size_t n = strlen(s);
-        if (n > 90) {
-            n = 90;
+        if (n > 80) {
+            n = 80;
             while (n > 20 && s[n] != ' ')
                 n--;
             if (s[n] != ' ')
-                n = 90;
+                n = 80;
         }
         snprintf(line, sizeof line, "%.*s", (int)n, s);
         if (!first)
@@ -263,6 +275,14 @@ static int run_gnuplot(plotter_t *p, const char *script, const char *name,
         }
         fprintf(f, "NV=%d; array V[%d]; ", s->nvariants,
                 s->nvariants ? s->nvariants : 1);
+        /* A legend of long titles would take the plot's width beside
+         * it: it goes under the plot instead. */
+        size_t longest = 0;
+        for (int i = 0; i < s->n; i++)
+            if (strlen(s->titles[i]) > longest)
+                longest = strlen(s->titles[i]);
+        if (longest > 28)
+            fputs("LONGKEY=1; ", f);
         for (int v = 0; v < s->nvariants; v++) {
             fprintf(f, "V[%d]=", v + 1);
             gp_str(f, s->variant[v]);
