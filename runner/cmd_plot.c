@@ -199,7 +199,7 @@ static void title_of(const res_run_t *r, const char *drop_param, char *out,
  * so "tasks=100" is one dash on every model. */
 static void series_style(series_t *s)
 {
-    char (*rest)[200] = s->variant;
+    char(*rest)[200] = s->variant;
     int nrest = 0;
     for (int i = 0; i < s->n; i++) {
         char model[64];
@@ -216,8 +216,8 @@ static void series_style(series_t *s)
         while (rl && r[rl - 1] == ' ')
             rl--;
         int k = 0;
-        while (k < nrest && (strlen(rest[k]) != rl ||
-                             strncmp(rest[k], r, rl) != 0))
+        while (k < nrest &&
+               (strlen(rest[k]) != rl || strncmp(rest[k], r, rl) != 0))
             k++;
         if (k == nrest && nrest < 256)
             snprintf(rest[nrest++], sizeof rest[0], "%.*s", (int)rl, r);
@@ -235,9 +235,9 @@ static void series_style(series_t *s)
             memcpy(rest[j], rest[j - 1], sizeof t);
             memcpy(rest[j - 1], t, sizeof t);
             for (int i = 0; i < s->n; i++)
-                s->dash[i] = s->dash[i] == j + 1   ? j
-                             : s->dash[i] == j     ? j + 1
-                                                   : s->dash[i];
+                s->dash[i] = s->dash[i] == j + 1 ? j
+                             : s->dash[i] == j   ? j + 1
+                                                 : s->dash[i];
         }
 }
 
@@ -268,8 +268,7 @@ static int run_gnuplot(plotter_t *p, const char *script, const char *name,
             fprintf(f, "; T[%d]=", i + 1);
             gp_str(f, s->titles[i]);
             fprintf(f, "; REP[%d]=%d; C[%d]='%s'; D[%d]=%d; P[%d]=", i + 1,
-                    s->rep[i], i + 1, s->colour[i], i + 1, s->dash[i],
-                    i + 1);
+                    s->rep[i], i + 1, s->colour[i], i + 1, s->dash[i], i + 1);
             gp_str(f, s->panel[i]);
             fputs("; ", f);
         }
@@ -331,7 +330,8 @@ static void skipped(const char *what, const char *why)
 }
 
 /* A metric in words, its unit left to the axis: "audit_latency_ns" ->
- * "audit latency", "ns_per_task" -> "per task", "rss_bytes" -> "rss". */
+ * "audit latency", "ns_per_task" -> "time per task", "round_ns_min" ->
+ * "fastest round", "rss_bytes" -> "rss". */
 static void metric_words(const char *m, char *out, size_t len)
 {
     static const char *const units[] = {"ns", "bytes", "s"};
@@ -355,6 +355,16 @@ static void metric_words(const char *m, char *out, size_t len)
     }
     if (!o)
         snprintf(out, len, "%s", m);
+    else if (strncmp(out, "per ", 4) == 0 && o + 6 < len) {
+        /* "ns_per_task" is a time per task, not a "per task". */
+        memmove(out + 5, out, o + 1);
+        memcpy(out, "time ", 5);
+    } else if (o > 4 && strcmp(out + o - 4, " min") == 0 && o + 5 < len) {
+        /* "round_ns_min" is the fastest round. */
+        out[o - 4] = '\0';
+        memmove(out + 8, out, o - 3);
+        memcpy(out, "fastest ", 8);
+    }
 }
 
 /* Names of the histograms (metrics with buckets) a cell's runs report. */
@@ -491,8 +501,7 @@ static void note_missing(const plotter_t *p, const char *w, const char *param,
     for (size_t i = 0; i < p->sum.ncells; i++) {
         const res_cell_t *c = &p->sum.cells[i];
         double v;
-        if (strcmp(c->first->workload, w) != 0 ||
-            results_find_metric(c, m) ||
+        if (strcmp(c->first->workload, w) != 0 || results_find_metric(c, m) ||
             !jv_num(jv_get(jv_get(c->first->line, "params"), param), &v))
             continue;
         char t[200];
@@ -582,8 +591,7 @@ static void plot_headline(plotter_t *p, const char *w)
         snprintf(metrics + l, sizeof metrics - l, "%s%s", nm ? " " : "",
                  r->name);
         l = strlen(labels);
-        snprintf(labels + l, sizeof labels - l, "; L[%d]='%s'", nm + 1,
-                 words);
+        snprintf(labels + l, sizeof labels - l, "; L[%d]='%s'", nm + 1, words);
         times &= strstr(r->name, "ns") != NULL;
         nm++;
     }
@@ -595,8 +603,7 @@ static void plot_headline(plotter_t *p, const char *w)
         return;
     }
     char first[200];
-    snprintf(first, sizeof first, "%.*s", (int)strcspn(metrics, " "),
-             metrics);
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(metrics, " "), metrics);
     series_t s = {0};
     for (size_t i = 0; i < p->sum.ncells; i++) {
         const res_cell_t *c = &p->sum.cells[i];
@@ -614,8 +621,8 @@ static void plot_headline(plotter_t *p, const char *w)
     csv_path(p, "summary.csv", data, sizeof data);
     snprintf(title, sizeof title, "%s: %s (medians, 95%% intervals%s)", w,
              wl->summary, times ? "; lower is faster" : "");
-    snprintf(extra, sizeof extra, "BARS=1; METRICS='%s'; array L[%d]%s", metrics, nm,
-             labels);
+    snprintf(extra, sizeof extra, "BARS=1; METRICS='%s'; array L[%d]%s",
+             metrics, nm, labels);
     vars(v, sizeof v, data, title, extra);
     snprintf(name, sizeof name, "headline-%s", w);
     run_gnuplot(p, "headline.gp", name, v, &s);
@@ -654,8 +661,7 @@ static void plot_workload(plotter_t *p, const char *w)
                      "%s: how late sleeping probes wake beside CPU hogs, "
                      "per model (lower is better)",
                      w);
-            snprintf(extra, sizeof extra, "METRIC='%s'; XLABEL='%s'", h,
-                     words);
+            snprintf(extra, sizeof extra, "METRIC='%s'; XLABEL='%s'", h, words);
             vars(v, sizeof v, data, title, extra);
             snprintf(name, sizeof name, "lateness-%s-%s", w, h);
             run_gnuplot(p, "ladder.gp", name, v, &s);
@@ -670,8 +676,7 @@ static void plot_workload(plotter_t *p, const char *w)
                      "%s: %s, cumulative distribution per model (further "
                      "left is faster)",
                      w, words);
-            snprintf(extra, sizeof extra, "METRIC='%s'; XLABEL='%s'", h,
-                     words);
+            snprintf(extra, sizeof extra, "METRIC='%s'; XLABEL='%s'", h, words);
             vars(v, sizeof v, data, title, extra);
             snprintf(name, sizeof name, "cdf-%s-%s", w, h);
             run_gnuplot(p, "cdf.gp", name, v, &s);
@@ -695,9 +700,10 @@ static void plot_workload(plotter_t *p, const char *w)
         if (s.n) {
             csv_path(p, "summary.csv", data, sizeof data);
             snprintf(title, sizeof title, "%s: %s", w, bars[b].title);
-            snprintf(extra, sizeof extra, "BARS=1; METRIC='%s'; YLABEL='%s'%s%s",
-                     bars[b].metric, bars[b].ylabel,
-                     bars[b].range[0] ? "; " : "", bars[b].range);
+            snprintf(extra, sizeof extra,
+                     "BARS=1; METRIC='%s'; YLABEL='%s'%s%s", bars[b].metric,
+                     bars[b].ylabel, bars[b].range[0] ? "; " : "",
+                     bars[b].range);
             vars(v, sizeof v, data, title, extra);
             snprintf(name, sizeof name, "%s-%s", bars[b].kind, w);
             run_gnuplot(p, "bars.gp", name, v, &s);
@@ -804,14 +810,11 @@ const char *plot_system_colour(const char *sys)
     static const struct {
         const char *name, *rgb;
     } fixed[] = {
-        {"actor", "#1b9e77"},   {"beam", "#0b5d46"},
-        {"csp", "#d95f02"},     {"core.async", "#8c3d00"},
-        {"go", "#e6ab02"},      {"locks", "#7570b3"},
-        {"jvm", "#3f3a80"},     {"stm", "#e7298a"},
-        {"threads", "#666666"},
+        {"actor", "#1b9e77"},      {"beam", "#0b5d46"}, {"csp", "#d95f02"},
+        {"core.async", "#8c3d00"}, {"go", "#e6ab02"},   {"locks", "#7570b3"},
+        {"jvm", "#3f3a80"},        {"stm", "#e7298a"},  {"threads", "#666666"},
     };
-    static const char *other[] = {"#66a61e", "#a6761d", "#1f78b4",
-                                  "#b15928"};
+    static const char *other[] = {"#66a61e", "#a6761d", "#1f78b4", "#b15928"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (strcmp(fixed[i].name, sys) == 0)
             return fixed[i].rgb;

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.skipif(shutil.which("gnuplot") is None,
 # derives from it (no panel: the same reading in other units).
 HEADLINES = {
     "ping-pong": ("round trip", "throughput"),
-    "skynet": ("per task", "elapsed"),
+    "skynet": ("time per task", "elapsed"),
     "selective-receive": ("receive loaded", "per skipped msg"),
-    "alts": ("round min", "select per msg"),
+    "alts": ("fastest round", "select per msg"),
     "spawn": ("ready per task", "throughput"),
 }
 MODELS = ("actor", "csp")
