@@ -791,10 +791,14 @@ static void plot_drift(plotter_t *p)
         if (results_find_metric(c, m))
             series_add(&s, c->first->model, c->first->cell);
     }
-    char data[4200], v[8192], extra[256], title[256];
+    char data[4200], v[8192], extra[256], title[512];
     csv_path(p, "runs.csv", data, sizeof data);
+    char words[200];
+    metric_words(m, words, sizeof words);
     snprintf(title, sizeof title,
-             "run-order drift: each run's %s relative to its cell's median", m);
+             "run-order drift: each run's %s over its cell's median (a flat "
+             "band around 1 is a steady machine)",
+             words);
     snprintf(extra, sizeof extra, "METRIC='%s'", m);
     vars(v, sizeof v, data, title, extra);
     run_gnuplot(p, "drift.gp", "drift", v, &s);
