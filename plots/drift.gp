@@ -14,7 +14,12 @@ plot DATA using (column('order')):(column('relative')) \
     with table if (strcol('metric') eq METRIC)
 unset table
 do for [i=1:|G|] {
-    eval sprintf('set table $S%d', i)
+    # A series with no row (every cell of it failed) is an empty block,
+    # not a missing one: set table makes none when nothing matches.
+    eval sprintf('set print $S%d', i)
+    print ''
+    unset print
+    eval sprintf('set table $S%d append', i)
     plot DATA using (column('order')):(column('relative')) \
         with table if (in(i) && strcol('metric') eq METRIC)
     unset table
@@ -24,6 +29,6 @@ set datafile nocolumnheaders
 set xlabel 'run order (position in the matrix)'
 set ylabel METRIC.' / its cell''s median' noenhanced
 plot for [i=1:|G|] sprintf('$S%d', i) using 1:2 \
-    with points ls i pt 7 ps 0.6 title T[i], \
+    with points lc rgb C[i] pt 7 ps 0.6 title T[i], \
     $ALL using 1:2 smooth bezier lc rgb 'black' lw 2 title 'smoothed', \
     1 with lines dt 2 lc rgb 'gray' notitle

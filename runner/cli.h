@@ -69,6 +69,8 @@ int parse_int_arg(const char *cmd, const char *what, const char *s,
  * the source tree's plots/, or <prefix>/share/concbench/plots beside an
  * installed binary (runner/cmd_plot.c). */
 const char *plot_scripts_dir(const char *probe_file);
+/* The colour of a model or real system in every figure ('#rrggbb'). */
+const char *plot_system_colour(const char *sys);
 /* Whether argv[i] is -h or --help. */
 bool is_help(const char *arg);
 

@@ -381,31 +381,6 @@ static void order_as_command(const char *cmd, const char *key,
 
 /* ---- figures ---- */
 
-/* One colour per system, fixed, so that a colour means one system in
- * every figure of the report: a model and the real system it stands for
- * share a hue, the real system in the darker shade. */
-static const char *system_colour(const char *sys)
-{
-    static const struct {
-        const char *name, *rgb;
-    } fixed[] = {
-        {"actor", "#1b9e77"},   {"beam", "#0b5d46"},
-        {"csp", "#d95f02"},     {"core.async", "#8c3d00"},
-        {"go", "#e6ab02"},      {"locks", "#7570b3"},
-        {"jvm", "#3f3a80"},     {"stm", "#e7298a"},
-        {"threads", "#666666"},
-    };
-    static const char *other[] = {"#66a61e", "#a6761d", "#1f78b4",
-                                  "#b15928"};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strcmp(fixed[i].name, sys) == 0)
-            return fixed[i].rgb;
-    unsigned h = 0;
-    for (const char *s = sys; *s; s++)
-        h = h * 31 + (unsigned char)*s;
-    return other[h % (sizeof other / sizeof other[0])];
-}
-
 /* A value's unit as people read it: the divisor and the unit's name,
  * chosen from the data's magnitude m. */
 static void unit_of(const char *unit, double m, double *div, char *name,
@@ -1144,7 +1119,7 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
         /* Bars without x name themselves on the x axis: no legend. */
         gp_str(f, title && !(bars && !fg->x) ? titles[s] : "");
         fprintf(f, "; C[%d]=", s + 1);
-        gp_str(f, system_colour(fc->c->first->model));
+        gp_str(f, plot_system_colour(fc->c->first->model));
         fprintf(f, "; D[%d]=%d; P[%d]=%.6f; REP[%d]=%d", s + 1,
                 ordinal(variants, &nvar, MAX_CELLS, fc->variant), s + 1, pos,
                 s + 1, fc->rep);
@@ -1164,7 +1139,7 @@ static int draw(report_t *r, const jv_t *c, const jv_t *p, int n,
         fprintf(f, "; M[%d]=", ++j);
         gp_str(f, t);
         fprintf(f, "; MC[%d]=", j);
-        gp_str(f, system_colour(fc->c->first->model));
+        gp_str(f, plot_system_colour(fc->c->first->model));
     }
     if (bars) {
         /* x tics: the groups (x values), or one tic per bar. */
