@@ -604,7 +604,9 @@ static int build_system(const lab_t *lab, const char *src, const char *bdir,
     snprintf(to, sizeof to, "%s/peers/%s", cache, lab->system);
     setenv("CONCBENCH_PEER_CACHE", to, 1);
     snprintf(from, sizeof from, "%s/run", sys);
-    char *argv[] = {from, "--prepare", NULL};
+    /* erlc writes its errors on stdout: both go to the log. */
+    char *argv[] = {"/bin/sh", "-c", "exec \"$0\" --prepare >&2", from,
+                    NULL};
     int rc = run_logged(argv, log);
     unsetenv("CONCBENCH_PEER_CACHE");
     if (rc == 0)
@@ -1014,11 +1016,16 @@ static int lab_check(const lab_t *lab, const char *dir)
     if (built)
         printf("  ok   %-26s %-8s %5.1f s\n", "build", "", now_s() - t0);
     if (!built) {
-        printf("      hint:     fix the first error the compiler names; "
-               "warnings count as errors\n                here, as in "
-               "the project's own build\nscore: 0/%d (it must build "
-               "first)\n",
-               total);
+        if (*lab->system)
+            printf("      hint:     fix the first error the compiler "
+                   "names\nscore: 0/%d (it must build first)\n",
+                   total);
+        else
+            printf("      hint:     fix the first error the compiler names; "
+                   "warnings count as errors\n                here, as in "
+                   "the project's own build\nscore: 0/%d (it must build "
+                   "first)\n",
+                   total);
         return EXIT_RUN_ERROR;
     }
     bool correct = true, required_ok = true, have_ref = false;
