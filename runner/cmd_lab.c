@@ -38,7 +38,7 @@
  * (a model against another, a size against another).  Tolerances are
  * generous: a check must pass on a busy laptop.  Exit 0 only when every
  * required check passed; 1 otherwise; 2 for an unknown lab or a missing
- * folder or file.
+ * folder or file; 4 when the lab's real system is not installed.
  *
  * The `checks` file: `key = value` lines, `#` comments, and one
  * `[check NAME]` section per check, run in file order.  Lab keys: title,
@@ -48,6 +48,23 @@
  * timeout (seconds per run, stretched by CONCBENCH_TIMEOUT_SCALE), reps,
  * metric, num and den (shape: "MODEL k=v..."), min and max (bounds of
  * the ratio), what, expect, hint (the words the student reads).
+ *
+ * A lab on a real system (`system = beam`, lab 7).  Some lessons exist
+ * only on the real engine (a cluster's handoff is Erlang distribution's,
+ * never a model's), so the student writes a module of the system's own
+ * language in place of one file of peers/SYSTEM/, and every run is
+ * this concbench's `run -m SYSTEM` with CONCBENCH_PEERS pointing at a
+ * copy of that folder: the files `system_files` names, then the
+ * student's `file` (the solution's, for the reference), in
+ * DIR/.lab-build/{student,reference}/peers/SYSTEM, compiled by the
+ * folder's own `run --prepare` into DIR/.lab-build/TAG/cache
+ * (CONCBENCH_CACHE), so the student's module never meets the build's
+ * peer cache and the shipped program is unchanged.  The system's
+ * compiler errors are the build's feedback; a system not installed
+ * (`run --check` fails) makes the whole lab unsupported with its line
+ * (exit 4), as a cell on a missing system is.  Rejected: a parameter
+ * naming the module (it would be a parameter of the workload for every
+ * run, matrix and plot, for the sake of one lab).
  */
 #include "runner/args.h"
 #include "runner/cli.h"
@@ -94,6 +111,8 @@ typedef struct lab {
     char file[128];
     lab_check_t checks[LAB_CHECKS_MAX];
     int nchecks;
+    char system[64];        /* a real system's lab: its peers/ folder name */
+    char system_files[512]; /* what of that folder a run needs */
 } lab_t;
 
 static const char *labs_dir(void)
@@ -164,6 +183,10 @@ static int lab_parse(lab_t *lab)
                 copy_str(lab->workload, sizeof lab->workload, val);
             else if (strcmp(key, "file") == 0)
                 copy_str(lab->file, sizeof lab->file, val);
+            else if (strcmp(key, "system") == 0)
+                copy_str(lab->system, sizeof lab->system, val);
+            else if (strcmp(key, "system_files") == 0)
+                copy_str(lab->system_files, sizeof lab->system_files, val);
             else
                 goto bad;
             continue;
@@ -332,8 +355,10 @@ static int lab_start(const lab_t *lab, const char *dir)
     if (mkdir(dir, 0777) && errno != EEXIST)
         return usage_error("lab start: cannot make %s: %s", arg_clip(dir),
                            strerror(errno));
-    char from[PATH_MAX + 200], to[PATH_MAX + 200];
-    const char *pairs[2][2] = {{"starter.c", lab->file},
+    char from[PATH_MAX + 200], to[PATH_MAX + 200], starter[64];
+    const char *ext = strrchr(lab->file, '.');
+    snprintf(starter, sizeof starter, "starter%.32s", ext ? ext : ".c");
+    const char *pairs[2][2] = {{starter, lab->file},
                                {"sheet.md", "sheet.md"}};
     for (int i = 0; i < 2; i++) {
         snprintf(to, sizeof to, "%.2000s/%s", dir, pairs[i][1]);
@@ -487,6 +512,117 @@ static int build(const lab_t *lab, const char *src, const char *bdir,
     return 0;
 }
 
+/* ---- a lab on a real system ---- */
+
+/* The source folder of the lab's system: $CONCBENCH_PEERS/SYSTEM, else
+ * the source tree's peers/SYSTEM (beside labs/). */
+static void system_source(const lab_t *lab, char *dir, size_t cap)
+{
+    const char *env = getenv("CONCBENCH_PEERS");
+    if (env && *env)
+        snprintf(dir, cap, "%.3000s/%s", env, lab->system);
+    else
+        snprintf(dir, cap, "%s/../peers/%s", labs_dir(), lab->system);
+}
+
+/* 0 when the system is installed; else its `run --check` line in why. */
+static int system_installed(const lab_t *lab, char *why, size_t cap)
+{
+    char dir[PATH_MAX], cmd[PATH_MAX + 64];
+    system_source(lab, dir, sizeof dir);
+    if (strchr(dir, '\'')) {
+        snprintf(why, cap, "a quote in the path %.400s", dir);
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "'%s/run' --check 2>&1", dir);
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    *why = '\0';
+    if (p && !fgets(why, (int)cap, p))
+        *why = '\0';
+    while (p && fgetc(p) != EOF)
+        ;
+    int st = p ? pclose(p) : -1;
+    why[strcspn(why, "\n")] = '\0';
+    if (st == 0)
+        return 0;
+    if (!*why)
+        snprintf(why, cap, "%.400s/run --check failed", dir);
+    return -1;
+}
+
+/* DIR/.lab-build/TAG/peers/SYSTEM: the system_files of the source folder
+ * and src as the lab's file, compiled into DIR/.lab-build/TAG/cache by
+ * the folder's own `run --prepare`; 0, or -1 with the compiler's words
+ * printed.  The program to run is then this concbench. */
+static int build_system(const lab_t *lab, const char *src, const char *bdir,
+                        const char *tag)
+{
+    double t0 = now_s();
+    char root[PATH_MAX], sys[PATH_MAX + 80], from_dir[PATH_MAX],
+        from[PATH_MAX + 200], to[PATH_MAX + 300], cache[PATH_MAX + 80],
+        log[PATH_MAX + 80];
+    snprintf(root, sizeof root, "%.3000s/%s", bdir, tag);
+    snprintf(sys, sizeof sys, "%s/peers", root);
+    snprintf(cache, sizeof cache, "%s/cache", root);
+    snprintf(log, sizeof log, "%s.log", root);
+    system_source(lab, from_dir, sizeof from_dir);
+    const char *dirs[] = {root, sys, cache};
+    for (int i = 0; i < 3; i++)
+        if (mkdir(dirs[i], 0777) && errno != EEXIST)
+            goto fail_os;
+    snprintf(sys, sizeof sys, "%s/peers/%s", root, lab->system);
+    if (mkdir(sys, 0777) && errno != EEXIST)
+        goto fail_os;
+    char files[512];
+    copy_str(files, sizeof files, lab->system_files);
+    for (char *save = NULL, *f = strtok_r(files, " ", &save); f;
+         f = strtok_r(NULL, " ", &save)) {
+        snprintf(from, sizeof from, "%s/%s", from_dir, f);
+        snprintf(to, sizeof to, "%s/%s", sys, f);
+        struct stat st;
+        unlink(to);
+        if (stat(from, &st) || copy_file(from, to) ||
+            chmod(to, st.st_mode & 0777))
+            goto fail_os;
+    }
+    snprintf(to, sizeof to, "%s/%s", sys, lab->file);
+    unlink(to);
+    if (copy_file(src, to))
+        goto fail_os;
+    /* Compiled again whatever the time stamps say: two checks within
+     * one clock tick must not run the older module. */
+    char stem[128];
+    copy_str(stem, sizeof stem, lab->file);
+    char *dot = strrchr(stem, '.');
+    if (dot)
+        *dot = '\0';
+    snprintf(to, sizeof to, "%s/peers/%s", cache, lab->system);
+    mkdir(to, 0777);
+    snprintf(to, sizeof to, "%s/peers/%s/%s.beam", cache, lab->system, stem);
+    unlink(to);
+    snprintf(to, sizeof to, "%s/peers/%s", cache, lab->system);
+    setenv("CONCBENCH_PEER_CACHE", to, 1);
+    snprintf(from, sizeof from, "%s/run", sys);
+    /* erlc writes its errors on stdout: both go to the log. */
+    char *argv[] = {"/bin/sh", "-c", "exec \"$0\" --prepare >&2", from,
+                    NULL};
+    int rc = run_logged(argv, log);
+    unsetenv("CONCBENCH_PEER_CACHE");
+    if (rc == 0)
+        return 0;
+    printf("  FAIL %-26s %-8s %5.1f s\n", "build", tag, now_s() - t0);
+    printf("      %s does not compile (%s's compiler's words):\n", src,
+           lab->system);
+    print_head(log, 30);
+    return -1;
+fail_os:
+    printf("  FAIL %-26s %-8s %5.1f s\n", "build", tag, now_s() - t0);
+    printf("      cannot lay out %s from %s: %s\n", sys, from_dir,
+           strerror(errno));
+    return -1;
+}
+
 /* ---- running one cell ---- */
 
 typedef struct cell {
@@ -584,6 +720,23 @@ static void run_cell(const lab_t *lab, const char *bin, const char *bdir,
     char *argv[LAB_ARGS_MAX];
     int n = 0;
     argv[n++] = (char *)bin;
+    char self[PATH_MAX], env[PATH_MAX + 16], *was_peers = NULL,
+                                              *was_cache = NULL;
+    if (*lab->system) {
+        const char *w = getenv("CONCBENCH_PEERS");
+        was_peers = w ? strdup(w) : NULL;
+        w = getenv("CONCBENCH_CACHE");
+        was_cache = w ? strdup(w) : NULL;
+        /* bin is the folder build_system laid out: this concbench runs
+         * the real system from there. */
+        ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[k > 0 ? k : 0] = '\0';
+        argv[0] = self;
+        snprintf(env, sizeof env, "%.3000s/peers", bin);
+        setenv("CONCBENCH_PEERS", env, 1);
+        snprintf(env, sizeof env, "%.3000s/cache", bin);
+        setenv("CONCBENCH_CACHE", env, 1);
+    }
     argv[n++] = "run";
     argv[n++] = "-m";
     argv[n++] = (char *)model;
@@ -610,6 +763,18 @@ static void run_cell(const lab_t *lab, const char *bin, const char *bdir,
     int st = spawn_wait(spawn(argv, fd, true, false));
     if (fd >= 0)
         close(fd);
+    if (*lab->system) {
+        if (was_peers)
+            setenv("CONCBENCH_PEERS", was_peers, 1);
+        else
+            unsetenv("CONCBENCH_PEERS");
+        if (was_cache)
+            setenv("CONCBENCH_CACHE", was_cache, 1);
+        else
+            unsetenv("CONCBENCH_CACHE");
+        free(was_peers);
+        free(was_cache);
+    }
     out->exit = st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 
     size_t len = 0;
@@ -643,8 +808,12 @@ static void run_cell(const lab_t *lab, const char *bin, const char *bdir,
     copy_str(out->reason, sizeof out->reason, r ? r : "");
     if (strcmp(out->outcome, "error") == 0)
         add_model_report(log, model, out->reason, sizeof out->reason);
-    if (*c->metric)
-        jv_num(jv_get(jv_get(v, "metrics"), c->metric), &out->value);
+    if (*c->metric) {
+        /* A histogram (handoff_ns) is judged by its median. */
+        const jv_t *m = jv_get(jv_get(v, "metrics"), c->metric);
+        if (!jv_num(m, &out->value))
+            jv_num(jv_get(m, "p50"), &out->value);
+    }
     jv_free(v);
 }
 
@@ -831,16 +1000,32 @@ static int lab_check(const lab_t *lab, const char *dir)
     int total = 0, score = 0;
     for (int i = 0; i < lab->nchecks; i++)
         total += lab->checks[i].points;
+    if (*lab->system) {
+        char why[512];
+        if (system_installed(lab, why, sizeof why)) {
+            printf("  unsupported: this lab runs on the real system %s, "
+                   "which is not installed here:\n      %s\nscore: "
+                   "nothing judged\n",
+                   lab->system, why);
+            return EXIT_UNSUPPORTED;
+        }
+    }
     double t0 = now_s();
-    bool built = build(lab, src, bdir, "student") == 0;
+    bool built = (*lab->system ? build_system(lab, src, bdir, "student")
+                               : build(lab, src, bdir, "student")) == 0;
     if (built)
         printf("  ok   %-26s %-8s %5.1f s\n", "build", "", now_s() - t0);
     if (!built) {
-        printf("      hint:     fix the first error the compiler names; "
-               "warnings count as errors\n                here, as in "
-               "the project's own build\nscore: 0/%d (it must build "
-               "first)\n",
-               total);
+        if (*lab->system)
+            printf("      hint:     fix the first error the compiler "
+                   "names\nscore: 0/%d (it must build first)\n",
+                   total);
+        else
+            printf("      hint:     fix the first error the compiler names; "
+                   "warnings count as errors\n                here, as in "
+                   "the project's own build\nscore: 0/%d (it must build "
+                   "first)\n",
+                   total);
         return EXIT_RUN_ERROR;
     }
     bool correct = true, required_ok = true, have_ref = false;
@@ -866,7 +1051,9 @@ static int lab_check(const lab_t *lab, const char *dir)
         bool pass;
         if (strcmp(c->kind, "ratio") == 0) {
             if (!have_ref) {
-                if (build(lab, ref_src, bdir, "reference")) {
+                if (*lab->system
+                        ? build_system(lab, ref_src, bdir, "reference")
+                        : build(lab, ref_src, bdir, "reference")) {
                     printf("  FAIL the lab's reference solution does not "
                            "build: tell your teacher\n");
                     return EXIT_RUN_ERROR;
@@ -920,7 +1107,8 @@ static void lab_help(FILE *f)
             "\n"
             "Exit: 0 every required check passed, 1 a check failed "
             "(build, crash,\nhang, broken invariant or shape), 2 unknown "
-            "lab or missing folder or file.\n");
+            "lab or missing folder or file, 4 the lab's real system is "
+            "not installed.\n");
 }
 
 int cmd_lab(int argc, char **argv)

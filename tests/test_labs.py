@@ -6,8 +6,10 @@ checks promises) and against its reference solution (it must pass); a
 student file that does not compile, crashes, hangs or breaks its
 invariant gets a clear message and a zero score, never a traceback; and
 bad input is exit 2 with a message."""
+import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -32,6 +34,30 @@ def lab_conf(lab):
     return int(lab.name.split("-")[0]), file, says
 
 
+def lab_system(lab):
+    """The real system a lab runs on (`system = NAME`), or None."""
+    for line in (lab / "checks").read_text().splitlines():
+        if line.strip().startswith("[check "):
+            return None
+        k, _, v = line.partition("=")
+        if k.strip() == "system":
+            return v.strip()
+    return None
+
+
+def skip_unless_installed(lab):
+    """A lab on a real system that is not installed here is skipped,
+    with the system's own reason (its `run --check` line)."""
+    system = lab_system(lab)
+    if system is None:
+        return
+    p = subprocess.run([str(ROOT / "peers" / system / "run"), "--check"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"{lab.name} runs on {system}, not installed: "
+                    f"{p.stdout.strip()}")
+
+
 def check(num, folder, *opts, timeout=900):
     return run_cb("lab", "check", num, folder, *opts, timeout=timeout)
 
@@ -52,11 +78,13 @@ def fail_lines(out, name):
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.name for p in LABS])
 def test_starter_fails_with_the_expected_feedback(lab, tmp_path):
+    skip_unless_installed(lab)
     num, file, says = lab_conf(lab)
     assert says, f"{lab}/checks: no starter_says line: nothing to test"
     run_cb("lab", "start", num, tmp_path / "s", check=0)
+    starter = "starter" + os.path.splitext(file)[1]
     assert (tmp_path / "s" / file).read_text() == \
-        (lab / "starter.c").read_text()
+        (lab / starter).read_text()
     p = check(num, tmp_path / "s")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "Traceback" not in p.stdout + p.stderr
@@ -76,6 +104,7 @@ def test_starter_fails_with_the_expected_feedback(lab, tmp_path):
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.name for p in LABS])
 def test_solution_passes(lab, tmp_path):
+    skip_unless_installed(lab)
     num, file, _ = lab_conf(lab)
     (tmp_path / "s").mkdir()
     shutil.copy(lab / "solution" / file, tmp_path / "s" / file)
@@ -226,3 +255,44 @@ def test_collect_keeps_machines_apart(tmp_path):
     assert p.returncode == 2 and "already holds results" in p.stderr
     p = run_cb("lab", "collect", tmp_path / "nothing", "-o", tmp_path / "y")
     assert p.returncode == 2 and "nothing" in p.stderr
+
+
+CLUSTER = ROOT / "labs" / "07-cluster-handoff"
+
+
+def test_real_system_lab_without_the_system_is_unsupported(tmp_path):
+    """With no erl in PATH (bash and dirname only, what peers/beam/run
+    needs to say so), lab 7 judges nothing: exit 4 with the install
+    hint, not a zero score."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    run_cb("lab", "start", 7, tmp_path / "s", check=0)
+    env = dict(os.environ, PATH=str(bin_dir))
+    p = subprocess.run([str(ROOT / "peers" / "beam" / "run"), "--check"],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == 1 and "erl" in p.stdout
+    from conftest import CONCBENCH
+    p = subprocess.run([str(CONCBENCH), "lab", "check", "7",
+                        str(tmp_path / "s")], capture_output=True,
+                       text=True, env=env, timeout=int(scaled(60)))
+    assert p.returncode == 4, p.stdout + p.stderr
+    assert "not installed" in p.stdout and "scripts/deps.sh" in p.stdout
+    assert "score: nothing judged" in p.stdout
+    assert not (tmp_path / "s" / ".lab-build" / "student").exists()
+
+
+def test_real_system_lab_compile_error_scores_zero(tmp_path):
+    skip_unless_installed(CLUSTER)
+    d = tmp_path / "s"
+    d.mkdir()
+    text = (CLUSTER / "solution" / "concbench_handoff.erl").read_text()
+    (d / "concbench_handoff.erl").write_text(
+        text.replace("Best.\n", "Best\n", 1))
+    p = check(7, d)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "does not compile (beam's compiler's words)" in p.stdout
+    assert "concbench_handoff.erl:" in p.stdout, p.stdout
+    assert re.search(r"^score: 0/\d+ \(it must build first\)", p.stdout,
+                     re.M), p.stdout

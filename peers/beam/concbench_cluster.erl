@@ -42,9 +42,14 @@
 %% the survivor that rendezvous hashing elects among the members it sees
 %% (highest erlang:phash2({Name, Node})), so only the lost names move.
 %% Two survivors with different views may both try; global's lock lets
-%% one win and the loser's worker exits.  No state is handed over: a
-%% restarted worker starts empty, as Swarm's {:swarm, :begin_handoff}
-%% answered with :restart.
+%% one win and the loser's worker exits.  The handoff's choice is
+%% concbench_handoff:restart_on/2 (owner/2's rendezvous hash, in a module
+%% of its own so that lab 7 can run the cluster with a student's choice
+%% in its place: the lab copies this folder with the student's module
+%% and points CONCBENCH_PEERS at the copy); the first placement stays
+%% owner/2 here, so a wrong handoff cannot stop the cluster forming.
+%% No state is handed over: a restarted worker starts empty, as Swarm's
+%% {:swarm, :begin_handoff} answered with :restart.
 %%
 %% Times that cross nodes (kill -> registered again) are os:system_time
 %% readings, one clock on one machine; across machines they need synced
@@ -233,7 +238,9 @@ keeper(W, Live, Events) ->
         {handoff, Left} ->
             Members = lists:sort([node() | nodes()]),
             Orphans = [I || I <- lists:seq(1, W), not held(I)],
-            Mine = [I || I <- Orphans, owner(I, Members) =:= node(),
+            Mine = [I || I <- Orphans,
+                         concbench_handoff:restart_on(I, Members)
+                             =:= node(),
                          not maps:is_key(I, Live)],
             [spawn(?MODULE, worker, [I, self()]) || I <- Mine],
             Orphans =/= [] andalso handoff(self(), Left - 1),
