@@ -141,21 +141,29 @@ static void series_free(series_t *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Add cell id to the series titled title (created when new). */
-static void series_add(series_t *s, const char *title, const char *id)
+/* The index of the series titled title, created when new; -1 when all
+ * 256 are taken. */
+static int series_find(series_t *s, const char *title)
 {
     int i = 0;
     while (i < s->n && strcmp(s->titles[i], title) != 0)
         i++;
     if (i == s->n) {
         if (s->n == 256)
-            return;
+            return -1;
         snprintf(s->titles[i], sizeof s->titles[i], "%s", title);
         s->buf[i] = strdup("|");
         s->rep[i] = 0;
         s->n++;
     }
-    if (!s->buf[i])
+    return i;
+}
+
+/* Add cell id to the series titled title (created when new). */
+static void series_add(series_t *s, const char *title, const char *id)
+{
+    int i = series_find(s, title);
+    if (i < 0 || !s->buf[i])
         return;
     size_t n = strlen(s->buf[i]) + strlen(id) + 2;
     char *p = realloc(s->buf[i], n);
@@ -506,16 +514,9 @@ static void note_missing(const plotter_t *p, const char *w, const char *param,
             continue;
         char t[200];
         title_of(c->first, param, t, sizeof t);
-        int k = 0;
-        while (k < s->n && strcmp(s->titles[k], t) != 0)
-            k++;
-        if (k == s->n) {
-            if (s->n == 256)
-                continue;
-            snprintf(s->titles[k], sizeof s->titles[k], "%s", t);
-            s->buf[k] = strdup("|");
-            s->n++;
-        }
+        int k = series_find(s, t);
+        if (k < 0)
+            continue;
         size_t l = strlen(notes[k]);
         snprintf(notes[k] + l, sizeof notes[k] - l, "%s%s=%g: %s",
                  l ? "; " : "", param, v, cell_failure(p, c));
