@@ -148,6 +148,17 @@ def pytest_configure(config):
                    "for its verdict (seconds each)")
 
 
+def run_talk_claim(out, claim, timeout):
+    """`talk run CLAIM --quick -o OUT`: (the process, the claim's entry in
+    OUT/verdicts.json, which must hold exactly one)."""
+    p = run_cb("talk", "run", claim, "--quick", "-o", str(out),
+               timeout=timeout, check=0)
+    doc = json.loads((Path(out) / "verdicts.json").read_text())
+    checks = [c for c in doc["checks"] if c["id"] == claim]
+    assert len(checks) == 1, doc
+    return p, checks[0]
+
+
 def sanitizer_build():
     """The CB_SANITIZE value of the build under test ('' for none): timing
     and memory figures under a sanitizer are the sanitizer's, so shape

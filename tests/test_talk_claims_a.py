@@ -9,11 +9,10 @@ may spoil it, so the robust claims rerun once in a fresh folder and a
 miss while other processes kept the CPUs busy is skipped as inconclusive
 (conftest's shape_check).  Their judges' logic is tested on synthetic
 results in tests/c/test_talk_claims_a.c."""
-import json
 
 import pytest
 
-from conftest import run_cb, sanitizer_build, shape_check
+from conftest import run_cb, run_talk_claim, sanitizer_build, shape_check
 
 VERDICTS = {"holds", "does not hold here", "inconclusive",
             "cannot be shown here"}
@@ -22,13 +21,8 @@ VERDICTS = {"holds", "does not hold here", "inconclusive",
 def run_claim(out, claim):
     """`talk run CLAIM --quick -o OUT`: (its output, its verdicts.json
     entry)."""
-    p = run_cb("talk", "run", claim, "--quick", "-o", out, timeout=600,
-               check=0)
+    p, check = run_talk_claim(out, claim, timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
-    doc = json.loads((out / "verdicts.json").read_text())
-    checks = [c for c in doc["checks"] if c["id"] == claim]
-    assert len(checks) == 1, doc
-    check = checks[0]
     assert check["verdict"] in VERDICTS, check
     assert check["why"] and check["figures"], check
     # Every step's matrix is there to rerun it.

@@ -7,11 +7,10 @@ other processes kept busy, the test is skipped as inconclusive with the
 load figure (conftest.shape_check), and on a quiet machine a failure
 stands.  The judges' logic is tested apart from any noise in
 tests/c/test_talk_claims_b.c."""
-import json
 
 import pytest
 
-from conftest import run_cb, sanitizer_build, scaled, shape_check
+from conftest import run_talk_claim, sanitizer_build, scaled, shape_check
 
 VERDICTS = {"holds", "does not hold here", "inconclusive",
             "cannot be shown here"}
@@ -21,13 +20,8 @@ def claim_holds(tmp_path, claim, tries=2):
     attempt = iter(range(10))
 
     def measure():
-        out = tmp_path / f"t{next(attempt)}"
-        p = run_cb("talk", "run", claim, "--quick", "-o", str(out),
-                   timeout=int(scaled(300)), check=0)
-        doc = json.loads((out / "verdicts.json").read_text())
-        checks = [c for c in doc["checks"] if c["id"] == claim]
-        assert len(checks) == 1, doc
-        return p, checks[0]
+        return run_talk_claim(tmp_path / f"t{next(attempt)}", claim,
+                              timeout=int(scaled(300)))
 
     def judge(result):
         p, check = result

@@ -6,12 +6,11 @@ is some 100 ms against round trips of some 100 us).  Without Erlang the
 verdict is "cannot be shown here", naming why.  A claim that does not hold
 is rerun; when every try fell on a busy machine the test is skipped as
 inconclusive (conftest.shape_check)."""
-import json
 import shutil
 
 import pytest
 
-from conftest import run_cb, sanitizer_build, scaled, shape_check
+from conftest import run_talk_claim, sanitizer_build, scaled, shape_check
 
 CLAIM = "cluster-handoff"
 
@@ -21,13 +20,8 @@ def test_cluster_handoff_claim(tmp_path):
     attempt = iter(range(10))
 
     def measure():
-        out = tmp_path / f"t{next(attempt)}"
-        p = run_cb("talk", "run", CLAIM, "--quick", "-o", str(out),
-                   timeout=int(scaled(400)), check=0)
-        doc = json.loads((out / "verdicts.json").read_text())
-        checks = [c for c in doc["checks"] if c["id"] == CLAIM]
-        assert len(checks) == 1, doc
-        return p, checks[0]
+        return run_talk_claim(tmp_path / f"t{next(attempt)}", CLAIM,
+                              timeout=int(scaled(400)))
 
     def judge(result):
         p, check = result
