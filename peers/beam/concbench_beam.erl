@@ -21,6 +21,9 @@
 -module(concbench_beam).
 -behaviour(supervisor).
 -export([main/1, init/1, sup_worker_start/1]).
+%% The result protocol's lines, shared with concbench_cluster's controller
+%% (each writes to its caller's own process dictionary).
+-export([emit/2, metric_int/2, metric_f64/2, fail/2, outcome/1, hist/2]).
 
 -define(MASK, 16#FFFFFFFFFFFFFFFF).
 

@@ -62,6 +62,9 @@
          lookups/2, client_start/3, client_report/0,
          worker/2]).
 
+-import(concbench_beam,
+        [emit/2, metric_int/2, metric_f64/2, fail/2, outcome/1, hist/2]).
+
 -define(COOKIE, "concbench_cluster").
 -define(KEEPER, cb_cluster_keeper).
 -define(CLIENT, cb_cluster_client).
@@ -99,26 +102,6 @@ int(P, K, Min) ->
         end,
     V >= Min orelse usage("~s=~b: at least ~b", [K, V, Min]),
     V.
-
-emit(Fmt, Args) -> put(out, [io_lib:format(Fmt, Args) | get(out)]).
-metric_int(N, V) -> emit("metric ~s int ~b~n", [N, V]).
-metric_f64(N, V) -> emit("metric ~s f64 ~.15g~n", [N, float(V)]).
-fail(Fmt, Args) ->
-    outcome("failed " ++ lists:flatten(io_lib:format(Fmt, Args))).
-outcome(O) ->
-    case get(outcome) of
-        undefined -> put(outcome, O);
-        _ -> ok
-    end.
-
-hist(_, []) -> ok;
-hist(Name, L) ->
-    S = list_to_tuple(lists:sort(L)),
-    N = tuple_size(S),
-    Pct = fun(Q) -> element(max(1, min(N, ceil(Q / 100 * N))), S) end,
-    emit("hist ~s ~b ~b ~b ~.15g ~b ~b ~b ~b~n",
-         [Name, N, element(1, S), element(N, S), lists:sum(L) / N,
-          Pct(50), Pct(90), Pct(99), Pct(99.9)]).
 
 finish() ->
     Lines = lists:reverse(get(out)),
