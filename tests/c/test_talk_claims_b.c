@@ -274,11 +274,32 @@ static void test_csp_channels(void)
 
 /* ---- claim 9: go-pool ---- */
 
-static talk_verdict_t pool_case(const double *park, const double *block,
-                                const double *thread, bool example)
+enum { BLOCK_FINISHED = 1, BLOCK_CRASHED = 2, PARK_TIMEOUT = 4 };
+
+static talk_verdict_t pool_case(int starve, const double *park,
+                                const double *block, const double *thread,
+                                bool example)
 {
     talk_results_t *r = talk_results_synthetic(true);
-    const char *m = "round_ns_min";
+    const char *m = "round_ns_min", *el = "elapsed_ns";
+    const double io_park[] = {3e6};
+    if (starve & PARK_TIMEOUT)
+        talk_results_add_missing(r, "starve", "csp", "go_ops=park pool=2",
+                                 "timeout", "no result after 5 s");
+    else
+        talk_results_add(r, "starve", "csp", "go_ops=park pool=2", el, io_park,
+                         1);
+    if (starve & BLOCK_FINISHED)
+        talk_results_add(r, "starve", "csp", "go_ops=block pool=2", el,
+                         io_park, 1);
+    else if (starve & BLOCK_CRASHED)
+        talk_results_add_missing(r, "starve", "csp", "go_ops=block pool=2",
+                                 "crashed", "killed by signal 11");
+    else
+        talk_results_add_missing(r, "starve", "csp", "go_ops=block pool=2",
+                                 "timeout",
+                                 "no result after 5 s: killed (a hang or a "
+                                 "deadlock)");
     talk_results_add(r, "pool", "csp", "go_ops=park pool=2", m, park, 3);
     talk_results_add(r, "pool", "csp", "go_ops=block pool=2", m, block, 3);
     if (thread)
@@ -301,17 +322,27 @@ static talk_verdict_t pool_case(const double *park, const double *block,
 static void test_go_pool(void)
 {
     const double park[] = {50e3, 55e3, 60e3};
-    const double block[] = {7e6, 7.2e6, 6.9e6};
-    const double thread[] = {1e8, 1.1e8, 0.9e8};
-    const double barely[] = {55e3, 60e3, 65e3};
-    const double noisy[] = {60e3, 90e3, 200e3};
-    CHECK_EQ(pool_case(park, block, thread, true), TALK_HOLDS);
+    const double block[] = {110e3, 120e3, 100e3};
+    const double thread[] = {1e7, 1.1e7, 0.9e7};
+    const double light[] = {300e3, 350e3, 400e3};
+    const double noisy[] = {60e3, 500e3, 2e6};
+    CHECK_EQ(pool_case(0, park, block, thread, true), TALK_HOLDS);
     /* the example is a figure: no core.async changes nothing */
-    CHECK_EQ(pool_case(park, block, thread, false), TALK_HOLDS);
-    /* blocking that costs no more than parking: nothing was held */
-    CHECK_EQ(pool_case(park, barely, thread, true), TALK_NOT_HERE);
-    CHECK_EQ(pool_case(park, noisy, thread, true), TALK_INCONCLUSIVE);
-    CHECK_EQ(pool_case(park, block, NULL, true), TALK_CANNOT_SHOW);
+    CHECK_EQ(pool_case(0, park, block, thread, false), TALK_HOLDS);
+    /* the blocking round is a figure too: as cheap as parking is fine */
+    CHECK_EQ(pool_case(0, park, park, thread, true), TALK_HOLDS);
+    /* blocking go blocks that finished: the pool was never depleted */
+    CHECK_EQ(pool_case(BLOCK_FINISHED, park, block, thread, true),
+             TALK_NOT_HERE);
+    /* a crash is not a hang; parking that hangs shows nothing */
+    CHECK_EQ(pool_case(BLOCK_CRASHED, park, block, thread, true),
+             TALK_CANNOT_SHOW);
+    CHECK_EQ(pool_case(PARK_TIMEOUT, park, block, thread, true),
+             TALK_CANNOT_SHOW);
+    /* threads no heavier than 10x parked go blocks */
+    CHECK_EQ(pool_case(0, park, block, light, true), TALK_NOT_HERE);
+    CHECK_EQ(pool_case(0, park, block, noisy, true), TALK_INCONCLUSIVE);
+    CHECK_EQ(pool_case(0, park, block, NULL, true), TALK_CANNOT_SHOW);
 }
 
 /* ---- claim 10: csp-shared-state ---- */
