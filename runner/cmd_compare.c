@@ -12,7 +12,10 @@
  *   2. one verdict per measurement: a metric its workload declares
  *      derived from another (ping-pong's elapsed_ns and throughput_ops_s
  *      from round_trip_ns; workloads/workload.h, cb_wl_metric_role_t) is
- *      shown, never judged nor counted in the geometric mean;
+ *      shown, never judged nor counted in the geometric mean; so is a
+ *      diagnostic, a measurement that moves with something other than
+ *      the code (ping-pong's window_cpu_ns, an idle worker's spinning,
+ *      moved 27-32% between two runs of one binary on a quiet machine);
  *   3. the change is the ratio of medians NEW / BASE, with a bootstrap 95%
  *      interval (stats_ratio_ci);
  *   4. it is significant when the two-sided Mann-Whitney U test over the
@@ -96,12 +99,14 @@ typedef enum {
     V_SLOWER,
     V_SAME,
     V_NOT_COMPARABLE,
-    V_DERIVED, /* shown, never judged: another metric speaks for it */
+    V_DERIVED,    /* shown, never judged: another metric speaks for it */
+    V_DIAGNOSTIC, /* shown, never judged: it moves with more than the code */
     V_COUNT
 } verdict_t;
 
 static const char *const verdict_names[] = {"faster", "slower", "no change",
-                                            "not comparable", "derived"};
+                                            "not comparable", "derived",
+                                            "diagnostic"};
 
 typedef struct row {
     const char *cell, *metric;
@@ -280,6 +285,18 @@ static const char *derived_from(const cmp_opts_t *o, const res_cell_t *c,
         metric);
     /* Derived from a metric the cell does not report: judged itself. */
     return from && results_find_metric(c, from) ? from : NULL;
+}
+
+/* Why this metric is a diagnostic of its workload, or NULL; as with
+ * derived metrics, one named by --metric is judged. */
+static const char *diagnostic(const cmp_opts_t *o, const res_cell_t *c,
+                              const char *metric)
+{
+    if (o->nmetrics > 0)
+        return NULL;
+    return cb_wl_metric_diagnostic(
+        cb_workload_find(c->first->workload ? c->first->workload : ""),
+        metric);
 }
 
 static const res_cell_t *find_cell(const res_summary_t *s, const char *id)
@@ -467,11 +484,14 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
     else
         printf("%-36s %-22s %12s %12s %22s %7s  %s\n", "cell", "metric", "base",
                "new", "new/base [95% CI]", "p", "verdict");
-    size_t hidden = 0, derived = 0;
+    size_t hidden = 0, derived = 0, diag = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const row_t *r = &rs->r[i];
-        if ((r->v == V_SAME || r->v == V_DERIVED) && !o->all) {
-            *(r->v == V_SAME ? &hidden : &derived) += 1;
+        if ((r->v == V_SAME || r->v == V_DERIVED || r->v == V_DIAGNOSTIC) &&
+            !o->all) {
+            *(r->v == V_SAME      ? &hidden
+              : r->v == V_DERIVED ? &derived
+                                  : &diag) += 1;
             continue;
         }
         char b[32], n[32], ci[64], p[16];
@@ -492,7 +512,11 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
                    r->metric ? r->metric : "", b, n, ci, p, verdict_names[r->v],
                    r->note[0] ? ": " : "", r->note);
     }
-    if (hidden || derived)
+    if (diag)
+        printf("%s%zu metric%s with no change, %zu derived and %zu "
+               "diagnostic (not judged) not shown (--all shows them)\n",
+               md ? "\n" : "", hidden, hidden == 1 ? "" : "s", derived, diag);
+    else if (hidden || derived)
         printf("%s%zu metric%s with no change and %zu derived metric%s (not "
                "judged) not shown (--all shows them)\n",
                md ? "\n" : "", hidden, hidden == 1 ? "" : "s", derived,
@@ -713,11 +737,16 @@ int cmd_compare(int argc, char **argv)
             r->cell_id = b->first->cell;
             judge(&o, bm, nm, r, 0xc0ffee + i * 977 + m);
             const char *from = derived_from(&o, b, bm->name);
+            const char *diag_why = diagnostic(&o, b, bm->name);
             if (from) {
                 r->tested = false;
                 r->v = V_DERIVED;
                 snprintf(r->note, sizeof r->note,
                          "derived from %s: not judged", from);
+            } else if (diag_why) {
+                r->tested = false;
+                r->v = V_DIAGNOSTIC;
+                snprintf(r->note, sizeof r->note, "a diagnostic: %s", diag_why);
             }
         }
     }

@@ -126,14 +126,17 @@ static void bench_name(const res_cell_t *c, char *out, size_t len)
 }
 
 /* Judged metrics only: a derived one (ping-pong's throughput beside its
- * round trip) would raise the same alert twice. */
+ * round trip) would raise the same alert twice, and a diagnostic (its CPU
+ * time, an idle worker's spinning) alerts on the scheduler, not the code. */
 static bool exported(const res_cell_t *c, const char *metric)
 {
     if (!metric_direction(metric))
         return false;
-    const char *from = cb_wl_metric_derived_from(
-        cb_workload_find(c->first->workload ? c->first->workload : ""),
-        metric);
+    const cb_workload_t *w =
+        cb_workload_find(c->first->workload ? c->first->workload : "");
+    if (cb_wl_metric_diagnostic(w, metric))
+        return false;
+    const char *from = cb_wl_metric_derived_from(w, metric);
     return !from || !results_find_metric(c, from);
 }
 
@@ -330,7 +333,8 @@ static const char *headline_metric(const res_cell_t *c)
         cb_workload_find(c->first->workload ? c->first->workload : "");
     for (const cb_wl_metric_role_t *r = w ? w->metric_roles : NULL;
          r && r->name; r++)
-        if (!r->derived_from && results_find_metric(c, r->name))
+        if (!r->derived_from && !r->diagnostic &&
+            results_find_metric(c, r->name))
             return r->name;
     static const char *const fallback[] = {"throughput_ops_s", "instructions",
                                            "wall_time_s"};

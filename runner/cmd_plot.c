@@ -584,7 +584,7 @@ static void plot_headline(plotter_t *p, const char *w)
         for (size_t i = 0; i < p->sum.ncells && !have; i++)
             have = strcmp(p->sum.cells[i].first->workload, w) == 0 &&
                    results_find_metric(&p->sum.cells[i], r->name);
-        if (r->derived_from || !have || nm == 4)
+        if (r->derived_from || r->diagnostic || !have || nm == 4)
             continue;
         char words[200];
         metric_words(r->name, words, sizeof words);

@@ -95,6 +95,31 @@ def test_derived_metrics_are_shown_not_judged(tmp_path):
     assert [r["verdict"] for r in out["rows"]] == ["slower"]
 
 
+def test_a_diagnostic_is_shown_not_judged(tmp_path):
+    # ping-pong's CPU time is mostly an idle worker spinning: 30% more of
+    # it with the round trip unchanged is no regression, and no alert.
+    def cells(cpu_scale, seed):
+        return {("actor", "ping-pong", 8): [
+            {"round_trip_ns": v, "elapsed_ns": v * 1000,
+             "throughput_ops_s": 1e9 / v, "window_cpu_ns": v * 1e5 * cpu_scale}
+            for v in samples(seed, 10, 100, 1)]}
+    b = make_results(tmp_path / "b", cells(1, 1))
+    n = make_results(tmp_path / "n", cells(1.3, 2))
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            "--fail-on-regression", check=0).stdout)
+    rows = {r["metric"]: r for r in out["rows"]}
+    assert rows["window_cpu_ns"]["verdict"] == "diagnostic"
+    assert "idle worker" in rows["window_cpu_ns"]["note"]
+    assert rows["round_trip_ns"]["verdict"] == "no change"
+    assert out["verdicts"]["diagnostic"] == 1 and out["geomean_metrics"] == 1
+    table = run_cb("compare", b, n, check=0).stdout
+    assert "2 derived and 1 diagnostic (not judged) not shown" in table
+    # Asked for by name, it is judged.
+    p = run_cb("compare", b, n, "--format", "json", "--metric",
+               "window_cpu_ns", "--fail-on-regression", check=1)
+    assert [r["verdict"] for r in json.loads(p.stdout)["rows"]] == ["slower"]
+
+
 def test_default_roles_judge_throughput_not_the_window(tmp_path):
     # A workload without a table: elapsed_ns derives from throughput.
     def cells(scale):

@@ -205,9 +205,9 @@ static void run(cb_wl_ctx_t *ctx)
 
 /* select_ns_per_msg is the best round per message. */
 static const cb_wl_metric_role_t metric_roles[] = {
-    {"round_ns_min", NULL},
-    {"select_ns_per_msg", "round_ns_min"},
-    {NULL, NULL},
+    {"round_ns_min", NULL, NULL},
+    {"select_ns_per_msg", "round_ns_min", NULL},
+    {NULL, NULL, NULL},
 };
 
 const cb_workload_t cb_workload_alts = {

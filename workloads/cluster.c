@@ -115,14 +115,14 @@ static void run(cb_wl_ctx_t *ctx)
 /* The window is paced (a request every interval_ms) and spans fixed
  * sleeps: its length and ops / window measure the schedule, not speed. */
 static const cb_wl_metric_role_t metric_roles[] = {
-    {"formation_ns", NULL},
-    {"lookups_s", NULL},
-    {"request_ns", NULL},
-    {"handoff_ns", NULL},
-    {"convergence_ns", NULL},
-    {"elapsed_ns", "request_ns"},
-    {"throughput_ops_s", "request_ns"},
-    {NULL, NULL},
+    {"formation_ns", NULL, NULL},
+    {"lookups_s", NULL, NULL},
+    {"request_ns", NULL, NULL},
+    {"handoff_ns", NULL, NULL},
+    {"convergence_ns", NULL, NULL},
+    {"elapsed_ns", "request_ns", NULL},
+    {"throughput_ops_s", "request_ns", NULL},
+    {NULL, NULL, NULL},
 };
 
 const cb_workload_t cb_workload_cluster = {

@@ -247,12 +247,12 @@ out:
 /* The window holds both phases; the cost per skipped message is their
  * difference. */
 static const cb_wl_metric_role_t metric_roles[] = {
-    {"receive_ns_empty", NULL},
-    {"receive_ns_loaded", NULL},
-    {"ns_per_skipped_msg", "receive_ns_loaded"},
-    {"elapsed_ns", "receive_ns_loaded"},
-    {"throughput_ops_s", "receive_ns_loaded"},
-    {NULL, NULL},
+    {"receive_ns_empty", NULL, NULL},
+    {"receive_ns_loaded", NULL, NULL},
+    {"ns_per_skipped_msg", "receive_ns_loaded", NULL},
+    {"elapsed_ns", "receive_ns_loaded", NULL},
+    {"throughput_ops_s", "receive_ns_loaded", NULL},
+    {NULL, NULL, NULL},
 };
 
 const cb_workload_t cb_workload_selective_receive = {

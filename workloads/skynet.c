@@ -144,10 +144,10 @@ out:
 
 /* One stopwatch reading (the window), in three units. */
 static const cb_wl_metric_role_t metric_roles[] = {
-    {"ns_per_task", NULL},
-    {"elapsed_ns", "ns_per_task"},
-    {"throughput_ops_s", "ns_per_task"},
-    {NULL, NULL},
+    {"ns_per_task", NULL, NULL},
+    {"elapsed_ns", "ns_per_task", NULL},
+    {"throughput_ops_s", "ns_per_task", NULL},
+    {NULL, NULL, NULL},
 };
 
 const cb_workload_t cb_workload_skynet = {

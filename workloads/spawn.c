@@ -132,11 +132,11 @@ static void run(cb_wl_ctx_t *ctx)
 /* The window is the spawns and the ready replies: ready_ns_per_task in
  * other units; spawn_ns_per_task times the spawn calls alone. */
 static const cb_wl_metric_role_t metric_roles[] = {
-    {"spawn_ns_per_task", NULL},
-    {"ready_ns_per_task", NULL},
-    {"elapsed_ns", "ready_ns_per_task"},
-    {"throughput_ops_s", "ready_ns_per_task"},
-    {NULL, NULL},
+    {"spawn_ns_per_task", NULL, NULL},
+    {"ready_ns_per_task", NULL, NULL},
+    {"elapsed_ns", "ready_ns_per_task", NULL},
+    {"throughput_ops_s", "ready_ns_per_task", NULL},
+    {NULL, NULL, NULL},
 };
 
 const cb_workload_t cb_workload_spawn = {

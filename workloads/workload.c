@@ -68,18 +68,34 @@ const cb_workload_t *cb_workload_find(const char *name)
     return NULL;
 }
 
-const char *cb_wl_metric_derived_from(const cb_workload_t *w,
-                                      const char *metric)
+static const cb_wl_metric_role_t *metric_role(const cb_workload_t *w,
+                                              const char *metric)
 {
     size_t len = strcspn(metric, "."); /* a histogram field: its histogram */
     for (const cb_wl_metric_role_t *r = w ? w->metric_roles : NULL;
          r && r->name; r++)
         if (strcmp(r->name, metric) == 0 ||
             (strlen(r->name) == len && strncmp(r->name, metric, len) == 0))
-            return r->derived_from;
+            return r;
+    return NULL;
+}
+
+const char *cb_wl_metric_derived_from(const cb_workload_t *w,
+                                      const char *metric)
+{
+    const cb_wl_metric_role_t *r = metric_role(w, metric);
+    if (r)
+        return r->derived_from;
     if (strcmp(metric, "elapsed_ns") == 0)
         return "throughput_ops_s";
     return NULL;
+}
+
+const char *cb_wl_metric_diagnostic(const cb_workload_t *w,
+                                    const char *metric)
+{
+    const cb_wl_metric_role_t *r = metric_role(w, metric);
+    return r ? r->diagnostic : NULL;
 }
 
 /* ---- the run context ---- */

@@ -50,11 +50,15 @@ typedef struct cb_wl_estimate {
  * in the same repetition: it is shown, never judged.  Metrics a workload's
  * table does not name follow the runner's default: throughput_ops_s is
  * judged and elapsed_ns derives from it (ops / window; a workload that
- * runs for a fixed time has a window that measures nothing).
+ * runs for a fixed time has a window that measures nothing).  A
+ * diagnostic is a measurement of its own that moves with something other
+ * than the code under test (ping-pong's CPU time is mostly an idle worker
+ * spinning before it parks): shown, never judged, with the reason.
  */
 typedef struct cb_wl_metric_role {
     const char *name;         /* as reported; a histogram by its name */
     const char *derived_from; /* NULL: judged; else what it derives from */
+    const char *diagnostic;   /* non-NULL: shown, never judged: why */
 } cb_wl_metric_role_t;
 
 typedef struct cb_workload {
@@ -86,6 +90,10 @@ const cb_workload_t *cb_workload_find(const char *name);
  * when it is a measurement of its own. */
 const char *cb_wl_metric_derived_from(const cb_workload_t *w,
                                       const char *metric);
+/* Why a reported metric of workload w is a diagnostic, never judged, or
+ * NULL when it is not one. */
+const char *cb_wl_metric_diagnostic(const cb_workload_t *w,
+                                    const char *metric);
 
 /* ---- what a workload calls ---- */
 int64_t cb_wl_int(const cb_wl_ctx_t *ctx, const char *name);
