@@ -25,12 +25,16 @@
  *      total separation cannot reach alpha / k, the row is refused as
  *      not comparable, naming the repetitions needed, never judged by
  *      something weaker;
- *   5. a significant change smaller than the metric family's minimum
- *      effect is "no change": a 1% shift in a 2-core VM's throughput is
- *      real and uninteresting.  The minimums (--threshold overrides them
- *      all): throughput 5%, times 5%, medians and means of latencies 5%,
- *      p90/p99 10%, p99.9 and max 25% (tails move with every stray
- *      interrupt), memory 5%, fairness 2%;
+ *   5. a significant change is "faster" or "slower" only when the whole
+ *      interval of the ratio lies beyond the metric family's minimum effect
+ *      (at least 1 + m, or at most 1 - m); otherwise it is "no change": a
+ *      1% shift in a 2-core VM's throughput is real and uninteresting, and
+ *      two runs one after the other differ by more than their repetitions
+ *      do (csp skynet's peak RSS: 1.064x, interval [1.025, 1.145], p 0.0006,
+ *      same binary).  The minimums (--threshold overrides them all):
+ *      throughput 5%, times 5%, medians and means of latencies 5%, p90/p99
+ *      10%, p99.9 and max 25% (tails move with every stray interrupt),
+ *      memory 5%, fairness 2%;
  *   6. instruction counts (matrix --metric instructions) are counted,
  *      not timed: their spread is a few percent, not tens, so one
  *      repetition a side is enough and the ratio alone is judged against
@@ -403,6 +407,18 @@ static int cmp_row_p(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The whole interval of the ratio beyond the minimum effect, on the side
+ * of the median's ratio (rule 5); without an interval, the ratio alone. */
+static bool beyond_min_effect(const row_t *r)
+{
+    if (fabs(r->ratio - 1) < r->min_effect)
+        return false;
+    if (!isfinite(r->lo) || !isfinite(r->hi))
+        return true;
+    return r->ratio > 1 ? r->lo >= 1 + r->min_effect
+                        : r->hi <= 1 - r->min_effect;
+}
+
 /*
  * Second pass: the verdicts of the tested rows, as one family.  Judging
  * forty metrics at alpha 0.05 each calls about two of them changed in an
@@ -451,7 +467,7 @@ static int decide(const cmp_opts_t *o, rows_t *rs)
         if (!(r->p < o->alpha / (double)(k - i)))
             stopped = true;
         int dir = metric_direction(r->metric);
-        if (stopped || fabs(r->ratio - 1) < r->min_effect || dir == 0)
+        if (stopped || !beyond_min_effect(r) || dir == 0)
             r->v = V_SAME;
         else
             r->v = (dir > 0) == (r->ratio > 1) ? V_FASTER : V_SLOWER;
