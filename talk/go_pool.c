@@ -42,9 +42,9 @@
  *
  * The rule: the starve step with parking ops finishes and the one with
  * blocking ops is killed at its timeout (5 s, scaled as every cell's; the
- * parking run takes a few ms, so the margin is three orders of magnitude),
+ * parking run takes 0.5-5 ms, so the margin is three orders of magnitude),
  * and the best round of `thread`s takes at least 10x as long as parked go
- * blocks on the end-to-end interval of the ratio (measured at --quick: 100-
+ * blocks on the end-to-end interval of the ratio (measured at --quick: 90-
  * 200x quiet, 300-2000x at a load average of 40).  The blocking alts round
  * is a figure only: with the selector holding one thread in alts!!, every
  * message is a futex hand-off between two kernel threads, which cost

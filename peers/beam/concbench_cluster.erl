@@ -448,8 +448,6 @@ set_phase(Clients, Ph) ->
     [peer:call(Pid, erlang, send, [?CLIENT, {phase, Ph}])
      || {_, Pid, _, _} <- Clients].
 
-%% Every member sees exactly the members Expect (a killed node gone from
-%% every view) and all W names, each on one of them.
 %% The times from the kill until each lost name was registered again, as
 %% the survivors' keepers recorded them.  A worker tells its keeper after
 %% global:register_name returns, so the name can be visible everywhere
@@ -468,6 +466,8 @@ handoff_times(Survivors, Lost, Tk, Deadline) ->
             handoff_times(Survivors, Lost, Tk, Deadline)
     end.
 
+%% Every member sees exactly the members Expect (a killed node gone from
+%% every view) and all W names, each on one of them.
 wait_all_registered(Members, Expect, W, Ms) ->
     Deadline = now_ns() + Ms * 1000000,
     wait_reg(Members, lists:sort(Expect), W, Deadline).
