@@ -174,6 +174,20 @@ static void series_add(series_t *s, const char *title, const char *id)
     s->buf[i] = p;
 }
 
+/* Appends the n bytes at word to out (length *o, size len), after a
+ * space unless out is empty; a word that does not fit is left out. */
+static void append_word(char *out, size_t len, size_t *o, const char *word,
+                        size_t n)
+{
+    if (*o + n + 2 >= len)
+        return;
+    if (*o)
+        out[(*o)++] = ' ';
+    memcpy(out + *o, word, n);
+    *o += n;
+    out[*o] = '\0';
+}
+
 /* The label without the workload: "threads tasks=10". */
 static void title_of(const res_run_t *r, const char *drop_param, char *out,
                      size_t len)
@@ -188,13 +202,8 @@ static void title_of(const res_run_t *r, const char *drop_param, char *out,
             (n == wl && strncmp(p, r->workload, n) == 0 && p != l) ||
             (drop_param && strncmp(p, drop_param, strlen(drop_param)) == 0 &&
              p[strlen(drop_param)] == '=');
-        if (!skip && o + n + 2 < len) {
-            if (o)
-                out[o++] = ' ';
-            memcpy(out + o, p, n);
-            o += n;
-            out[o] = '\0';
-        }
+        if (!skip)
+            append_word(out, len, &o, p, n);
         p += n;
         while (*p == ' ')
             p++;
@@ -350,13 +359,8 @@ static void metric_words(const char *m, char *out, size_t len)
         bool unit = false;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
             unit |= n == strlen(units[i]) && strncmp(p, units[i], n) == 0;
-        if (!unit && n && o + n + 2 < len) {
-            if (o)
-                out[o++] = ' ';
-            memcpy(out + o, p, n);
-            o += n;
-            out[o] = '\0';
-        }
+        if (!unit && n)
+            append_word(out, len, &o, p, n);
         p += n;
         if (*p)
             p++;
@@ -580,11 +584,13 @@ static void plot_headline(plotter_t *p, const char *w)
     int nm = 0;
     bool times = true;
     for (const cb_wl_metric_role_t *r = wl->metric_roles; r->name; r++) {
+        if (r->derived_from || r->diagnostic || nm == 4)
+            continue;
         bool have = false;
         for (size_t i = 0; i < p->sum.ncells && !have; i++)
             have = strcmp(p->sum.cells[i].first->workload, w) == 0 &&
                    results_find_metric(&p->sum.cells[i], r->name);
-        if (r->derived_from || r->diagnostic || !have || nm == 4)
+        if (!have)
             continue;
         char words[200];
         metric_words(r->name, words, sizeof words);
