@@ -7,7 +7,8 @@
  *
  * The store is a folder, $CONCBENCH_BASELINES or ./.concbench/baselines
  * (a CI cache or artifact directory keeps it between jobs); a baseline is
- * a copy of the results folder's runs.jsonl and machine.json, nothing
+ * a copy of the results folder's runs.jsonl, machine.json and probe.jsonl
+ * (the machine's own speed while it ran, runner/probe.c), nothing
  * derived.  Comparing against it is comparing against any folder: the
  * machine fingerprint must match, so a baseline from another runner type
  * is "not comparable" with the fields that differ named, and a gate with
@@ -41,10 +42,10 @@ static const char baseline_usage[] =
     "       concbench baseline list\n"
     "       concbench baseline path NAME\n"
     "\n"
-    "Keeps a results folder (its runs.jsonl and machine.json) under NAME "
-    "in the\nbaseline store, $CONCBENCH_BASELINES or "
-    "./.concbench/baselines; `concbench\ncompare @NAME NEW` compares "
-    "against it (same machine fingerprint rule).\nNAME is a branch name: "
+    "Keeps a results folder (its runs.jsonl, machine.json and probe.jsonl)\n"
+    "under NAME in the baseline store, $CONCBENCH_BASELINES or\n"
+    "./.concbench/baselines; `concbench compare @NAME NEW` compares against "
+    "it\n(same machine fingerprint rule).  NAME is a branch name:\n"
     "letters, digits, '.', '_', '-' and '/'.\n"
     "\n"
     "Exit: 0 ok, 2 usage, an unreadable folder or no such baseline.\n";
@@ -97,7 +98,8 @@ static int copy_file(const char *from, const char *to)
 {
     FILE *in = fopen(from, "rb");
     if (!in)
-        return errno == ENOENT ? 0 : -1; /* machine.json may be absent */
+        return errno == ENOENT ? 0 : -1; /* machine.json, probe.jsonl may
+                                            be absent */
     FILE *out = fopen(to, "wb");
     char buf[65536];
     size_t n;
@@ -153,8 +155,10 @@ static int keep(const char *dir, const char *name)
     if (mkdir(tmp, 0777) < 0)
         return usage_error("baseline: cannot create %s: %s", tmp,
                            strerror(errno));
-    static const char *const files[] = {"runs.jsonl", "machine.json"};
-    for (size_t i = 0; i < 2; i++) {
+    /* probe.jsonl: the machine's speed while it ran (runner/probe.c). */
+    static const char *const files[] = {"runs.jsonl", "machine.json",
+                                        "probe.jsonl"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char from[4400], to[4400];
         snprintf(from, sizeof from, "%.4000s/%s", dir, files[i]);
         snprintf(to, sizeof to, "%.4200s/%s", tmp, files[i]);

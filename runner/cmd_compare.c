@@ -35,7 +35,19 @@
  *      throughput 5%, times 5%, medians and means of latencies 5%, p90/p99
  *      10%, p99.9 and max 25% (tails move with every stray interrupt),
  *      memory 5%, fairness 2%;
- *   6. instruction counts (matrix --metric instructions) are counted,
+ *   6. the machine's own drift widens that band on the side it moved:
+ *      every matrix times a fixed probe before each repetition
+ *      (runner/probe.c); when the probe's NEW/BASE ratio d lies, interval
+ *      and all, beyond DRIFT_TOLERANCE, a timed metric (ns, s, ops/s)
+ *      must pass (1 + m) * d to be "slower" on a machine that ran slower
+ *      (d > 1), or (1 - m) * d to be "faster" on one that ran faster
+ *      (d < 1); the other side keeps its band.  Not a correction: how
+ *      much a workload slows with the machine varies (55 runs of one
+ *      binary here: the cells' log-medians moved by 0.1 to 0.8 of the
+ *      probe's, csp skynet by 0.7, ping-pong's round trip hardly at all),
+ *      so dividing by d would invent changes; d bounds what the machine
+ *      can explain, and only a change beyond it is the code's;
+ *   7. instruction counts (matrix --metric instructions) are counted,
  *      not timed: their spread is a few percent, not tens, so one
  *      repetition a side is enough and the ratio alone is judged against
  *      their 10% minimum (see INSTR_TOLERANCE for the spreads measured).
@@ -57,6 +69,7 @@
  */
 #include "runner/args.h"
 #include "runner/cli.h"
+#include "runner/probe.h"
 #include "runner/results.h"
 #include "runner/stats.h"
 
@@ -70,13 +83,16 @@ static const char compare_usage[] =
     "                         [--metric NAME]... [--format "
     "table|markdown|json]\n"
     "                         [--all] [--fail-on-regression] [--force]\n"
+    "                         [--ignore-drift]\n"
     "\n"
     "Compares two results folders (from matrix, ab or hyperfine) or hyperfine\n"
     "--export-json files, cell by cell: ratio of medians NEW/BASE with a\n"
     "bootstrap 95% interval, a Mann-Whitney U test over the repetitions, a\n"
     "minimum effect per metric family, a geometric mean over the matrix and a\n"
-    "verdict: faster, slower, no change or not comparable.  @NAME is a "
-    "baseline\nkept by `concbench baseline keep DIR NAME`.\n"
+    "verdict: faster, slower, no change or not comparable.  When the machine\n"
+    "itself ran slower or faster (the drift probe every matrix times), a\n"
+    "timing change must exceed that drift to count.  @NAME is a baseline kept\n"
+    "by `concbench baseline keep DIR NAME`.\n"
     "\n"
     "  --threshold PCT       minimum effect for every metric (default: per\n"
     "                        family: throughput 5, times 5, latency p50 5,\n"
@@ -89,6 +105,8 @@ static const char compare_usage[] =
     "  --all                 list unchanged rows too (table, markdown)\n"
     "  --fail-on-regression  exit 1 when a metric got slower\n"
     "  --force               compare results from different machines\n"
+    "  --ignore-drift        judge timings as if the machine had not drifted\n"
+    "                        between the runs (its probe is still shown)\n"
     "\n"
     "Exit: 0 ok, 1 a regression (only with --fail-on-regression), 2 usage or\n"
     "unreadable input, 3 a cell of NEW crashed, hung, ran out of memory or\n"
@@ -116,6 +134,8 @@ typedef struct row {
     const char *cell, *metric;
     const char *cell_id; /* model, workload and every parameter */
     double base, new_, ratio, lo, hi, p, min_effect;
+    double drift;     /* the machine's drift in this metric's ratio (rule
+                         6); 1 when none is allowed for */
     double floor_p;   /* the smallest p the U test can give these sizes */
     double p_holm;    /* p adjusted for the metrics judged at once */
     bool tested;      /* judged by the U test (Holm's family) */
@@ -131,8 +151,23 @@ typedef struct cmp_opts {
     const char *metrics[32];
     int nmetrics;
     fmt_t fmt;
-    bool all, fail_on_regression, force;
+    bool all, fail_on_regression, force, ignore_drift;
 } cmp_opts_t;
+
+/* The probe's ratio NEW / BASE (rule 6). */
+typedef struct drift {
+    bool have;  /* both sides hold probes */
+    bool moved; /* the interval lies wholly beyond DRIFT_TOLERANCE */
+    double ratio, lo, hi;
+    size_t nb, nn;
+    const char *missing; /* which side has no probe, when !have */
+} drift_t;
+
+/* The probe's own run-to-run spread on a steady machine: the medians of
+ * 55 matrices of one binary here lay within 3% of each other except when
+ * the host itself changed (13% once, 26-44% for four runs in a row, the
+ * cells moving with it).  5% leaves the steady runs alone. */
+#define DRIFT_TOLERANCE 0.05
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -167,7 +202,16 @@ static double family_min_effect(const char *m)
 
 static int parse_args(int argc, char **argv, cmp_opts_t *o)
 {
-    enum { O_THR = 256, O_ALPHA, O_METRIC, O_FMT, O_ALL, O_FAIL, O_FORCE };
+    enum {
+        O_THR = 256,
+        O_ALPHA,
+        O_METRIC,
+        O_FMT,
+        O_ALL,
+        O_FAIL,
+        O_FORCE,
+        O_NODRIFT
+    };
     static const struct option longopts[] = {
         {"threshold", required_argument, NULL, O_THR},
         {"alpha", required_argument, NULL, O_ALPHA},
@@ -176,6 +220,7 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
         {"all", no_argument, NULL, O_ALL},
         {"fail-on-regression", no_argument, NULL, O_FAIL},
         {"force", no_argument, NULL, O_FORCE},
+        {"ignore-drift", no_argument, NULL, O_NODRIFT},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -235,6 +280,9 @@ static int parse_args(int argc, char **argv, cmp_opts_t *o)
             break;
         case O_FORCE:
             o->force = true;
+            break;
+        case O_NODRIFT:
+            o->ignore_drift = true;
             break;
         case 'h':
             fputs(compare_usage, stdout);
@@ -339,6 +387,7 @@ static row_t *add_row(rows_t *rs, const char *cell, const char *metric)
     r->metric = metric;
     r->base = r->new_ = r->ratio = r->lo = r->hi = r->p = NAN;
     r->floor_p = r->p_holm = NAN;
+    r->drift = 1;
     r->v = V_NOT_COMPARABLE;
     return r;
 }
@@ -408,15 +457,17 @@ static int cmp_row_p(const void *a, const void *b)
 }
 
 /* The whole interval of the ratio beyond the minimum effect, on the side
- * of the median's ratio (rule 5); without an interval, the ratio alone. */
-static bool beyond_min_effect(const row_t *r)
+ * of the median's ratio (rule 5), the band widened by the machine's drift
+ * on the side it moved (rule 6); without an interval, the ratio alone. */
+static bool beyond_band(const row_t *r, double drift)
 {
-    if (fabs(r->ratio - 1) < r->min_effect)
+    double up = (1 + r->min_effect) * fmax(1, drift),
+           down = (1 - r->min_effect) * fmin(1, drift);
+    if (r->ratio < up && r->ratio > down)
         return false;
     if (!isfinite(r->lo) || !isfinite(r->hi))
         return true;
-    return r->ratio > 1 ? r->lo >= 1 + r->min_effect
-                        : r->hi <= 1 - r->min_effect;
+    return r->ratio >= up ? r->lo >= up : r->hi <= down;
 }
 
 /*
@@ -467,13 +518,78 @@ static int decide(const cmp_opts_t *o, rows_t *rs)
         if (!(r->p < o->alpha / (double)(k - i)))
             stopped = true;
         int dir = metric_direction(r->metric);
-        if (stopped || !beyond_min_effect(r) || dir == 0)
+        if (stopped || !beyond_band(r, r->drift) || dir == 0) {
             r->v = V_SAME;
-        else
+            if (!stopped && dir != 0 && beyond_band(r, 1))
+                snprintf(r->note, sizeof r->note,
+                         "within the machine's drift (its probe moved "
+                         "%.3fx in this metric's terms)",
+                         r->drift);
+        } else {
             r->v = (dir > 0) == (r->ratio > 1) ? V_FASTER : V_SLOWER;
+        }
     }
     free(fam);
     return 0;
+}
+
+/* Timed metrics, which a slower machine stretches: times and rates. */
+static bool timed(const char *metric)
+{
+    const char *u = metric_unit(metric);
+    return strcmp(u, "ns") == 0 || strcmp(u, "s") == 0 ||
+           strcmp(u, "ops/s") == 0;
+}
+
+/* The probes of both folders (rule 6): 0, or -1 with err on a malformed
+ * probe.jsonl. */
+static int measure_drift(const char *base, const char *new_, drift_t *d,
+                         char *err, size_t errlen)
+{
+    double *b = NULL, *n = NULL;
+    size_t nb = 0, nn = 0;
+    memset(d, 0, sizeof *d);
+    d->ratio = d->lo = d->hi = NAN;
+    int rb = probe_load(base, &b, &nb, err, errlen);
+    int rn = rb < 0 ? 0 : probe_load(new_, &n, &nn, err, errlen);
+    if (rb < 0 || rn < 0) {
+        free(b);
+        free(n);
+        return -1;
+    }
+    if (rb || rn) {
+        d->missing = rb && rn ? "BASE and NEW" : rb ? "BASE" : "NEW";
+    } else {
+        d->have = true;
+        d->nb = nb;
+        d->nn = nn;
+        d->ratio = stats_median(n, nn) / stats_median(b, nb);
+        stats_ratio_ci(b, nb, n, nn, 0xd21f7, &d->lo, &d->hi);
+        d->moved = d->lo >= 1 + DRIFT_TOLERANCE ||
+                   d->hi <= 1 - DRIFT_TOLERANCE;
+    }
+    free(b);
+    free(n);
+    return 0;
+}
+
+static void print_drift(const drift_t *d, bool ignored)
+{
+    if (!d->have) {
+        printf("no drift probe in %s (results from before the probe, "
+               "an ab round or a hyperfine export): a timing change cannot "
+               "be told from the machine's own drift\n",
+               d->missing);
+        return;
+    }
+    printf("%s: the drift probe took %.3fx [%.3f, %.3f] as long in NEW as in "
+           "BASE (%zu and %zu probes)%s\n",
+           d->moved ? "machine drift" : "machine steady", d->ratio, d->lo,
+           d->hi, d->nb, d->nn,
+           !d->moved ? ""
+           : ignored ? "; ignored (--ignore-drift)"
+                     : "; a timing change counts only beyond it, on the "
+                       "side it moved");
 }
 
 static const char *machine_fp(const res_set_t *s)
@@ -541,7 +657,8 @@ static void print_rows(const cmp_opts_t *o, const rows_t *rs)
 
 static void print_json(const rows_t *rs, const char *reason, double geo,
                        size_t ngeo, const size_t *counts, size_t crashed,
-                       size_t unsupported_both)
+                       size_t unsupported_both, const drift_t *d,
+                       bool ignored)
 {
     json_t j;
     json_init(&j, stdout, true);
@@ -558,6 +675,17 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
     json_int(&j, "new_cells_failed", (int64_t)crashed);
     json_int(&j, "cells_unsupported_on_both_sides",
              (int64_t)unsupported_both);
+    json_obj_begin(&j, "machine_drift");
+    json_str(&j, "missing_in", d->missing);
+    json_f64(&j, "probe_ratio", d->ratio);
+    json_f64(&j, "probe_ratio_ci_lo", d->lo);
+    json_f64(&j, "probe_ratio_ci_hi", d->hi);
+    json_int(&j, "probes_base", (int64_t)d->nb);
+    json_int(&j, "probes_new", (int64_t)d->nn);
+    json_f64(&j, "tolerance", DRIFT_TOLERANCE);
+    json_bool(&j, "moved", d->moved);
+    json_bool(&j, "allowed_for", d->moved && !ignored);
+    json_obj_end(&j);
     json_arr_begin(&j, "rows");
     for (size_t i = 0; i < rs->n; i++) {
         const row_t *r = &rs->r[i];
@@ -573,6 +701,7 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
         json_f64(&j, "p_value", r->p);
         json_f64(&j, "p_holm", r->p_holm);
         json_f64(&j, "min_effect", r->min_effect);
+        json_f64(&j, "drift_allowed", r->drift);
         json_int(&j, "n_base", (int64_t)r->nb);
         json_int(&j, "n_new", (int64_t)r->nn);
         json_str(&j, "verdict", verdict_names[r->v]);
@@ -697,6 +826,11 @@ int cmd_compare(int argc, char **argv)
     bool comparable =
         compare_sets(&bs, &ns, o.force, whybuf, sizeof whybuf);
     const char *why = comparable ? NULL : whybuf;
+    drift_t drift;
+    if (measure_drift(o.base, o.new_, &drift, err, sizeof err) < 0) {
+        rc = usage_error("compare: %s", err);
+        goto out;
+    }
     size_t counts[V_COUNT] = {0}, crashed = 0, ngeo = 0, unsupported_both = 0;
     double logsum = 0;
     for (size_t i = 0; i < bsum.ncells; i++) {
@@ -751,6 +885,9 @@ int cmd_compare(int argc, char **argv)
                 continue;
             }
             r->cell_id = b->first->cell;
+            if (drift.moved && !o.ignore_drift && timed(bm->name))
+                r->drift = metric_direction(bm->name) > 0 ? 1 / drift.ratio
+                                                          : drift.ratio;
             judge(&o, bm, nm, r, 0xc0ffee + i * 977 + m);
             const char *from = derived_from(&o, b, bm->name);
             const char *diag_why = diagnostic(&o, b, bm->name);
@@ -762,7 +899,7 @@ int cmd_compare(int argc, char **argv)
             } else if (diag_why) {
                 r->tested = false;
                 r->v = V_DIAGNOSTIC;
-                snprintf(r->note, sizeof r->note, "a diagnostic: %s", diag_why);
+                snprintf(r->note, sizeof r->note, "%s", diag_why);
             }
         }
     }
@@ -791,7 +928,8 @@ int cmd_compare(int argc, char **argv)
         counts[rs.r[i].v]++;
     double geo = ngeo ? exp(logsum / (double)ngeo) : NAN;
     if (o.fmt == FMT_JSON) {
-        print_json(&rs, why, geo, ngeo, counts, crashed, unsupported_both);
+        print_json(&rs, why, geo, ngeo, counts, crashed, unsupported_both,
+                   &drift, o.ignore_drift);
     } else {
         print_rows(&o, &rs);
         printf("%s%zu faster, %zu slower, %zu no change, %zu not comparable",
@@ -805,6 +943,8 @@ int cmd_compare(int argc, char **argv)
         if (unsupported_both)
             printf("%zu cell%s unsupported on both sides (not listed)\n",
                    unsupported_both, unsupported_both == 1 ? "" : "s");
+        if (comparable)
+            print_drift(&drift, o.ignore_drift);
         if (why)
             printf("not comparable: %s\n", why);
     }

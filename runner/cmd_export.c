@@ -52,7 +52,7 @@ int metric_direction(const char *name)
     return 0;
 }
 
-static const char *unit_of(const char *name)
+const char *metric_unit(const char *name)
 {
     if (strcmp(name, "instructions") == 0)
         return "instructions";
@@ -188,7 +188,7 @@ static void write_gab(FILE *f, const res_summary_t *sum, int dir)
             snprintf(name + n, sizeof name - n, " %s", c->m[m].name);
             json_obj_begin(&j, NULL);
             json_str(&j, "name", name);
-            json_str(&j, "unit", unit_of(c->m[m].name));
+            json_str(&j, "unit", metric_unit(c->m[m].name));
             json_f64(&j, "value", st->median);
             if (isfinite(st->ci_lo)) {
                 snprintf(range, sizeof range, "± %.6g",
@@ -306,7 +306,7 @@ static void human_value(const char *name, double v, char *out, size_t len)
     static const char *const times[] = {"ns", "\u00b5s", "ms", "s"};
     static const char *const sizes[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     static const char *const counts[] = {"", " k", " M", " G", " T"};
-    const char *unit = unit_of(name);
+    const char *unit = metric_unit(name);
     int k = 0;
     double a = fabs(v);
     if (strcmp(unit, "ns") == 0) {

@@ -40,6 +40,7 @@
 #include "runner/cli.h"
 #include "runner/json.h"
 #include "runner/peer.h"
+#include "runner/probe.h"
 #include "runner/pspec.h"
 #include "runner/results.h"
 #include "runner/shard.h"
@@ -1112,6 +1113,17 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         close(fd);
         return bad("cannot write %s/machine.json%s", o->out, "");
     }
+    char probe_path[4200];
+    snprintf(probe_path, sizeof probe_path, "%s/probe.jsonl", o->out);
+    if (!exists)
+        unlink(probe_path); /* a fresh matrix: no earlier run's probes */
+    /* Instruction counts do not drift with the machine: no probe. */
+    probe_t *probe =
+        o->instructions ? NULL : probe_open(o->spec.cpus, o->spec.ncpus);
+    if (!probe && !o->instructions && !o->quiet)
+        fprintf(stderr, "concbench: warning: the drift probe could not "
+                        "start (out of memory or threads); compare will not "
+                        "correct for the machine's drift\n");
     if (!o->quiet) {
         char warn[4096] = "";
         machine_noise_warnings(&o->spec, warn, sizeof warn);
@@ -1138,6 +1150,7 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
     bool interrupted = false;
     rep_result_t *r = malloc(sizeof *r);
     if (!r) {
+        probe_close(probe);
         close(fd);
         return bad("out of memory%s%s", "", "");
     }
@@ -1191,6 +1204,18 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         } else if (o->instructions) {
             child_run_callgrind(&spec, s->rep, s->warmup, r);
         } else {
+            probe_sample_t ps;
+            int prc = probe ? probe_time(probe, &ps) : -1;
+            if (prc == 0 && (prc = probe_append(o->out, (int)i, &ps)) < 0 &&
+                !o->quiet)
+                fprintf(stderr,
+                        "concbench: warning: %s: %s; compare will "
+                        "not correct for drift\n",
+                        probe_path, strerror(-prc));
+            if (prc < 0) {
+                probe_close(probe);
+                probe = NULL;
+            }
             child_run(&spec, s->rep, s->warmup, r);
         }
         if (r->interrupted) {
@@ -1221,11 +1246,13 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
                     "and the rest\n",
                     path, strerror(-wrc));
             free(r);
+            probe_close(probe);
             close(fd);
             return EXIT_RUN_ERROR;
         }
     }
     free(r);
+    probe_close(probe);
     close(fd);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

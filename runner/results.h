@@ -180,6 +180,9 @@ int export_write(const char *dir, const char *fmt, char *err, size_t errlen);
  * fairness), -1 lower (times, latencies, memory), 0 unknown (counts and
  * counters: informational, never judged). */
 int metric_direction(const char *name);
+/* A metric's unit, from its name: "ns", "s", "ops/s", "bytes", "index"
+ * (fairness), "instructions", or "" (a count). */
+const char *metric_unit(const char *name);
 
 /* Machine description of this host as one JSON object (machine.json). */
 void machine_write_full(json_t *j, const run_spec_t *spec, uint64_t seed,
