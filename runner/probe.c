@@ -60,9 +60,10 @@
 #define PROBE_MEMORY_STEPS 10000
 #define PROBE_FAULT_BYTES (256u << 10)
 #define PROBE_LINE 64
-/* Threads beyond this share PUs' samples: a probe of a thousand threads
- * would cost more than the repetitions it watches. */
-#define PROBE_MAX_PUS 256
+/* On a bigger machine the first 64 PUs of the matrix stand for the rest:
+ * a probe on every PU of a 256-PU machine would hold 512 MiB of walk
+ * buffers and cost more than many of the repetitions it watches. */
+#define PROBE_MAX_PUS 64
 
 typedef struct probe_pu {
     probe_t *p;

@@ -196,6 +196,109 @@ def test_a_shift_whose_interval_reaches_inside_the_minimum_is_no_change(
     run_cb("compare", b, n2, "--fail-on-regression", check=1)
 
 
+# ---- the machine's drift between two runs ---------------------------------
+
+def write_probes(folder, centre, n=24, seed=1):
+    """probe.jsonl as matrix writes it: one timing before each repetition."""
+    vals = samples(seed, n, centre, centre * 0.01)
+    (folder / "probe.jsonl").write_text("".join(
+        json.dumps({"schema_version": 1, "type": "probe", "order": i,
+                    "wall_ns": round(v), "compute_ns": round(v / 3),
+                    "memory_ns": round(v / 3), "fault_ns": round(v / 3)})
+        + "\n" for i, v in enumerate(vals)))
+
+
+def drift_cells(scale, seed, rss=1.0):
+    return {("m", "w", 1): [
+        {"ns_per_task": v * scale, "peak_rss_bytes": 1e7 * rss + v}
+        for v in samples(seed, 10, 1000, 10)]}
+
+
+def verdicts(out):
+    return {r["metric"]: r for r in out["rows"]}
+
+
+def test_a_slower_machine_is_not_a_regression_of_the_code(tmp_path):
+    # Both sides ran one binary; the host gave NEW's run 30% less speed:
+    # its probe and its timings are 30% slower alike.
+    b = make_results(tmp_path / "b", drift_cells(1.0, 1))
+    n = make_results(tmp_path / "n", drift_cells(1.3, 2))
+    write_probes(b, 4e6, seed=3)
+    write_probes(n, 4e6 * 1.3, seed=4)
+    p = run_cb("compare", b, n, "--format", "json", "--fail-on-regression",
+               check=0)
+    out = json.loads(p.stdout)
+    d = out["machine_drift"]
+    assert d["moved"] and d["allowed_for"], d
+    assert d["probe_ratio"] == pytest.approx(1.3, rel=0.02), d
+    rows = verdicts(out)
+    assert rows["ns_per_task"]["verdict"] == "no change", rows
+    assert rows["ns_per_task"]["drift_allowed"] == pytest.approx(1.3,
+                                                                 rel=0.02)
+    assert "within the machine's drift" in rows["ns_per_task"]["note"]
+    # Memory does not drift with the machine's speed: its band is as ever.
+    assert rows["peak_rss_bytes"]["drift_allowed"] == 1
+    text = run_cb("compare", b, n, check=0).stdout
+    assert "machine drift: the drift probe took 1.3" in text, text
+    # Without the allowance the same rows are a regression.
+    run_cb("compare", b, n, "--ignore-drift", "--fail-on-regression",
+           check=1)
+    # A change well beyond the drift is the code's: still slower.
+    n2 = make_results(tmp_path / "n2", drift_cells(1.3 * 1.3, 2))
+    write_probes(n2, 4e6 * 1.3, seed=4)
+    out = json.loads(run_cb("compare", b, n2, "--format", "json",
+                            "--fail-on-regression", check=1).stdout)
+    assert verdicts(out)["ns_per_task"]["verdict"] == "slower"
+
+
+def test_drift_widens_the_band_only_on_the_side_the_machine_moved(tmp_path):
+    # The machine ran faster in NEW (probe 0.75x), yet the timings are 30%
+    # slower: a faster machine cannot explain that, so it is slower.
+    b = make_results(tmp_path / "b", drift_cells(1.0, 1))
+    n = make_results(tmp_path / "n", drift_cells(1.3, 2))
+    write_probes(b, 4e6, seed=3)
+    write_probes(n, 3e6, seed=4)
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            "--fail-on-regression", check=1).stdout)
+    assert verdicts(out)["ns_per_task"]["verdict"] == "slower"
+    # And a 20% speed-up on that faster machine is the machine's.
+    n2 = make_results(tmp_path / "n2", drift_cells(0.8, 2))
+    write_probes(n2, 3e6, seed=4)
+    out = json.loads(run_cb("compare", b, n2, "--format", "json",
+                            check=0).stdout)
+    assert verdicts(out)["ns_per_task"]["verdict"] == "no change"
+    # A throughput moves the other way: a slower machine lowers it.
+    def thr(scale, seed):
+        return {("m", "w", 1): [{"throughput_ops_s": 1e6 / (v * scale)}
+                                for v in samples(seed, 10, 1000, 10)]}
+    b3 = make_results(tmp_path / "b3", thr(1.0, 1))
+    n3 = make_results(tmp_path / "n3", thr(1.3, 2))
+    write_probes(b3, 4e6, seed=3)
+    write_probes(n3, 4e6 * 1.3, seed=4)
+    out = json.loads(run_cb("compare", b3, n3, "--format", "json",
+                            "--fail-on-regression", check=0).stdout)
+    row = verdicts(out)["throughput_ops_s"]
+    assert row["verdict"] == "no change", row
+    assert row["drift_allowed"] == pytest.approx(1 / 1.3, rel=0.02)
+
+
+def test_a_steady_machine_keeps_the_plain_band(tmp_path):
+    b = make_results(tmp_path / "b", drift_cells(1.0, 1))
+    n = make_results(tmp_path / "n", drift_cells(1.3, 2))
+    write_probes(b, 4e6, seed=3)
+    write_probes(n, 4e6 * 1.02, seed=4)  # inside the 5% tolerance
+    p = run_cb("compare", b, n, "--fail-on-regression", check=1)
+    assert "machine steady: the drift probe took 1.0" in p.stdout
+    # No probe on one side (older results): said, and judged as before.
+    (n / "probe.jsonl").unlink()
+    p = run_cb("compare", b, n, "--fail-on-regression", check=1)
+    assert "no drift probe in NEW" in p.stdout
+    # A probe file that is not one is refused, naming the line.
+    (n / "probe.jsonl").write_text('{"type": "probe"}\n')
+    p = run_cb("compare", b, n, check=2)
+    assert "probe.jsonl:1: not a probe record" in p.stderr
+
+
 def test_a_clear_regression_survives_holm(tmp_path):
     b = make_results(tmp_path / "b", many_cells(20, 10, seed=100))
     n = make_results(tmp_path / "n", many_cells(20, 10, shifted=4,

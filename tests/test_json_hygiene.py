@@ -66,4 +66,11 @@ def test_every_written_line_matches_the_schema(tmp_path):
     assert any(isinstance(v, dict) for r in lines if r["type"] == "run"
                for v in r["metrics"].values())
     machine = json.loads((out / "machine.json").read_text())
-    validate(lines + [machine])
+    # The drift probe: one timing before each repetition, by its order.
+    probes = strict_lines(out / "probe.jsonl")
+    runs = [r for r in lines if r["type"] == "run"]
+    assert sorted(p["order"] for p in probes) == sorted(r["order"]
+                                                       for r in runs)
+    assert all(p["wall_ns"] >= max(p["compute_ns"], p["memory_ns"],
+                                   p["fault_ns"]) for p in probes), probes
+    validate(lines + [machine] + probes)
