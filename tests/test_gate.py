@@ -135,6 +135,23 @@ def test_default_roles_judge_throughput_not_the_window(tmp_path):
                         "elapsed_ns": "derived"}
 
 
+def test_the_windows_cpu_time_is_a_diagnostic_of_every_workload(tmp_path):
+    # skynet's table does not name window_cpu_ns: the runner's default
+    # makes it a diagnostic (csp skynet's moved 14% in an A/A pair).
+    def cells(cpu_scale, seed):
+        return {("csp", "skynet", 8): [
+            {"ns_per_task": v, "window_cpu_ns": v * 1e4 * cpu_scale}
+            for v in samples(seed, 10, 1000, 5)]}
+    b = make_results(tmp_path / "b", cells(1, 1))
+    n = make_results(tmp_path / "n", cells(1.3, 2))
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            "--fail-on-regression", check=0).stdout)
+    rows = {r["metric"]: r for r in out["rows"]}
+    assert rows["window_cpu_ns"]["verdict"] == "diagnostic"
+    assert "spinning before they park" in rows["window_cpu_ns"]["note"]
+    assert rows["ns_per_task"]["verdict"] == "no change"
+
+
 # ---- false positives: Holm, refusal, minimum effect -----------------------
 
 def many_cells(n_cells, reps, shifted=None, shift=1.0, seed=10):

@@ -53,7 +53,9 @@ typedef struct cb_wl_estimate {
  * runs for a fixed time has a window that measures nothing).  A
  * diagnostic is a measurement of its own that moves with something other
  * than the code under test (ping-pong's CPU time is mostly an idle worker
- * spinning before it parks): shown, never judged, with the reason.
+ * spinning before it parks): shown, never judged, with the reason; by
+ * default window_cpu_ns, the runner's CPU time of the window, is one for
+ * every workload, for the same reason.
  */
 typedef struct cb_wl_metric_role {
     const char *name;         /* as reported; a histogram by its name */
