@@ -1122,8 +1122,8 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
         o->instructions ? NULL : probe_open(o->spec.cpus, o->spec.ncpus);
     if (!probe && !o->instructions && !o->quiet)
         fprintf(stderr, "concbench: warning: the drift probe could not "
-                        "start (out of memory or threads); compare will not "
-                        "correct for the machine's drift\n");
+                        "start (out of memory or threads); compare cannot "
+                        "allow for the machine's drift\n");
     if (!o->quiet) {
         char warn[4096] = "";
         machine_noise_warnings(&o->spec, warn, sizeof warn);
@@ -1205,12 +1205,13 @@ static int run_matrix(matrix_opts_t *o, cell_t *cells, int ncells,
             child_run_callgrind(&spec, s->rep, s->warmup, r);
         } else {
             probe_sample_t ps;
-            int prc = probe ? probe_time(probe, &ps) : -1;
-            if (prc == 0 && (prc = probe_append(o->out, (int)i, &ps)) < 0 &&
-                !o->quiet)
+            int prc = probe ? probe_time(probe, &ps) : 0;
+            if (probe && prc == 0)
+                prc = probe_append(o->out, (int)i, &ps);
+            if (prc < 0 && !o->quiet)
                 fprintf(stderr,
-                        "concbench: warning: %s: %s; compare will "
-                        "not correct for drift\n",
+                        "concbench: warning: drift probe (%s): %s; it stops "
+                        "here, and compare allows for the drift it saw\n",
                         probe_path, strerror(-prc));
             if (prc < 0) {
                 probe_close(probe);
