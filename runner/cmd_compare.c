@@ -44,7 +44,7 @@
  *      on a machine that ran slower (d > 1), or (1 - m) * d to be
  *      "faster" on one that ran faster (d < 1); the other side keeps its
  *      band, and memory is judged as ever.  An allowance, not a
- *      correction: how much a workload moves with the machine varies (55
+ *      correction: how much a workload moves with the machine varies (54
  *      runs of one binary here: the cells' log-medians moved by 0.1 to
  *      0.8 of the probe's, csp skynet by 0.7), so dividing by the probe
  *      would invent changes.  Nor a bound for every workload: once actor
@@ -168,11 +168,13 @@ typedef struct drift {
     const char *missing; /* which side has no probe, when !have */
 } drift_t;
 
-/* The probe's own run-to-run spread on a steady machine: the medians of
- * 55 matrices of one binary here lay within 3% of each other except when
- * the host itself changed (13% once, 26-44% for four runs in a row, the
- * cells moving with it), and 200 A/A pairs of the gate's measurement gave
- * ratios from 0.87 to 1.10.  5% leaves the steady pairs alone. */
+/* The probe's own run-to-run spread: the medians of 54 matrices of one
+ * binary here mostly lay within 3% of their median; the host changed
+ * under a few (13% once, 10% twice, 26-44% for four runs in a row, the
+ * skynet cells moving with it).  340 pairs of the gate's measurement gave
+ * ratios from 0.87 to 1.14, 95% of them within [0.91, 1.06].  5% leaves
+ * most pairs alone; a pair beyond it gets the allowance, which costs only
+ * sensitivity on that side. */
 #define DRIFT_TOLERANCE 0.05
 
 static bool ends_with(const char *s, const char *suffix)
