@@ -166,6 +166,7 @@ typedef struct drift {
     double allow; /* the interval's end farther from 1, when moved */
     size_t nb, nn;
     const char *missing; /* which side has no probe, when !have */
+    bool other_version;  /* both have one, of different work */
 } drift_t;
 
 /* The probe's own run-to-run spread: the medians of 54 matrices of one
@@ -556,10 +557,11 @@ static int measure_drift(const char *base, const char *new_, drift_t *d,
 {
     double *b = NULL, *n = NULL;
     size_t nb = 0, nn = 0;
+    int vb, vn;
     memset(d, 0, sizeof *d);
     d->ratio = d->lo = d->hi = NAN;
-    int rb = probe_load(base, &b, &nb, err, errlen);
-    int rn = rb < 0 ? 0 : probe_load(new_, &n, &nn, err, errlen);
+    int rb = probe_load(base, &b, &nb, &vb, err, errlen);
+    int rn = rb < 0 ? 0 : probe_load(new_, &n, &nn, &vn, err, errlen);
     if (rb < 0 || rn < 0) {
         free(b);
         free(n);
@@ -567,6 +569,8 @@ static int measure_drift(const char *base, const char *new_, drift_t *d,
     }
     if (rb || rn) {
         d->missing = rb && rn ? "BASE and NEW" : rb ? "BASE" : "NEW";
+    } else if (vb != vn) {
+        d->other_version = true; /* different work: not comparable */
     } else {
         d->have = true;
         d->nb = nb;
@@ -584,10 +588,16 @@ static int measure_drift(const char *base, const char *new_, drift_t *d,
 
 static void print_drift(const drift_t *d, bool ignored)
 {
+    if (d->other_version) {
+        printf("no comparable drift probe: BASE's and NEW's are of "
+               "different versions (different work); a timing change cannot "
+               "be told from the machine's own drift\n");
+        return;
+    }
     if (!d->have) {
         printf("no drift probe in %s (results from before the probe, "
-               "an ab round or a hyperfine export): a timing change cannot "
-               "be told from the machine's own drift\n",
+               "merged shards or a hyperfine export): a timing change "
+               "cannot be told from the machine's own drift\n",
                d->missing);
         return;
     }
@@ -689,6 +699,7 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
              (int64_t)unsupported_both);
     json_obj_begin(&j, "machine_drift");
     json_str(&j, "missing_in", d->missing);
+    json_bool(&j, "other_version", d->other_version);
     json_f64(&j, "probe_ratio", d->ratio);
     json_f64(&j, "probe_ratio_ci_lo", d->lo);
     json_f64(&j, "probe_ratio_ci_hi", d->hi);

@@ -15,7 +15,7 @@
  * decides what to do with it).
  *
  * The work, one thread pinned to each PU of the matrix, started together
- * behind a barrier, because the cells use every PU at once and a
+ * behind a gate, because the cells use every PU at once and a
  * neighbour on any one of them slows them:
  *   compute  a multiply-xorshift chain: the core's own speed (a host that
  *            gives the vCPU less of a physical core, a lower clock);
@@ -32,9 +32,10 @@
  * own PU (first touch: local memory on a NUMA machine); probe_open runs
  * the probe once, untimed, to do that.
  *
- * Not a calibration: nothing says a workload slows by the probe's factor.
- * compare uses it to correct a drift of a few tens of percent, and refuses
- * beyond that (runner/cmd_compare.c).  Rejected: probing once at the start
+ * Not a calibration: nothing says a workload slows by the probe's factor
+ * (the cells moved by 0.1 to 0.8 of it here), so compare uses it as an
+ * allowance, the most the machine can explain, never divides by it
+ * (runner/cmd_compare.c, rule 6).  Rejected: probing once at the start
  * and end of a run (a neighbour's load comes and goes within a run), and
  * normalising by the matrix's own cells (a regression of the whole runtime
  * would correct itself away).
@@ -49,6 +50,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,13 @@ typedef struct probe_pu {
 struct probe {
     probe_pu_t pus[PROBE_MAX_PUS];
     int n;
-    pthread_barrier_t go;
+    /* The start gate: threads count themselves ready, then wait for go.
+     * Not a barrier: when a thread cannot be created, the started ones
+     * must still be let through. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ready;
+    bool go;
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -127,7 +135,13 @@ static void *probe_thread(void *arg)
     if (!t->chase &&
         !(t->chase = build_chase(0x9e3779b97f4a7c15ull + (uint64_t)t->pu)))
         t->err = ENOMEM;
-    pthread_barrier_wait(&t->p->go);
+    probe_t *p = t->p;
+    pthread_mutex_lock(&p->lock);
+    p->ready++;
+    pthread_cond_broadcast(&p->cond);
+    while (!p->go)
+        pthread_cond_wait(&p->cond, &p->lock);
+    pthread_mutex_unlock(&p->lock);
     t->start = rt_now_ns();
     uint64_t s = 0x2545f4914f6cdd1dull + (uint64_t)t->pu, acc = 0;
     for (int i = 0; i < PROBE_COMPUTE_STEPS; i++)
@@ -160,22 +174,22 @@ int probe_time(probe_t *p, probe_sample_t *out)
     pthread_t th[PROBE_MAX_PUS];
     int started = 0, rc = 0;
     memset(out, 0, sizeof *out);
-    if (pthread_barrier_init(&p->go, NULL, (unsigned)p->n) != 0)
-        return -EAGAIN;
-
+    p->ready = 0;
+    p->go = false;
     for (; started < p->n; started++)
         if ((rc = pthread_create(&th[started], NULL, probe_thread,
                                  &p->pus[started])) != 0)
             break;
-    if (started < p->n) {
-        /* The barrier waits for n threads: release the started ones by
-         * standing in for the missing, then report the failure. */
-        for (int i = started; i < p->n; i++)
-            pthread_barrier_wait(&p->go);
-    }
+    /* Open the gate once every started thread is pinned and ready (all
+     * of them, or the ones that started before a failure). */
+    pthread_mutex_lock(&p->lock);
+    while (p->ready < started)
+        pthread_cond_wait(&p->cond, &p->lock);
+    p->go = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    pthread_barrier_destroy(&p->go);
     if (started < p->n)
         return -rc;
     int64_t first = INT64_MAX, last = 0;
@@ -200,6 +214,8 @@ probe_t *probe_open(const int *pus, int npus)
     probe_t *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
     p->n = npus < 1 ? 1 : npus > PROBE_MAX_PUS ? PROBE_MAX_PUS : npus;
     for (int i = 0; i < p->n; i++) {
         p->pus[i].p = p;
@@ -219,6 +235,8 @@ void probe_close(probe_t *p)
         return;
     for (int i = 0; i < p->n; i++)
         free(p->pus[i].chase);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
     free(p);
 }
 
@@ -233,6 +251,7 @@ int probe_append(const char *dir, int order, const probe_sample_t *s)
     json_t *j = res_line_begin(&l, "probe");
     int rc = -ENOMEM;
     if (j) {
+        json_int(j, "version", PROBE_VERSION);
         json_int(j, "order", order);
         json_int(j, "wall_ns", s->wall_ns);
         json_int(j, "compute_ns", s->compute_ns);
@@ -244,11 +263,12 @@ int probe_append(const char *dir, int order, const probe_sample_t *s)
     return rc;
 }
 
-int probe_load(const char *dir, double **out, size_t *n, char *err,
-               size_t errlen)
+int probe_load(const char *dir, double **out, size_t *n, int *version,
+               char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
+    *version = 0;
     char path[4200];
     snprintf(path, sizeof path, "%.4000s/probe.jsonl", dir);
     FILE *f = fopen(path, "r");
@@ -264,10 +284,11 @@ int probe_load(const char *dir, double **out, size_t *n, char *err,
             break; /* the line an interruption cut */
         char perr[256];
         jv_t *v = jv_parse(line, (size_t)len - 1, perr, sizeof perr);
-        double w;
+        double w, ver;
         const char *type = jv_str(jv_get(v, "type"));
         if (!v || !type || strcmp(type, "probe") != 0 ||
-            !jv_num(jv_get(v, "wall_ns"), &w) || !(w > 0)) {
+            !jv_num(jv_get(v, "wall_ns"), &w) || !(w > 0) ||
+            !jv_num(jv_get(v, "version"), &ver) || !(ver >= 1)) {
             snprintf(err, errlen, "%.4000s:%zu: not a probe record%s%s", path,
                      lineno, v ? "" : ": ", v ? "" : perr);
             jv_free(v);
@@ -275,6 +296,16 @@ int probe_load(const char *dir, double **out, size_t *n, char *err,
             break;
         }
         jv_free(v);
+        if (*n > 0 && (int)ver != *version) {
+            snprintf(err, errlen,
+                     "%.4000s:%zu: probe version %d after version %d: a "
+                     "--resume with another build; remove the file to "
+                     "compare without the drift probe",
+                     path, lineno, (int)ver, *version);
+            rc = -1;
+            break;
+        }
+        *version = (int)ver;
         if (*n == have) {
             have = have ? have * 2 : 64;
             double *g = realloc(*out, have * sizeof *g);

@@ -27,14 +27,19 @@ probe_t *probe_open(const int *pus, int npus);
 int probe_time(probe_t *p, probe_sample_t *out);
 void probe_close(probe_t *p);
 
+/* The probe's work, numbered: probes of two numbers measure different
+ * work and are never compared.  Change it with any of the sizes. */
+#define PROBE_VERSION 1
+
 /* Append one sample to DIR/probe.jsonl, tagged with the order of the
- * repetition it precedes; 0 or -errno. */
+ * repetition it precedes and PROBE_VERSION; 0 or -errno. */
 int probe_append(const char *dir, int order, const probe_sample_t *s);
 
-/* The wall times of DIR/probe.jsonl into *out (malloc'd, *n of them):
- * 0; 1 when the folder has no probe (older results, a hyperfine export,
- * instruction counts); -1 with a message in err on a malformed file. */
-int probe_load(const char *dir, double **out, size_t *n, char *err,
-               size_t errlen);
+/* The wall times of DIR/probe.jsonl into *out (malloc'd, *n of them) and
+ * their version: 0; 1 when the folder has no probe (older results, a
+ * hyperfine export, instruction counts); -1 with a message in err on a
+ * malformed file or one that mixes versions. */
+int probe_load(const char *dir, double **out, size_t *n, int *version,
+               char *err, size_t errlen);
 
 #endif

@@ -219,7 +219,8 @@ def write_probes(folder, centre, n=24, seed=1):
     """probe.jsonl as matrix writes it: one timing before each repetition."""
     vals = samples(seed, n, centre, centre * 0.01)
     (folder / "probe.jsonl").write_text("".join(
-        json.dumps({"schema_version": 1, "type": "probe", "order": i,
+        json.dumps({"schema_version": 1, "type": "probe", "version": 1,
+                    "order": i,
                     "wall_ns": round(v), "compute_ns": round(v / 3),
                     "memory_ns": round(v / 3), "fault_ns": round(v / 3)})
         + "\n" for i, v in enumerate(vals)))
@@ -310,6 +311,12 @@ def test_a_steady_machine_keeps_the_plain_band(tmp_path):
     (n / "probe.jsonl").unlink()
     p = run_cb("compare", b, n, "--fail-on-regression", check=1)
     assert "no drift probe in NEW" in p.stdout
+    # Probes of another version measured other work: not compared.
+    write_probes(n, 4e6 * 1.02, seed=4)
+    (n / "probe.jsonl").write_text((n / "probe.jsonl").read_text().replace(
+        '"version": 1', '"version": 2'))
+    p = run_cb("compare", b, n, "--fail-on-regression", check=1)
+    assert "BASE's and NEW's are of different versions" in p.stdout
     # A probe file that is not one is refused, naming the line.
     (n / "probe.jsonl").write_text('{"type": "probe"}\n')
     p = run_cb("compare", b, n, check=2)
