@@ -95,6 +95,16 @@ def test_derived_metrics_are_shown_not_judged(tmp_path):
     assert [r["verdict"] for r in out["rows"]] == ["slower"]
 
 
+def cpu_time_up_30_percent(tmp_path, cells):
+    """BASE cells(1, seed 1) against NEW cells(1.3, seed 2), judged as a
+    gate: the folders, the JSON and its rows by metric."""
+    b = make_results(tmp_path / "b", cells(1, 1))
+    n = make_results(tmp_path / "n", cells(1.3, 2))
+    out = json.loads(run_cb("compare", b, n, "--format", "json",
+                            "--fail-on-regression", check=0).stdout)
+    return b, n, out, {r["metric"]: r for r in out["rows"]}
+
+
 def test_a_diagnostic_is_shown_not_judged(tmp_path):
     # ping-pong's CPU time is mostly an idle worker spinning: 30% more of
     # it with the round trip unchanged is no regression, and no alert.
@@ -103,11 +113,7 @@ def test_a_diagnostic_is_shown_not_judged(tmp_path):
             {"round_trip_ns": v, "elapsed_ns": v * 1000,
              "throughput_ops_s": 1e9 / v, "window_cpu_ns": v * 1e5 * cpu_scale}
             for v in samples(seed, 10, 100, 1)]}
-    b = make_results(tmp_path / "b", cells(1, 1))
-    n = make_results(tmp_path / "n", cells(1.3, 2))
-    out = json.loads(run_cb("compare", b, n, "--format", "json",
-                            "--fail-on-regression", check=0).stdout)
-    rows = {r["metric"]: r for r in out["rows"]}
+    b, n, out, rows = cpu_time_up_30_percent(tmp_path, cells)
     assert rows["window_cpu_ns"]["verdict"] == "diagnostic"
     assert "idle worker" in rows["window_cpu_ns"]["note"]
     assert rows["round_trip_ns"]["verdict"] == "no change"
@@ -142,11 +148,7 @@ def test_the_windows_cpu_time_is_a_diagnostic_of_every_workload(tmp_path):
         return {("csp", "skynet", 8): [
             {"ns_per_task": v, "window_cpu_ns": v * 1e4 * cpu_scale}
             for v in samples(seed, 10, 1000, 5)]}
-    b = make_results(tmp_path / "b", cells(1, 1))
-    n = make_results(tmp_path / "n", cells(1.3, 2))
-    out = json.loads(run_cb("compare", b, n, "--format", "json",
-                            "--fail-on-regression", check=0).stdout)
-    rows = {r["metric"]: r for r in out["rows"]}
+    _, _, _, rows = cpu_time_up_30_percent(tmp_path, cells)
     assert rows["window_cpu_ns"]["verdict"] == "diagnostic"
     assert "spinning before they park" in rows["window_cpu_ns"]["note"]
     assert rows["ns_per_task"]["verdict"] == "no change"
