@@ -143,6 +143,7 @@ typedef struct row {
     double floor_p;   /* the smallest p the U test can give these sizes */
     double p_holm;    /* p adjusted for the metrics judged at once */
     bool tested;      /* judged by the U test (Holm's family) */
+    bool excused;     /* a change the machine's drift explains (rule 6) */
     size_t nb, nn;
     verdict_t v;
     char note[200];
@@ -160,7 +161,7 @@ typedef struct cmp_opts {
 
 /* The probe's ratio NEW / BASE (rule 6). */
 typedef struct drift {
-    bool have;  /* both sides hold probes */
+    bool have;    /* both sides hold probes */
     bool moved;   /* beyond DRIFT_TOLERANCE, the interval excluding 1 */
     double ratio, lo, hi;
     double allow; /* the interval's end farther from 1, when moved */
@@ -529,7 +530,8 @@ static int decide(const cmp_opts_t *o, rows_t *rs)
         int dir = metric_direction(r->metric);
         if (stopped || !beyond_band(r, r->drift) || dir == 0) {
             r->v = V_SAME;
-            if (!stopped && dir != 0 && beyond_band(r, 1))
+            r->excused = !stopped && dir != 0 && beyond_band(r, 1);
+            if (r->excused)
                 snprintf(r->note, sizeof r->note,
                          "within the machine's drift (its probe moved "
                          "%.3fx in this metric's terms)",
@@ -586,7 +588,7 @@ static int measure_drift(const char *base, const char *new_, drift_t *d,
     return 0;
 }
 
-static void print_drift(const drift_t *d, bool ignored)
+static void print_drift(const drift_t *d, bool ignored, size_t excused)
 {
     if (d->other_version) {
         printf("no comparable drift probe: BASE's and NEW's are of "
@@ -609,8 +611,9 @@ static void print_drift(const drift_t *d, bool ignored)
         printf("; ignored (--ignore-drift)");
     else if (d->moved)
         printf("; a timing change counts only beyond %.3fx times the "
-               "minimum effect, on the side the machine moved",
-               d->allow);
+               "minimum effect, on the side the machine moved (%zu metric%s "
+               "within it: --all shows them)",
+               d->allow, excused, excused == 1 ? "" : "s");
     printf("\n");
 }
 
@@ -967,8 +970,11 @@ int cmd_compare(int argc, char **argv)
         if (unsupported_both)
             printf("%zu cell%s unsupported on both sides (not listed)\n",
                    unsupported_both, unsupported_both == 1 ? "" : "s");
+        size_t excused = 0;
+        for (size_t i = 0; i < rs.n; i++)
+            excused += rs.r[i].excused;
         if (comparable)
-            print_drift(&drift, o.ignore_drift);
+            print_drift(&drift, o.ignore_drift, excused);
         if (why)
             printf("not comparable: %s\n", why);
     }

@@ -260,6 +260,7 @@ def test_a_slower_machine_is_not_a_regression_of_the_code(tmp_path):
     assert rows["peak_rss_bytes"]["drift_allowed"] == 1
     text = run_cb("compare", b, n, check=0).stdout
     assert "machine drift: the drift probe took 1.3" in text, text
+    assert "(1 metric within it: --all shows them)" in text, text
     # Without the allowance the same rows are a regression.
     run_cb("compare", b, n, "--ignore-drift", "--fail-on-regression",
            check=1)
