@@ -15,10 +15,9 @@ For each of TRIALS trials, on a small CI matrix:
 It prints each trial's exit codes, wall time and (compare) the drift
 probe's NEW/BASE ratio, then the rates, and exits 1 when a check missed
 the bar this project holds the gate to: no A/A false alarm, and at least
-19 of every 20 slowdowns caught.  This is the gate's long test: run it
-on a quiet machine.  Long
-(about a minute per trial on a loaded 2-core machine): not part of the
-test suite.
+19 of every 20 slowdowns caught.  It is the gate's long test, not part
+of the default suite: about 17 s a trial on a quiet 2-core machine, a
+minute under load; run it on a quiet machine.
 
 usage: scripts/gate_rates.py [--build DIR] [--trials N] [--reps N]
                              [--only ab|compare] [--json FILE]
