@@ -58,7 +58,10 @@
  * by the time since its deadline or since the opening, whichever is later,
  * as a hog counts only its units after the opening: the root releases the
  * probes first, and what a probe sees while the hogs are still being
- * released is not the scheduler's steady state.
+ * released is not the scheduler's steady state.  A probe's first deadline
+ * in the window is at most one sleep after the opening, even when a hog
+ * kept it from running until later: lateness is the scheduler's delay,
+ * before the sleep or after it.
  *
  * Invariants: no probe ever wakes before its deadline; every probe wakes
  * at least once in the window.
@@ -233,7 +236,13 @@ static void probe_main(void *arg)
     await_go(s);
     for (;;) {
         int64_t start, end = window_end(s->window, &start);
-        int64_t intended = cb_now_ns() + s->sleep_ns;
+        int64_t now = cb_now_ns();
+        /* A probe that has not slept since the opening should have begun
+         * its first sleep there at the latest: one that a hog kept from
+         * running until the window's end (seen under ASan: one wake-up,
+         * on time, after the end) was as late as one kept from waking. */
+        int64_t from = s->progress == 0 && now > start ? start : now;
+        int64_t intended = from + s->sleep_ns;
         if (intended > end && s->progress > 0)
             break;
         cb_sleep(s->sleep_ns);
