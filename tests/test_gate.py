@@ -238,7 +238,8 @@ def verdicts(out):
     return {r["metric"]: r for r in out["rows"]}
 
 
-def test_a_slower_machine_is_not_a_regression_of_the_code(tmp_path):
+def test_a_slower_machine_is_not_a_regression_of_the_code(tmp_path,
+                                                          monkeypatch):
     # Both sides ran one binary; the host gave NEW's run 30% less speed:
     # its probe and its timings are 30% slower alike.
     b = make_results(tmp_path / "b", drift_cells(1.0, 1))
@@ -261,6 +262,12 @@ def test_a_slower_machine_is_not_a_regression_of_the_code(tmp_path):
     text = run_cb("compare", b, n, check=0).stdout
     assert "machine drift: the drift probe took 1.3" in text, text
     assert "(1 metric within it: --all shows them)" in text, text
+    # A kept baseline keeps its probes: the same verdict against @main.
+    monkeypatch.setenv("CONCBENCH_BASELINES", str(tmp_path / "store"))
+    run_cb("baseline", "keep", b, "main", check=0)
+    assert (tmp_path / "store" / "main" / "probe.jsonl").exists()
+    assert "machine drift" in run_cb("compare", "@main", n,
+                                     "--fail-on-regression", check=0).stdout
     # Without the allowance the same rows are a regression.
     run_cb("compare", b, n, "--ignore-drift", "--fail-on-regression",
            check=1)
