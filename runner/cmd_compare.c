@@ -161,12 +161,12 @@ typedef struct cmp_opts {
 
 /* The probe's ratio NEW / BASE (rule 6). */
 typedef struct drift {
-    bool have;    /* both sides hold probes */
     bool moved;   /* beyond DRIFT_TOLERANCE, the interval excluding 1 */
     double ratio, lo, hi;
-    double allow; /* the interval's end farther from 1, when moved */
+    double allow; /* the interval's end farther from 1 when moved, else 1;
+                     NaN, as the ratio, when there is no ratio */
     size_t nb, nn;
-    const char *missing; /* which side has no probe, when !have */
+    const char *missing; /* which side has no probe; NULL when both do */
     bool other_version;  /* both have one, of different work */
 } drift_t;
 
@@ -561,7 +561,7 @@ static int measure_drift(const char *base, const char *new_, drift_t *d,
     size_t nb = 0, nn = 0;
     int vb, vn;
     memset(d, 0, sizeof *d);
-    d->ratio = d->lo = d->hi = NAN;
+    d->ratio = d->lo = d->hi = d->allow = NAN;
     int rb = probe_load(base, &b, &nb, &vb, err, errlen);
     int rn = rb < 0 ? 0 : probe_load(new_, &n, &nn, &vn, err, errlen);
     if (rb < 0 || rn < 0) {
@@ -574,7 +574,6 @@ static int measure_drift(const char *base, const char *new_, drift_t *d,
     } else if (vb != vn) {
         d->other_version = true; /* different work: not comparable */
     } else {
-        d->have = true;
         d->nb = nb;
         d->nn = nn;
         d->ratio = stats_median(n, nn) / stats_median(b, nb);
@@ -596,7 +595,7 @@ static void print_drift(const drift_t *d, bool ignored, size_t excused)
                "be told from the machine's own drift\n");
         return;
     }
-    if (!d->have) {
+    if (d->missing) {
         printf("no drift probe in %s (results from before the probe, "
                "merged shards or a hyperfine export): a timing change "
                "cannot be told from the machine's own drift\n",
@@ -709,7 +708,7 @@ static void print_json(const rows_t *rs, const char *reason, double geo,
     json_int(&j, "probes_base", (int64_t)d->nb);
     json_int(&j, "probes_new", (int64_t)d->nn);
     json_f64(&j, "tolerance", DRIFT_TOLERANCE);
-    json_f64(&j, "allowance", d->have ? d->allow : NAN);
+    json_f64(&j, "allowance", d->allow);
     json_bool(&j, "moved", d->moved);
     json_bool(&j, "allowed_for", d->moved && !ignored);
     json_obj_end(&j);

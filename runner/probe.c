@@ -73,7 +73,6 @@ typedef struct probe_pu {
     uint32_t *chase; /* next line's index at the start of each line */
     int64_t start, compute_end, memory_end, end;
     uint64_t sink;
-    int err;
 } probe_pu_t;
 
 struct probe {
@@ -129,12 +128,11 @@ static uint32_t *build_chase(uint64_t seed)
 static void *probe_thread(void *arg)
 {
     probe_pu_t *t = arg;
-    t->err = 0;
-    if (rt_topo_pin_self(t->pu) < 0)
-        t->err = EINVAL; /* timed anyway: unpinned is still a sample */
-    if (!t->chase &&
-        !(t->chase = build_chase(0x9e3779b97f4a7c15ull + (uint64_t)t->pu)))
-        t->err = ENOMEM;
+    /* Unpinned (a PU taken away since the matrix started), it is still a
+     * sample of the machine. */
+    (void)rt_topo_pin_self(t->pu);
+    if (!t->chase) /* NULL again when out of memory: probe_time says so */
+        t->chase = build_chase(0x9e3779b97f4a7c15ull + (uint64_t)t->pu);
     probe_t *p = t->p;
     pthread_mutex_lock(&p->lock);
     p->ready++;
@@ -195,7 +193,7 @@ int probe_time(probe_t *p, probe_sample_t *out)
     int64_t first = INT64_MAX, last = 0;
     for (int i = 0; i < p->n; i++) {
         const probe_pu_t *t = &p->pus[i];
-        if (t->err == ENOMEM)
+        if (!t->chase)
             return -ENOMEM;
         first = t->start < first ? t->start : first;
         last = t->end > last ? t->end : last;
