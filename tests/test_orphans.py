@@ -70,8 +70,11 @@ def hung_matrix(tmp_path):
 
 def test_killed_runner_leaves_no_child(tmp_path):
     runner, child = hung_matrix(tmp_path)
-    # The matrix puts each repetition in a process group of its own.
-    assert group_alive(child) == [child]
+    # The matrix puts each repetition in a process group of its own.  The
+    # child appears in /proc before either side's setpgid has run, so the
+    # group is waited for, not read once.
+    assert wait_for(lambda: group_alive(child) == [child], 10), \
+        f"the child {child} never led a process group of its own"
     runner.send_signal(signal.SIGKILL)
     runner.wait()
     # A hang guard, not a timing: the kernel ends the child at once.
