@@ -533,8 +533,8 @@ static int decide(const cmp_opts_t *o, rows_t *rs)
             r->excused = !stopped && dir != 0 && beyond_band(r, 1);
             if (r->excused)
                 snprintf(r->note, sizeof r->note,
-                         "within the machine's drift (its probe moved "
-                         "%.3fx in this metric's terms)",
+                         "within the machine's drift (allowed %.3fx in "
+                         "this metric's terms)",
                          r->drift);
         } else {
             r->v = (dir > 0) == (r->ratio > 1) ? V_FASTER : V_SLOWER;

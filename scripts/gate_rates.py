@@ -25,7 +25,6 @@ usage: scripts/gate_rates.py [--build DIR] [--trials N] [--reps N]
 """
 import argparse
 import json
-import os
 import re
 import shutil
 import stat

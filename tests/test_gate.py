@@ -95,6 +95,10 @@ def test_derived_metrics_are_shown_not_judged(tmp_path):
     assert [r["verdict"] for r in out["rows"]] == ["slower"]
 
 
+def verdicts(out):
+    return {r["metric"]: r for r in out["rows"]}
+
+
 def cpu_time_up_30_percent(tmp_path, cells):
     """BASE cells(1, seed 1) against NEW cells(1.3, seed 2), judged as a
     gate: the folders, the JSON and its rows by metric."""
@@ -102,7 +106,7 @@ def cpu_time_up_30_percent(tmp_path, cells):
     n = make_results(tmp_path / "n", cells(1.3, 2))
     out = json.loads(run_cb("compare", b, n, "--format", "json",
                             "--fail-on-regression", check=0).stdout)
-    return b, n, out, {r["metric"]: r for r in out["rows"]}
+    return b, n, out, verdicts(out)
 
 
 def test_a_diagnostic_is_shown_not_judged(tmp_path):
@@ -232,10 +236,6 @@ def drift_cells(scale, seed, rss=1.0):
     return {("m", "w", 1): [
         {"ns_per_task": v * scale, "peak_rss_bytes": 1e7 * rss + v}
         for v in samples(seed, 10, 1000, 10)]}
-
-
-def verdicts(out):
-    return {r["metric"]: r for r in out["rows"]}
 
 
 def test_a_slower_machine_is_not_a_regression_of_the_code(tmp_path,

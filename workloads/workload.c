@@ -97,9 +97,13 @@ const char *cb_wl_metric_diagnostic(const cb_workload_t *w,
     const cb_wl_metric_role_t *r = metric_role(w, metric);
     if (r)
         return r->diagnostic;
-    /* The runner's own measurement of every workload (runner/child.c):
-     * csp skynet's moved 14% (interval [1.077, 1.204]) between two runs of
-     * one binary, its ns_per_task unchanged and the drift probe steady. */
+    /* The runner's own measurement of every workload (runner/child.c).
+     * Between two runs of one binary on a quiet machine, ping-pong's
+     * differed by 27% (csp) and 32% (actor) with round_trip_ns unchanged,
+     * in 2 of 40 A/A comparisons (with one message in flight, most of it
+     * is the other worker spinning before it parks), and csp skynet's by
+     * 14% (interval [1.077, 1.204]), its ns_per_task unchanged and the
+     * drift probe steady. */
     if (strcmp(metric, "window_cpu_ns") == 0)
         return "the process's CPU time counts idle workers spinning before "
                "they park, which the timing of wake-ups decides more than "
